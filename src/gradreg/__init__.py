@@ -1,0 +1,40 @@
+"""gradreg: linear regression fitted by gradient descent, from the tutorial loop to a cluster."""
+
+from ._version import __version__
+from .datasets import load_study_time
+from .errors import (
+    ConvergenceWarning,
+    DataError,
+    DivergenceError,
+    GradregError,
+    GradregWarning,
+    InputFileError,
+    ModelFormatError,
+    NotFittedError,
+    ParameterError,
+)
+from .estimator import GDRegressor
+from .persistence import load_model
+from .sources import scan
+from .stats import SufficientStats
+from .tutorial import classic_max_stable_learning_rate, gradient_descent
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DivergenceError",
+    "GDRegressor",
+    "GradregError",
+    "GradregWarning",
+    "InputFileError",
+    "ModelFormatError",
+    "NotFittedError",
+    "ParameterError",
+    "SufficientStats",
+    "__version__",
+    "classic_max_stable_learning_rate",
+    "gradient_descent",
+    "load_model",
+    "load_study_time",
+    "scan",
+]

@@ -1,0 +1,58 @@
+"""Atomic file writes: a temporary file in the same folder, then ``os.replace``.
+
+A crash or an error while writing never leaves a partial file and never destroys the previous
+one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .errors import InputFileError
+
+__all__ = ["atomic_write"]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success, move it onto ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = tempfile.mkdtemp()
+    >>> with atomic_write(pathlib.Path(folder) / "out.txt") as handle:
+    ...     _ = handle.write("hello")
+    >>> (pathlib.Path(folder) / "out.txt").read_text()
+    'hello'
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InputFileError(f"Cannot write {str(target)!r}: it is a folder, not a file.")
+    if not folder.is_dir():
+        raise InputFileError(
+            f"Cannot write {str(target)!r}: the folder {str(folder)!r} does not exist."
+        )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=folder
+        )
+    except OSError as exc:
+        raise InputFileError(f"Cannot write {str(target)!r}: {exc.strerror}.") from None
+    binary = "b" in mode
+    try:
+        with os.fdopen(descriptor, mode, **({} if binary else {"encoding": "utf-8"})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

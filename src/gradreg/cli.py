@@ -1,0 +1,237 @@
+"""The ``gradreg`` command: parse, call the library, print. No numerics live here."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from . import datasets
+from .errors import ConvergenceWarning, GradregError, GradregWarning
+from .estimator import PENALTIES, SCHEDULES, GDRegressor
+from .optim import OPTIMIZERS
+from .persistence import load_model
+from .solvers import SOLVERS
+
+__all__ = ["main"]
+
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_out = Console(highlight=False)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    label = "warning" if issubclass(category, ConvergenceWarning | GradregWarning) else "note"
+    print(f"gradreg: {label}: {message}", file=sys.stderr)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gradreg")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Linear regression fitted by gradient descent."""
+    ctx.obj = {"debug": debug}
+
+
+def _fit_options(function):
+    options = [
+        click.option("--solver", type=click.Choice(["auto", *SOLVERS]), default="auto",
+                     show_default=True, help="Full-batch GD, mini-batch SGD or conjugate gradient."),
+        click.option("--optimizer", type=click.Choice(["auto", *OPTIMIZERS]), default="auto",
+                     show_default=True, help="Update rule of gd and sgd."),
+        click.option("--learning-rate", default="auto", show_default=True,
+                     help="'auto' (1/L) or a positive number."),
+        click.option("--schedule", type=click.Choice(SCHEDULES), default="constant",
+                     show_default=True, help="Learning-rate decay."),
+        click.option("--line-search", is_flag=True, help="Backtracking line search (gd)."),
+        click.option("--batch-size", type=int, default=32, show_default=True,
+                     help="Rows per SGD step."),
+        click.option("--penalty", type=click.Choice([p for p in PENALTIES if p]), default=None,
+                     help="Penalty on the coefficients."),
+        click.option("--alpha", type=float, default=1e-4, show_default=True,
+                     help="Penalty strength."),
+        click.option("--l1-ratio", type=float, default=0.15, show_default=True,
+                     help="L1 share of the elastic net."),
+        click.option("--max-iter", type=int, default=1000, show_default=True,
+                     help="Maximum epochs."),
+        click.option("--tol", type=float, default=1e-20, show_default=True,
+                     help="Target relative optimality gap."),
+        click.option("--no-intercept", is_flag=True, help="Fit without an intercept."),
+        click.option("--random-state", type=int, default=None, help="Seed for SGD shuffling."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _estimator(options: dict) -> GDRegressor:
+    rate = options["learning_rate"]
+    if rate != "auto":
+        try:
+            rate = float(rate)
+        except ValueError:
+            raise click.BadParameter(
+                f"must be 'auto' or a positive number, got {rate!r}", param_hint="--learning-rate"
+            ) from None
+    return GDRegressor(
+        solver=options["solver"],
+        optimizer=options["optimizer"],
+        learning_rate=rate,
+        schedule=options["schedule"],
+        line_search=options["line_search"],
+        batch_size=options["batch_size"],
+        penalty=options["penalty"],
+        alpha=options["alpha"],
+        l1_ratio=options["l1_ratio"],
+        max_iter=options["max_iter"],
+        tol=options["tol"],
+        fit_intercept=not options["no_intercept"],
+        random_state=options["random_state"],
+    )
+
+
+def _coefficient_table(model: GDRegressor, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("term")
+    table.add_column("coefficient", justify="right")
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(model.n_features_in_)]
+    if model.fit_intercept:
+        table.add_row("intercept", f"{model.intercept_:.6g}")
+    for name, value in zip(names, model.coef_, strict=True):
+        table.add_row(str(name), f"{value:.6g}")
+    return table
+
+
+def _print_report(model: GDRegressor) -> None:
+    _out.print(model.report())
+
+
+@cli.command()
+@click.option("--no-plot", is_flag=True, help="Do not write the plot.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder for the plot.")
+def demo(no_plot: bool, out_dir: str) -> None:
+    """Fit the bundled study-time data by gradient descent and plot the line."""
+    data = datasets.load_study_time()
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False, max_iter=20_000)
+    model.fit(data.X, data.score)
+    model.feature_names_in_ = np.asarray(["hours"], dtype=object)
+    _out.print(
+        "[bold]gradreg demo[/]: hours studied vs test score, "
+        f"{len(data.score)} students (bundled data)\n"
+        "Plain gradient descent on y = m*x + b from m = b = 0, minimising half the mean "
+        f"squared error with the step 1/L = {model.learning_rate_:.4g}\n"
+    )
+    table = Table(show_header=False, show_edge=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("m (points per hour)", f"{model.coef_[0]:.6f}")
+    table.add_row("b (score after 0 hours)", f"{model.intercept_:.6f}")
+    table.add_row("final cost (MSE)", f"{model.metrics_['mse']:.6f}")
+    table.add_row("R²", f"{model.metrics_['r2']:.6f}")
+    table.add_row("epochs", f"{model.n_iter_} of at most {model.max_iter}")
+    verdict = "yes" if model.converged_ else "no"
+    table.add_row("converged", f"{verdict} (relative optimality gap {model.optimality_gap_:.2g})")
+    _out.print(table)
+    if not no_plot:
+        from .plotting import plot_fit, save_figure
+
+        path = Path(out_dir) / "gradreg-demo-line.png"
+        figure = plot_fit(model, data.X, data.score, xlabel="hours studied", ylabel="test score")
+        save_figure(figure, path)
+        _out.print(f"\nplot written to {path}")
+
+
+def _read_training(paths: tuple[str, ...], target: str, features: str | None):
+    from .sources import scan
+
+    names = [f.strip() for f in features.split(",")] if features else None
+    return scan(list(paths), target=target, features=names)
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("--target", required=True, help="Name of the target column.")
+@click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="Save the fitted model to this JSON file.")
+@_fit_options
+def fit(data, target, features, model_path, **options) -> None:
+    """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
+    source = _read_training(data, target, features)
+    model = _estimator(options).fit(source)
+    _out.print(_coefficient_table(model, f"{target} ~ " + " + ".join(source.feature_names)))
+    _out.print()
+    _print_report(model)
+    if model_path:
+        model.save(model_path)
+        _out.print(f"\nmodel written to {model_path}")
+
+
+@cli.command()
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write predictions to this CSV file (default: standard output).")
+def predict(model_file: str, data: tuple[str, ...], out: str | None) -> None:
+    """Predict with MODEL_FILE for the rows of DATA."""
+    from .sources.files import FileSource
+
+    model = load_model(model_file)
+    names = getattr(model, "feature_names_in_", None)
+    features = None if names is None else [str(n) for n in names]
+    predictions = model.predict(FileSource(list(data), target=None, features=features))
+    text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
+    if out:
+        from ._atomic import atomic_write
+
+        with atomic_write(out) as handle:
+            handle.write(text)
+        print(f"{len(predictions)} predictions written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gradreg`` console script; returns the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    warnings.showwarning = _warning_line
+    try:
+        cli.main(args=args, prog_name="gradreg", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        if debug:
+            raise
+        hint = f"{exc.ctx.command_path} --help" if exc.ctx else "gradreg --help"
+        print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, click.Abort):
+        print("gradreg: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except GradregError as exc:
+        if debug:
+            raise
+        print(f"gradreg: error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except ValueError as exc:  # parameter errors from scikit-learn's own checks
+        if debug:
+            raise
+        print(f"gradreg: error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Exceptions and warnings raised by gradreg.
+
+Every error is a :class:`GradregError` and also the built-in exception that fits it, so code
+that catches ``ValueError`` or ``OSError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DataTypeError",
+    "DivergenceError",
+    "GradregError",
+    "GradregWarning",
+    "InputFileError",
+    "ModelFormatError",
+    "NotFittedError",
+    "ParameterError",
+]
+
+
+class GradregError(Exception):
+    """Base class of every error gradreg raises on purpose."""
+
+
+class ParameterError(GradregError, ValueError):
+    """A parameter is outside its allowed range or of the wrong type."""
+
+
+class DataError(GradregError, ValueError):
+    """The data cannot be fitted or predicted as given (shape, type, NaN, ...)."""
+
+
+class DataTypeError(DataError, TypeError):
+    """The data hold values that are not numbers (strings, objects)."""
+
+
+class DivergenceError(GradregError, ArithmeticError):
+    """Gradient descent diverged; the message names the learning rate and the stable limit."""
+
+
+class ModelFormatError(GradregError, ValueError):
+    """A model file is corrupt, truncated, of an unknown version or not a gradreg model."""
+
+
+class InputFileError(GradregError, OSError):
+    """A file or folder cannot be read or written."""
+
+
+class NotFittedError(GradregError, AttributeError, ValueError):
+    """A method that needs a fitted model was called before ``fit``."""
+
+
+class GradregWarning(UserWarning):
+    """Warnings about the data or the problem (conditioning, rank)."""
+
+
+class ConvergenceWarning(_SklearnConvergenceWarning):
+    """The fit stopped before it reached the requested tolerance."""

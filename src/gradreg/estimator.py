@@ -1,0 +1,600 @@
+"""``GDRegressor``: the scikit-learn compatible face of gradreg."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _validation as v
+from .errors import ConvergenceWarning, DataError, GradregWarning, ParameterError
+from .objective import Preconditioner
+from .optim import OPTIMIZERS
+from .persistence import save_model
+from .penalties import make_penalty
+from .problem import Problem, build_problem
+from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
+from .sources import ArraySource, is_source
+
+__all__ = ["GDRegressor"]
+
+SCHEDULES = ("constant", "invscaling", "exponential", "step", "cosine")
+PENALTIES = (None, "l2", "l1", "elasticnet")
+ROUTES = ("auto", "stats", "data")
+_PREDICT_BATCH = 65_536
+# Condition number above which plain gradient descent is hopeless and the user is told so.
+_ILL_CONDITIONED = 1e12
+
+
+class GDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression fitted by gradient descent, with an honest report of how it went.
+
+    The objective is scikit-learn's elastic-net one,
+    ``(1/2n) |y - Xw - b|^2 + alpha * (l1_ratio |w|_1 + (1 - l1_ratio)/2 |w|^2)``
+    (the penalty only with ``penalty`` set; the intercept is never penalised). Features are
+    standardized internally as a preconditioner; ``coef_`` and ``intercept_`` are always in the
+    units of the data given. The full-batch gradient comes from sufficient statistics gathered
+    in one pass, so an epoch costs O(d^2) whatever the number of rows, and the exact optimum is
+    known: ``optimality_gap_`` says how far the fit is from it.
+
+    Parameters
+    ----------
+    solver : {"auto", "gd", "sgd", "cg"}, default="auto"
+        ``"gd"`` full-batch gradient descent (proximal with an L1 penalty), ``"sgd"`` mini-batch
+        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"cg"``, or
+        ``"gd"`` with ``"nesterov"`` (FISTA) when the penalty has an L1 part.
+    optimizer : {"auto", "plain", "momentum", "nesterov", "adam", "adagrad"}, default="auto"
+        The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
+        and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
+    learning_rate : "auto", float > 0 or callable, default="auto"
+        Step size in the standardized coordinates. ``"auto"`` is ``1/L`` with ``L`` the largest
+        curvature (a mini-batch bound for SGD); a callable maps the step count to a step size.
+    schedule : {"constant", "invscaling", "exponential", "step", "cosine"}, default="constant"
+        Decay of a float or automatic learning rate: ``eta/(t+1)^power_t``, ``0.99`` per epoch,
+        halved every 10 epochs, or cosine down to zero over ``max_iter`` epochs.
+    power_t : float >= 0, default=0.25
+        Exponent of ``"invscaling"``.
+    momentum : float in [0, 1), default=0.9
+        Momentum of ``"momentum"`` and of SGD's ``"nesterov"``.
+    b1, b2, eps : float, default=0.9, 0.999, 1e-8
+        Adam's decay rates and its denominator's offset.
+    line_search : bool, default=False
+        Backtracking (Armijo) line search for ``"gd"`` with ``"plain"`` or ``"nesterov"``.
+    batch_size : int >= 1, default=32
+        Rows per step of ``"sgd"``.
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+    alpha : float >= 0, default=1e-4
+        Penalty strength (used only when ``penalty`` is set).
+    l1_ratio : float in [0, 1], default=0.15
+        L1 share of ``"elasticnet"``.
+    fit_intercept : bool, default=True
+    standardize : bool, default=True
+        Descend in standardized coordinates (the preconditioner). ``False`` descends on the raw
+        coefficients, as the classic tutorial does.
+    route : {"auto", "stats", "data"}, default="auto"
+        Where full-batch gradients come from: the d x d statistics (``"auto"`` up to 2048
+        features) or passes over the data.
+    max_iter : int >= 1, default=1000
+        Maximum number of epochs (full passes, or CG steps).
+    tol : float > 0, default=1e-20
+        Target relative optimality gap ``(f - f*)/f*``; the fit is converged only when it is
+        met. The gap is quadratic in the error of the coefficients, so the default makes them
+        accurate to about 1e-10 relative on well-conditioned data. Where float64 cannot certify
+        ``tol`` (very ill-conditioned data) the fit stops at the precision limit and says so in
+        ``stop_reason_``.
+    early_stopping : bool, default=False
+        For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
+        not improved for ``n_iter_no_change`` epochs.
+    validation_fraction : float in (0, 1), default=0.1
+    n_iter_no_change : int >= 1, default=5
+    warm_start : bool, default=False
+        Start from the previous solution when refitting.
+    random_state : int, Generator or None, default=None
+        Seeds the shuffling of SGD and the validation split.
+    callbacks : callable or list of callables, default=None
+        Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
+        stops the fit.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Epochs run.
+    converged_ : bool
+        Whether the gap reached ``tol``; never true otherwise.
+    optimality_gap_ : float
+        Relative gap ``(f - f*)/f*`` after the fit (NaN on the data route).
+    history_ : dict of ndarray
+        ``loss``, ``grad_norm`` and ``gap`` at the start and after each epoch.
+    stop_reason_, solver_, optimizer_, route_ : str
+    learning_rate_ : float
+        The base step size used.
+    lipschitz_ : float
+        Largest curvature ``L`` of the standardized problem; ``2/L`` is the stability limit.
+    condition_number_ : float
+    rank_ : int
+        Numerical rank of the standardized design (with the intercept column).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> from gradreg import GDRegressor
+    >>> from gradreg.datasets import load_study_time
+    >>> data = load_study_time()
+    >>> model = GDRegressor().fit(data.X, data.score)
+    >>> print(f"{model.coef_[0]:.4f} {model.intercept_:.4f} {model.converged_}")
+    5.4442 37.5797 True
+    """
+
+    _parameter_constraints: dict[str, list] = {
+        "solver": [v.Options(("auto", *SOLVERS))],
+        "optimizer": [v.Options(("auto", *OPTIMIZERS))],
+        "learning_rate": [
+            v.Options(("auto",)),
+            v.Interval(Real, 0.0, None, closed="neither"),
+            v.IsCallable("a schedule (a callable of the step count)"),
+        ],
+        "schedule": [v.Options(SCHEDULES)],
+        "power_t": [v.Interval(Real, 0.0, None, closed="left")],
+        "momentum": [v.Interval(Real, 0.0, 1.0, closed="left")],
+        "b1": [v.Interval(Real, 0.0, 1.0, closed="left")],
+        "b2": [v.Interval(Real, 0.0, 1.0, closed="left")],
+        "eps": [v.Interval(Real, 0.0, None, closed="left")],
+        "line_search": [v.Options((True, False))],
+        "batch_size": [v.Interval(Integral, 1, None, closed="left")],
+        "penalty": [v.Options(PENALTIES)],
+        "alpha": [v.Interval(Real, 0.0, None, closed="left")],
+        "l1_ratio": [v.Interval(Real, 0.0, 1.0, closed="both")],
+        "fit_intercept": [v.Options((True, False))],
+        "standardize": [v.Options((True, False))],
+        "route": [v.Options(ROUTES)],
+        "max_iter": [v.Interval(Integral, 1, None, closed="left")],
+        "tol": [v.Interval(Real, 0.0, None, closed="neither")],
+        "early_stopping": [v.Options((True, False))],
+        "validation_fraction": [v.Interval(Real, 0.0, 1.0, closed="neither")],
+        "n_iter_no_change": [v.Interval(Integral, 1, None, closed="left")],
+        "warm_start": [v.Options((True, False))],
+        "random_state": [v.RandomState()],
+        "callbacks": [v.Options((None,)), v.ListOfCallables()],
+    }
+
+    def __init__(
+        self,
+        *,
+        solver: str = "auto",
+        optimizer: str = "auto",
+        learning_rate: Any = "auto",
+        schedule: str = "constant",
+        power_t: float = 0.25,
+        momentum: float = 0.9,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        line_search: bool = False,
+        batch_size: int = 32,
+        penalty: str | None = None,
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
+        fit_intercept: bool = True,
+        standardize: bool = True,
+        route: str = "auto",
+        max_iter: int = 1000,
+        tol: float = 1e-20,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        warm_start: bool = False,
+        random_state: Any = None,
+        callbacks: Any = None,
+    ) -> None:
+        self.solver = solver
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.power_t = power_t
+        self.momentum = momentum
+        self.b1 = b1
+        self.b2 = b2
+        self.eps = eps
+        self.line_search = line_search
+        self.batch_size = batch_size
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.route = route
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.callbacks = callbacks
+
+    # -----------------------------------------------------------------------------------------
+    # Parameters
+    # -----------------------------------------------------------------------------------------
+
+    def _config(self, solver: str | None = None) -> FitConfig:
+        """Validate the parameters and resolve the automatic choices.
+
+        ``solver`` overrides the ``solver`` parameter (``partial_fit`` is always SGD).
+        """
+        name = type(self).__name__
+        v.validate_params(name, self.get_params(deep=False), self._parameter_constraints)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        solver = solver or self.solver
+        if solver == "auto":
+            solver = "gd" if penalty.has_l1 else "cg"
+        optimizer = self.optimizer
+        if optimizer == "auto":
+            optimizer = "plain" if solver == "sgd" else "nesterov"
+        if solver == "cg":
+            optimizer = "none"
+            if penalty.has_l1:
+                raise ParameterError(
+                    f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
+                    "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
+                    "solver='auto'."
+                )
+        if penalty.has_l1:
+            allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
+            if optimizer not in allowed:
+                raise ParameterError(
+                    f"penalty={self.penalty!r} with solver={solver!r} needs optimizer in "
+                    f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
+                    f"gradient steps. Got optimizer={optimizer!r}."
+                )
+        if self.line_search and not (solver == "gd" and optimizer in ("plain", "nesterov")):
+            raise ParameterError(
+                "line_search=True needs solver='gd' with optimizer 'plain' or 'nesterov'. "
+                f"Got solver={solver!r}, optimizer={optimizer!r}."
+            )
+        if self.early_stopping and solver != "sgd":
+            raise ParameterError(
+                f"early_stopping=True applies to solver='sgd' only. Got solver={solver!r}; "
+                "full-batch solvers stop on the optimality gap (tol)."
+            )
+        callbacks = self.callbacks
+        if callbacks is None:
+            callbacks = ()
+        elif callable(callbacks):
+            callbacks = (callbacks,)
+        return FitConfig(
+            solver=solver,
+            optimizer=optimizer,
+            learning_rate=self.learning_rate,
+            schedule=self.schedule,
+            power_t=self.power_t,
+            momentum=self.momentum,
+            b1=self.b1,
+            b2=self.b2,
+            eps=self.eps,
+            line_search=self.line_search,
+            batch_size=self.batch_size,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            callbacks=tuple(callbacks),
+            rng=v.check_random_state(self.random_state),
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # Data
+    # -----------------------------------------------------------------------------------------
+
+    def _check_X(self, X: Any, reset: bool) -> np.ndarray:
+        checked = v.check_X(X)
+        if reset:
+            validate_data(self, checked, reset=True, skip_check_array=True)
+            names = v.feature_names_of(X)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+        else:
+            validate_data(self, X, reset=False, skip_check_array=True)
+        return checked
+
+    def _source(self, X: Any, y: Any, sample_weight: Any):
+        """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
+        if is_source(X):
+            if y is not None or sample_weight is not None:
+                raise DataError(
+                    "When X is a data source (from gradreg.scan), the target comes from the "
+                    "source: pass y=None and no sample_weight."
+                )
+            self.n_features_in_ = X.n_features
+            names = getattr(X, "feature_names", None)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            return X
+        checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
+        return ArraySource(checked_X, checked_y, weights)
+
+    def _check_Xy(self, X: Any, y: Any, sample_weight: Any, reset: bool):
+        if y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        checked_X = self._check_X(X, reset)
+        checked_y = v.check_y(y, checked_X.shape[0])
+        weights = v.check_sample_weight(sample_weight, checked_X.shape[0])
+        return checked_X, checked_y, weights
+
+    # -----------------------------------------------------------------------------------------
+    # Fitting
+    # -----------------------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GDRegressor:
+        """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights; an integer weight equals repeating the row.
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        config = self._config()
+        started = time.perf_counter()
+        previous = self._warm_parameters()
+        for attribute in ("feature_names_in_",):
+            self.__dict__.pop(attribute, None)
+        source = self._source(X, y, sample_weight)
+        validation = None
+        if config.early_stopping:
+            source, validation = source.split(self.validation_fraction, config.rng)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        problem = build_problem(
+            source, penalty, self.fit_intercept, self.standardize, self.route,
+            validation_source=validation,
+        )
+        theta0 = None
+        if previous is not None and previous[0].shape[0] == source.n_features:
+            theta0 = problem.precond.from_user(*previous)
+        self._warn_about_problem(problem, config)
+        result = solve(problem, config, theta0)
+        self._store(problem, result, time.perf_counter() - started)
+        return self
+
+    def _warm_parameters(self):
+        if self.warm_start and hasattr(self, "coef_"):
+            return self.coef_, self.intercept_
+        return None
+
+    def _warn_about_problem(self, problem: Problem, config: FitConfig) -> None:
+        optimum = problem.optimum
+        if optimum is None:
+            return
+        if optimum.rank < problem.n_params:
+            warnings.warn(
+                f"The design matrix is rank deficient: numerical rank {optimum.rank} of "
+                f"{problem.n_params} (features plus intercept; constant or collinear columns). "
+                "The fit converges to the minimum-norm solution in standardized coordinates.",
+                GradregWarning,
+                stacklevel=3,
+            )
+        kappa = optimum.condition_number
+        if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
+            needed = kappa * math.log(1.0 / config.tol)
+            if needed > config.max_iter and kappa > 1e3:
+                warnings.warn(
+                    f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
+                    f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
+                    f" but max_iter={config.max_iter}. Use standardize=True, solver='cg' or "
+                    "optimizer='nesterov'.",
+                    GradregWarning,
+                    stacklevel=3,
+                )
+        elif kappa > _ILL_CONDITIONED:
+            warnings.warn(
+                f"The problem is badly conditioned (condition number {kappa:.3g}); the "
+                "coefficients are sensitive to rounding. Consider removing nearly collinear "
+                "features or adding penalty='l2'.",
+                GradregWarning,
+                stacklevel=3,
+            )
+
+    def _store(self, problem: Problem, result: FitResult, seconds: float) -> None:
+        coef, intercept = problem.precond.to_user(result.theta)
+        if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
+            raise DataError(
+                "The fit produced non-finite coefficients (the data overflow float64 when "
+                "squared). Rescale the features and target, e.g. divide them by their largest "
+                "absolute value."
+            )
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.stop_reason_ = result.stop_reason
+        self.optimality_gap_ = result.gap
+        self.history_ = {k: np.asarray(h) for k, h in result.history.items()}
+        self.solver_ = result.solver
+        self.optimizer_ = result.optimizer
+        self.route_ = problem.route
+        self.learning_rate_ = result.learning_rate
+        self.lipschitz_ = result.lipschitz
+        optimum = problem.optimum
+        self.condition_number_ = optimum.condition_number if optimum else float("nan")
+        self.rank_ = optimum.rank if optimum else -1
+        self.preconditioner_ = problem.precond
+        self.fit_time_ = seconds
+        self.metrics_ = _training_metrics(problem, result.theta)
+        self._opt_state = result.optimizer_state
+        if not result.converged and result.stop_reason.startswith("max_iter"):
+            gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
+            warnings.warn(
+                f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
+                f"relative optimality gap {gap} above tol={self.tol:g}. Increase max_iter, or "
+                "use solver='cg' or optimizer='nesterov'.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
+        """One pass of mini-batch SGD over this chunk, continuing from the previous calls.
+
+        The scaling (the preconditioner) and the base learning rate are taken from the first
+        chunk and kept; the statistics of all chunks seen are merged, so ``optimality_gap_`` is
+        measured against the exact optimum of all the data so far.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gradreg import GDRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(1000, 2)); y = X @ [1.0, -2.0] + 0.5
+        >>> model = GDRegressor(random_state=0)
+        >>> for start in range(0, 1000, 100):
+        ...     model = model.partial_fit(X[start:start + 100], y[start:start + 100])
+        >>> np.round(model.coef_, 2)
+        array([ 1., -2.])
+        """
+        config = self._config(solver="sgd")
+        first = not hasattr(self, "stats_")
+        X, y, weights = self._check_Xy(X, y, sample_weight, reset=first)
+        source = ArraySource(X, y, weights)
+        stats = source.stats() if first else self.stats_ + source.stats()
+        problem = build_problem(
+            source,
+            make_penalty(self.penalty, self.alpha, self.l1_ratio),
+            self.fit_intercept,
+            self.standardize,
+            "stats",
+            precond=None if first else self.preconditioner_,
+            stats=stats,
+        )
+        if first:
+            self._stream = SgdStream.start(problem, config)
+            theta = np.zeros(problem.n_params)
+        else:
+            theta = problem.precond.from_user(self.coef_, self.intercept_)
+        theta = self._stream.epoch(problem, theta, source.batches(config.batch_size, config.rng))
+        self.coef_, self.intercept_ = problem.precond.to_user(theta)
+        self.stats_ = stats
+        self.preconditioner_ = problem.precond
+        self.n_iter_ = 1 if first else self.n_iter_ + 1
+        self.optimality_gap_ = problem.relative_gap(theta)
+        self.converged_ = bool(self.optimality_gap_ <= self.tol)
+        self.stop_reason_ = "partial_fit: one pass over the chunk"
+        self.learning_rate_ = self._stream.base
+        self.lipschitz_ = problem.lipschitz()
+        self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
+        self.metrics_ = _training_metrics(problem, theta)
+        return self
+
+    # -----------------------------------------------------------------------------------------
+    # Prediction
+    # -----------------------------------------------------------------------------------------
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "coef_")
+        if is_source(X):
+            self._check_source_features(X)
+            parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
+            return np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
+        X = self._check_X(X, reset=False)
+        return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+
+    def _check_source_features(self, source) -> None:
+        names = getattr(self, "feature_names_in_", None)
+        given = list(getattr(source, "feature_names", []) or [])
+        if names is not None and given != list(names):
+            raise DataError(
+                f"The data's feature columns {given} differ from those the model was fitted on, "
+                f"{list(names)}."
+            )
+        if source.n_features != self.n_features_in_:
+            raise DataError(
+                f"X has {source.n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
+    def save(self, path: str) -> None:
+        """Write the fitted model to ``path`` as versioned JSON (atomically).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from gradreg import GDRegressor, load_model
+        >>> model = GDRegressor().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+        >>> model.save(path)
+        >>> load_model(path).predict([[3.0]]).round(6)
+        array([7.])
+        """
+        check_is_fitted(self, "coef_")
+        save_model(self, path)
+
+    def report(self) -> str:
+        """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap."""
+        check_is_fitted(self, "coef_")
+        method = self.solver_ if self.optimizer_ == "none" else f"{self.solver_} ({self.optimizer_})"
+        lines = [
+            f"solver            {method}, gradients from the "
+            f"{'sufficient statistics' if self.route_ == 'stats' else 'data'}",
+            f"epochs            {self.n_iter_}",
+            f"converged         {'yes' if self.converged_ else 'no'}: "
+            f"{getattr(self, 'stop_reason_', '')}",
+        ]
+        history = getattr(self, "history_", None)
+        if history is not None and len(history["loss"]):
+            lines.append(f"final loss        {history['loss'][-1]:.6g}")
+            lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
+        gap = getattr(self, "optimality_gap_", float("nan"))
+        lines.append(
+            "optimality gap    " + ("unknown" if math.isnan(gap) else f"{gap:.3g} (relative)")
+        )
+        rate = self.learning_rate_
+        if not math.isnan(rate):
+            lines.append(
+                f"learning rate     {rate:.6g} (stable below {2 / self.lipschitz_:.6g} = 2/L)"
+            )
+        metrics = getattr(self, "metrics_", {})
+        if "r2" in metrics:
+            lines.append(f"R^2 (training)    {metrics['r2']:.6f}")
+        if hasattr(self, "fit_time_"):
+            lines.append(f"time              {self.fit_time_:.3f} s")
+        return "\n".join(lines)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:
+    """Mean squared error and R^2 on the training data, from the statistics."""
+    objective = problem.objective
+    if not hasattr(objective, "mean_squared_error"):
+        return {}
+    mse = objective.mean_squared_error(theta)
+    total = 2.0 * objective.reference
+    r2 = 1.0 - mse / total if total > 0 else float("nan")
+    return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}

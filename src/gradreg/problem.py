@@ -1,0 +1,121 @@
+"""A fitting problem: the objective in scaled coordinates, its source of rows and its optimum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .objective import DataObjective, Preconditioner, Quadratic, batch_loss_and_grad
+from .optimum import Optimum, exact_optimum
+from .penalties import Penalty
+from .stats import ColumnMoments, SufficientStats, moments_from_batches
+
+__all__ = ["Problem", "STATS_MAX_FEATURES", "build_problem"]
+
+# Above this many features the d x d statistics (8*d^2 bytes: 32 MB at 2048) no longer pay
+# for themselves and full-batch gradients are taken by passes over the data instead.
+STATS_MAX_FEATURES = 2048
+# Rows per batch when the data route evaluates a full-batch gradient.
+_DATA_PASS_BATCH = 8192
+
+
+@dataclass
+class Problem:
+    """Everything a solver needs, whatever the rows came from."""
+
+    objective: Quadratic | DataObjective
+    precond: Preconditioner
+    source: object  # has .batches(batch_size, rng) and .n_rows
+    route: str  # "stats" or "data"
+    optimum: Optimum | None = None
+    validation: Quadratic | DataObjective | None = None
+    stats: SufficientStats | ColumnMoments | None = field(default=None, repr=False)
+
+    @property
+    def n_params(self) -> int:
+        return self.precond.n_params
+
+    def lipschitz(self) -> float:
+        return self.objective.lipschitz()
+
+    def relative_gap(self, theta: np.ndarray) -> float:
+        if self.optimum is None or not isinstance(self.objective, Quadratic):
+            return float("nan")
+        return self.optimum.relative_gap(self.objective, theta)
+
+    def mean_square_norm(self) -> float:
+        """``E |z~|^2``: the trace of the curvature, for stochastic step sizes."""
+        if isinstance(self.objective, Quadratic):
+            return float(np.trace(self.objective.A))
+        return float(self.n_params)  # standardized features have unit second moment
+
+
+def choose_route(route: str, n_features: int) -> str:
+    if route != "auto":
+        return route
+    return "stats" if n_features <= STATS_MAX_FEATURES else "data"
+
+
+def build_problem(
+    source,
+    penalty: Penalty,
+    fit_intercept: bool,
+    standardize: bool = True,
+    route: str = "auto",
+    precond: Preconditioner | None = None,
+    stats: SufficientStats | ColumnMoments | None = None,
+    validation_source=None,
+) -> Problem:
+    """Gather statistics (one pass) and build the objective for ``source``.
+
+    ``precond`` fixes the scaling (for ``partial_fit``, which keeps the scaling of its first
+    call); ``stats`` may be passed when already gathered.
+    """
+    route = choose_route(route, source.n_features)
+    if stats is None:
+        if route == "stats":
+            stats = source.stats()
+        else:
+            stats = moments_from_batches(source.batches(_DATA_PASS_BATCH), source.n_features)
+    if precond is None:
+        precond = Preconditioner.from_stats(stats, fit_intercept, standardize)
+    scaled_penalty = penalty.scaled(precond.scale, precond.n_params)
+    validation = None
+    if route == "stats":
+        objective = Quadratic(stats, precond, scaled_penalty)
+        optimum = exact_optimum(objective)
+        if validation_source is not None:
+            validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
+    else:
+        reference = _reference_loss(stats, fit_intercept)
+        objective = DataObjective(
+            lambda: source.batches(_DATA_PASS_BATCH), precond, scaled_penalty, reference
+        )
+        optimum = None
+        if validation_source is not None:
+            validation = DataObjective(
+                lambda: validation_source.batches(_DATA_PASS_BATCH),
+                precond,
+                scaled_penalty,
+                reference,
+            )
+    return Problem(objective, precond, source, route, optimum, validation, stats)
+
+
+def _reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool) -> float:
+    centred = stats.syy / stats.weight_sum
+    return 0.5 * (centred if fit_intercept else centred + stats.mean_y**2)
+
+
+def full_loss(problem: Problem, theta: np.ndarray) -> float:
+    """Objective of ``theta`` on the whole data (statistics when available)."""
+    return problem.objective.value(theta)
+
+
+def batch_gradient(problem: Problem, theta: np.ndarray, batch) -> tuple[float, np.ndarray]:
+    """Mean loss and gradient of the smooth objective on one batch: the stochastic step's input."""
+    X, y, w = batch
+    loss, grad, total = batch_loss_and_grad(theta, X, y, w, problem.precond)
+    penalty = problem.objective.penalty
+    return loss / total + penalty.smooth_value(theta), grad / total + penalty.smooth_grad(theta)

@@ -1,0 +1,513 @@
+"""The solvers: full-batch gradient descent, mini-batch SGD and conjugate gradient.
+
+Each solver is a plain function ``solve(problem, config, theta0, state0) -> FitResult``
+registered in :data:`SOLVERS`, the only list of solver names. All of them report each epoch to
+one :class:`_Tracker`, which keeps the history, certifies convergence against the exact
+optimum, calls the user's callbacks and stops divergence before it produces NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import DivergenceError
+from .optim import OPTIMIZERS, Schedule, as_schedule
+from .optim import schedules as sched
+from .problem import Problem, batch_gradient
+
+__all__ = ["SOLVERS", "EpochInfo", "FitConfig", "FitResult", "solve"]
+
+# A loss this many times above its starting value (or non-finite) is divergence.
+_BLOW_UP = 1e6
+# Plain gradient descent below 2/L never raises the loss; this many rises in a row is divergence.
+_RISES_TO_DIVERGE = 3
+# Adam and AdaGrad move each parameter by about the learning rate per step, so their automatic
+# learning rate is a fraction of the target's spread (the scale of the standardized parameters).
+_ADAPTIVE_AUTO = {"adam": 0.01, "adagrad": 0.5}
+# Backtracking line search: shrink factor, and growth allowed at the start of each epoch.
+_BACKTRACK = 0.5
+_GROWTH = 2.0
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of one fit (the estimator's parameters, validated)."""
+
+    solver: str = "gd"
+    optimizer: str = "plain"
+    learning_rate: float | Schedule | str = "auto"
+    schedule: str = "constant"
+    power_t: float = 0.25
+    momentum: float = 0.9
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    line_search: bool = False
+    batch_size: int = 32
+    max_iter: int = 1000
+    tol: float = 1e-20
+    early_stopping: bool = False
+    n_iter_no_change: int = 5
+    callbacks: Sequence[Callable[[EpochInfo], Any]] = ()
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """What a callback receives after each epoch; return ``True`` from it to stop the fit."""
+
+    epoch: int
+    loss: float
+    grad_norm: float
+    gap: float
+    learning_rate: float
+    coef: np.ndarray
+    intercept: float
+
+
+@dataclass
+class FitResult:
+    """Final parameters and the record of the descent."""
+
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    history: dict[str, list[float]]
+    learning_rate: float
+    lipschitz: float
+    gap: float
+    solver: str
+    optimizer: str
+    optimizer_state: Any = None
+
+
+class _Tracker:
+    """Per-epoch bookkeeping shared by every solver."""
+
+    def __init__(self, problem: Problem, config: FitConfig, lipschitz: float, lr: float) -> None:
+        self.problem = problem
+        self.config = config
+        self.lipschitz = lipschitz
+        self.learning_rate = lr
+        self.history: dict[str, list[float]] = {"loss": [], "grad_norm": [], "gap": []}
+        self.rises = 0
+        self.first_grad_norm = float("nan")
+        self.tol = config.tol
+        self.at_floor = False
+        if problem.optimum is not None and problem.optimum.precision_floor > config.tol:
+            # tol is below what float64 can certify here: stop at the precision limit instead,
+            # and say so in the stop reason.
+            self.tol = problem.optimum.precision_floor
+            self.at_floor = True
+
+    def start(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
+        """Record the starting point; ``True`` when it is already optimal."""
+        self.first_grad_norm = grad_norm
+        return self._append(theta, loss, grad_norm)
+
+    def _append(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
+        gap = self.problem.relative_gap(theta)
+        self.history["loss"].append(loss)
+        self.history["grad_norm"].append(grad_norm)
+        self.history["gap"].append(gap)
+        if self.problem.optimum is not None:
+            return gap <= self.tol
+        # Without the optimum (very many features) only the gradient can be checked: a relative
+        # decrease, which does not certify the gap.
+        return grad_norm <= math.sqrt(self.config.tol) * max(self.first_grad_norm, 1e-300)
+
+    def end_epoch(
+        self, epoch: int, theta: np.ndarray, loss: float, grad_norm: float, lr: float,
+        monotone: bool = False,
+    ) -> str | None:
+        """Record an epoch; return why to stop, or ``None`` to go on."""
+        previous = self.history["loss"][-1]
+        if not (np.isfinite(loss) and np.all(np.isfinite(theta))):
+            self._diverged(epoch, previous, loss, lr)
+        start = self.history["loss"][0]
+        if loss > _BLOW_UP * max(start, self.problem.objective.reference, 1e-300):
+            self._diverged(epoch, start, loss, lr)
+        if monotone:
+            # Rises within rounding of the loss's scale are noise, not divergence.
+            noise = 1e-12 * max(abs(previous), self.problem.objective.reference)
+            self.rises = self.rises + 1 if loss - previous > noise else 0
+            if self.rises >= _RISES_TO_DIVERGE:
+                self._diverged(epoch, previous, loss, lr)
+        converged = self._append(theta, loss, grad_norm)
+        if self.config.callbacks:
+            coef, intercept = self.problem.precond.to_user(theta)
+            info = EpochInfo(epoch, loss, grad_norm, self.history["gap"][-1], lr, coef, intercept)
+            if any(callback(info) is True for callback in self.config.callbacks):
+                return "stopped by a callback"
+        if converged:
+            return "converged"
+        return None
+
+    def _diverged(self, epoch: int, before: float, after: float, lr: float) -> None:
+        limit = 2.0 / self.lipschitz if self.lipschitz > 0 else float("nan")
+        advice = ""
+        if np.isfinite(limit):
+            advice = (
+                f" The largest stable constant learning rate for plain gradient descent on this "
+                f"problem is {limit:.6g} (2/L); use learning_rate='auto' ({limit / 2:.6g}, 1/L) "
+                "or a smaller value."
+            )
+        raise DivergenceError(
+            f"Gradient descent diverged at epoch {epoch} with learning_rate={lr:.6g}: the loss "
+            f"went from {before:.6g} to {after:.6g}.{advice}"
+        )
+
+    def result(
+        self, theta: np.ndarray, n_iter: int, reason: str | None, state: Any = None
+    ) -> FitResult:
+        gap = self.history["gap"][-1]
+        converged = reason == "converged"
+        if converged and self.at_floor:
+            reason = (
+                f"converged to the limit of float64 precision (relative gap {gap:.3g}; "
+                f"tol={self.config.tol:g} cannot be certified at this condition number)"
+            )
+        if reason is None:
+            reason = f"max_iter={self.config.max_iter} reached"
+        return FitResult(
+            theta=theta,
+            n_iter=n_iter,
+            converged=converged,
+            stop_reason=reason,
+            history=self.history,
+            learning_rate=self.learning_rate,
+            lipschitz=self.lipschitz,
+            gap=gap,
+            solver=self.config.solver,
+            optimizer=self.config.optimizer,
+            optimizer_state=state,
+        )
+
+
+def auto_learning_rate(problem: Problem, config: FitConfig, lipschitz: float) -> float:
+    """The step size of ``learning_rate='auto'``: 1/L for gradient steps on the full batch."""
+    if config.optimizer in _ADAPTIVE_AUTO:
+        spread = math.sqrt(2.0 * max(problem.objective.reference, 1e-300))
+        return _ADAPTIVE_AUTO[config.optimizer] * spread
+    curvature = lipschitz
+    if config.solver == "sgd":
+        # A mini-batch gradient has curvature up to L + E|z|^2 / batch_size.
+        curvature += problem.mean_square_norm() / config.batch_size
+    if config.optimizer in ("momentum", "nesterov") and config.solver == "sgd":
+        return (1.0 - config.momentum) / curvature
+    return 1.0 / curvature
+
+
+def make_schedule(config: FitConfig, base: float, steps_per_epoch: int) -> Schedule:
+    """The learning-rate schedule; decays are given per epoch and applied per step."""
+    if callable(config.learning_rate):
+        return config.learning_rate
+    name = config.schedule
+    if name == "constant":
+        return as_schedule(base)
+    if name == "invscaling":
+        return sched.inverse_scaling(base, config.power_t)
+    if name == "exponential":
+        return sched.exponential_decay(base, 0.99 ** (1.0 / steps_per_epoch))
+    if name == "step":
+        return sched.step_decay(base, step_size=10 * steps_per_epoch, factor=0.5)
+    return sched.cosine_decay(base, decay_steps=config.max_iter * steps_per_epoch)
+
+
+def _base_rate(problem: Problem, config: FitConfig, lipschitz: float) -> float:
+    if isinstance(config.learning_rate, str):
+        return auto_learning_rate(problem, config, lipschitz)
+    if callable(config.learning_rate):
+        return float(config.learning_rate(0))
+    return float(config.learning_rate)
+
+
+def _gradient_mapping_norm(problem: Problem, theta: np.ndarray, grad: np.ndarray, L: float):
+    """``|g|``, or with an L1 penalty the norm of the proximal gradient mapping at step 1/L."""
+    penalty = problem.objective.penalty
+    if not penalty.has_l1:
+        return float(np.linalg.norm(grad))
+    step = 1.0 / L
+    moved = penalty.prox(theta - step * grad, step)
+    return float(np.linalg.norm(theta - moved) / step)
+
+
+# ---------------------------------------------------------------------------------------------
+# Full-batch gradient descent
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+    """Full-batch gradient descent; with an L1 penalty, the proximal gradient method.
+
+    ``optimizer='nesterov'`` is the accelerated proximal gradient method (FISTA, Beck &
+    Teboulle 2009) with gradient-based adaptive restart (O'Donoghue & Candes 2015); the other
+    update rules come from :mod:`gradreg.optim`.
+    """
+    lipschitz = problem.lipschitz()
+    base = _base_rate(problem, config, lipschitz)
+    schedule = make_schedule(config, base, 1)
+    tracker = _Tracker(problem, config, lipschitz, base)
+    objective, penalty = problem.objective, problem.objective.penalty
+    if (
+        config.optimizer == "plain"
+        and not config.line_search
+        and not callable(config.learning_rate)
+        and config.schedule == "constant"
+        and base >= 2.0 / lipschitz
+    ):
+        raise DivergenceError(
+            f"learning_rate={base:.6g} is at or above the largest stable learning rate of plain "
+            f"gradient descent on this problem, {2.0 / lipschitz:.6g} (2/L): the descent would "
+            f"diverge. Use learning_rate='auto' ({1.0 / lipschitz:.6g}, 1/L) or a value below "
+            f"{2.0 / lipschitz:.6g}."
+        )
+    theta = theta0.copy()
+    value, grad = objective.smooth_value_and_grad(theta)
+    loss = value + penalty.l1_value(theta)
+    if tracker.start(theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)):
+        return tracker.result(theta, 0, "converged", state0)
+    if config.optimizer == "nesterov":
+        return _fista(problem, config, tracker, theta, schedule)
+    optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
+    state = state0 if state0 is not None else optimizer.init(theta)
+    step = base
+    reason = None
+    epoch = 0
+    for epoch in range(1, config.max_iter + 1):
+        if config.line_search:
+            step = min(step * _GROWTH, 1e3 / lipschitz)
+            theta, value, grad, step = _backtrack(problem, theta, value, grad, step)
+        else:
+            step = schedule(epoch - 1)
+            updates, state = optimizer.update(grad, state)
+            theta = theta + updates
+            if penalty.has_l1:
+                theta = penalty.prox(theta, step)
+            value, grad = objective.smooth_value_and_grad(theta)
+        loss = value + penalty.l1_value(theta)
+        grad_norm = _gradient_mapping_norm(problem, theta, grad, lipschitz)
+        monotone = config.optimizer == "plain" and config.schedule == "constant"
+        reason = tracker.end_epoch(epoch, theta, loss, grad_norm, step, monotone)
+        if reason:
+            break
+    return tracker.result(theta, epoch, reason, state)
+
+
+def _backtrack(problem: Problem, theta, value, grad, step):
+    """One proximal gradient step whose size is halved until it decreases the objective enough.
+
+    Accepts ``t`` when ``f(x+) <= f(x) + g.(x+ - x) + |x+ - x|^2 / (2t)`` (Beck & Teboulle).
+    """
+    objective, penalty = problem.objective, problem.objective.penalty
+    while True:
+        candidate = penalty.prox(theta - step * grad, step)
+        new_value, new_grad = objective.smooth_value_and_grad(candidate)
+        delta = candidate - theta
+        bound = value + float(grad @ delta) + float(delta @ delta) / (2 * step)
+        if new_value <= bound + 1e-12 * abs(value) or step < 1e-300:
+            return candidate, new_value, new_grad, step
+        step *= _BACKTRACK
+
+
+def _fista(problem: Problem, config: FitConfig, tracker: _Tracker, theta, schedule) -> FitResult:
+    objective, penalty = problem.objective, problem.objective.penalty
+    lipschitz = tracker.lipschitz
+    x = theta
+    y = theta.copy()
+    t = 1.0
+    step = schedule(0)
+    reason = None
+    epoch = 0
+    value_y, grad_y = objective.smooth_value_and_grad(y)
+    for epoch in range(1, config.max_iter + 1):
+        if config.line_search:
+            step = min(step * _GROWTH, 1e3 / lipschitz)
+            x_new, value_x, grad_x, step = _backtrack(problem, y, value_y, grad_y, step)
+        else:
+            step = schedule(epoch - 1)
+            x_new = penalty.prox(y - step * grad_y, step)
+            value_x, grad_x = objective.smooth_value_and_grad(x_new)
+        if float((y - x_new) @ (x_new - x)) > 0:
+            t = 1.0  # momentum points uphill: restart
+        t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        y = x_new + ((t - 1.0) / t_new) * (x_new - x)
+        x, t = x_new, t_new
+        loss = value_x + penalty.l1_value(x)
+        grad_norm = _gradient_mapping_norm(problem, x, grad_x, lipschitz)
+        reason = tracker.end_epoch(epoch, x, loss, grad_norm, step)
+        if reason:
+            break
+        value_y, grad_y = objective.smooth_value_and_grad(y)
+    return tracker.result(x, epoch, reason, None)
+
+
+def _optimizer_kwargs(config: FitConfig) -> dict:
+    if config.optimizer in ("momentum", "nesterov"):
+        return {"momentum": config.momentum}
+    if config.optimizer == "adam":
+        return {"b1": config.b1, "b2": config.b2, "eps": config.eps}
+    return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Conjugate gradient
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+    """Linear conjugate gradient on the normal equations ``H theta = beta``.
+
+    The optimal gradient method on a quadratic (Hestenes & Stiefel 1952): each epoch takes one
+    Hessian-vector product and the error shrinks like ``((sqrt(k) - 1)/(sqrt(k) + 1))^t``
+    with ``k`` the condition number, and exactly after ``d + 1`` steps in exact arithmetic.
+    The residual is recomputed from the gradient each step (Polak-Ribiere direction update),
+    which keeps it stable on ill-conditioned data.
+    """
+    objective = problem.objective
+    lipschitz = problem.lipschitz()
+    tracker = _Tracker(problem, config, lipschitz, float("nan"))
+    theta = theta0.copy()
+    value, grad = objective.smooth_value_and_grad(theta)
+    if tracker.start(theta, value, float(np.linalg.norm(grad))):
+        return tracker.result(theta, 0, "converged")
+    residual = -grad
+    direction = residual.copy()
+    reason = None
+    epoch = 0
+    for epoch in range(1, config.max_iter + 1):
+        product = objective.hvp(direction)
+        curvature = float(direction @ product)
+        rr = float(residual @ residual)
+        if curvature <= 0 or rr == 0:
+            reason = "converged" if tracker.history["gap"][-1] <= tracker.tol else (
+                "stalled: no direction of descent left"
+            )
+            epoch -= 1
+            break
+        step = rr / curvature
+        theta = theta + step * direction
+        value, grad = objective.smooth_value_and_grad(theta)
+        new_residual = -grad
+        beta = max(float(new_residual @ (new_residual - residual)) / rr, 0.0)
+        direction = new_residual + beta * direction
+        residual = new_residual
+        reason = tracker.end_epoch(epoch, theta, value, float(np.linalg.norm(grad)), step)
+        if reason:
+            break
+    return tracker.result(theta, epoch, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mini-batch stochastic gradient descent
+# ---------------------------------------------------------------------------------------------
+
+
+def sgd_epoch(problem: Problem, theta, optimizer, state, batches, schedule_offset, schedule):
+    """One pass of mini-batch steps: the training step shared by ``fit`` and ``partial_fit``."""
+    penalty = problem.objective.penalty
+    count = schedule_offset
+    for batch in batches:
+        _, grad = batch_gradient(problem, theta, batch)
+        updates, state = optimizer.update(grad, state)
+        theta = theta + updates
+        if penalty.has_l1:
+            theta = penalty.prox(theta, schedule(count))
+        count += 1
+    return theta, state, count
+
+
+@dataclass
+class SgdStream:
+    """Optimizer, schedule and step count of SGD carried across ``partial_fit`` calls."""
+
+    config: FitConfig
+    base: float
+    schedule: Schedule
+    optimizer: Any
+    state: Any = None
+    count: int = 0
+
+    @classmethod
+    def start(cls, problem: Problem, config: FitConfig, steps_per_epoch: int = 1) -> SgdStream:
+        base = _base_rate(problem, config, problem.lipschitz())
+        schedule = make_schedule(config, base, steps_per_epoch)
+        optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
+        return cls(config, base, schedule, optimizer)
+
+    def epoch(self, problem: Problem, theta: np.ndarray, batches) -> np.ndarray:
+        if self.state is None:
+            self.state = self.optimizer.init(theta)
+        theta, self.state, self.count = sgd_epoch(
+            problem, theta, self.optimizer, self.state, batches, self.count, self.schedule
+        )
+        return theta
+
+
+def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+    """Mini-batch SGD with any update rule, rows reshuffled every epoch.
+
+    The loss, gap and gradient norm recorded after each epoch are those of the full objective,
+    computed from the statistics when available. With ``early_stopping`` the fit stops when the
+    validation loss has not improved for ``n_iter_no_change`` epochs.
+    """
+    lipschitz = problem.lipschitz()
+    base = _base_rate(problem, config, lipschitz)
+    steps_per_epoch = max(1, math.ceil(problem.source.n_rows / config.batch_size))
+    schedule = make_schedule(config, base, steps_per_epoch)
+    optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
+    tracker = _Tracker(problem, config, lipschitz, base)
+    objective = problem.objective
+    theta = theta0.copy()
+    value, grad = objective.smooth_value_and_grad(theta)
+    loss = value + objective.penalty.l1_value(theta)
+    if tracker.start(theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)):
+        return tracker.result(theta, 0, "converged", state0)
+    state = state0 if state0 is not None else optimizer.init(theta)
+    count = 0
+    best_validation, stale = float("inf"), 0
+    reason = None
+    epoch = 0
+    for epoch in range(1, config.max_iter + 1):
+        batches = problem.source.batches(config.batch_size, config.rng)
+        theta, state, count = sgd_epoch(problem, theta, optimizer, state, batches, count, schedule)
+        value, grad = objective.smooth_value_and_grad(theta)
+        loss = value + objective.penalty.l1_value(theta)
+        grad_norm = _gradient_mapping_norm(problem, theta, grad, lipschitz)
+        reason = tracker.end_epoch(epoch, theta, loss, grad_norm, schedule(max(count - 1, 0)))
+        if reason:
+            break
+        if config.early_stopping and problem.validation is not None:
+            validation_loss = problem.validation.value(theta)
+            if validation_loss < best_validation * (1 - 1e-12):
+                best_validation, stale = validation_loss, 0
+            else:
+                stale += 1
+                if stale >= config.n_iter_no_change:
+                    reason = (
+                        f"early stopping: no validation improvement in "
+                        f"{config.n_iter_no_change} epochs"
+                    )
+                    break
+    return tracker.result(theta, epoch, reason, state)
+
+
+# The only list of solver names.
+SOLVERS: dict[str, Callable[..., FitResult]] = {
+    "gd": solve_gd,
+    "sgd": solve_sgd,
+    "cg": solve_cg,
+}
+
+
+def solve(problem: Problem, config: FitConfig, theta0=None, state0=None) -> FitResult:
+    """Run ``config.solver`` on ``problem`` from ``theta0`` (zeros by default)."""
+    if theta0 is None:
+        theta0 = np.zeros(problem.n_params)
+    return SOLVERS[config.solver](problem, config, theta0, state0)
