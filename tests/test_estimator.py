@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import lstsq_fit, make_regression, relative_error
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import lstsq_fit, make_regression, relative_error
 from gradreg import ConvergenceWarning, DivergenceError, GDRegressor, GradregWarning
 
 

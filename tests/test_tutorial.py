@@ -5,8 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradreg import DivergenceError, ParameterError, classic_max_stable_learning_rate
-from gradreg import gradient_descent
+from gradreg import (
+    DivergenceError,
+    ParameterError,
+    classic_max_stable_learning_rate,
+    gradient_descent,
+)
 from gradreg.datasets import load_study_time
 
 

@@ -44,7 +44,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _fit_options(function):
     options = [
         click.option("--solver", type=click.Choice(["auto", *SOLVERS]), default="auto",
-                     show_default=True, help="Full-batch GD, mini-batch SGD or conjugate gradient."),
+                     show_default=True,
+                     help="Full-batch GD, mini-batch SGD or conjugate gradient."),
         click.option("--optimizer", type=click.Choice(["auto", *OPTIMIZERS]), default="auto",
                      show_default=True, help="Update rule of gd and sgd."),
         click.option("--learning-rate", default="auto", show_default=True,

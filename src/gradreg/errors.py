@@ -7,6 +7,7 @@ that catches ``ValueError`` or ``OSError`` keeps working.
 from __future__ import annotations
 
 from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
     "ConvergenceWarning",
@@ -16,6 +17,7 @@ __all__ = [
     "GradregError",
     "GradregWarning",
     "InputFileError",
+    "MissingFileError",
     "ModelFormatError",
     "NotFittedError",
     "ParameterError",
@@ -50,7 +52,11 @@ class InputFileError(GradregError, OSError):
     """A file or folder cannot be read or written."""
 
 
-class NotFittedError(GradregError, AttributeError, ValueError):
+class MissingFileError(InputFileError, FileNotFoundError):
+    """A file or folder that should exist does not."""
+
+
+class NotFittedError(GradregError, _SklearnNotFittedError):
     """A method that needs a fitted model was called before ``fit``."""
 
 

@@ -10,14 +10,19 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from . import _validation as v
-from .errors import ConvergenceWarning, DataError, GradregWarning, ParameterError
-from .objective import Preconditioner
+from .errors import (
+    ConvergenceWarning,
+    DataError,
+    GradregWarning,
+    NotFittedError,
+    ParameterError,
+)
 from .optim import OPTIMIZERS
-from .persistence import save_model
 from .penalties import make_penalty
+from .persistence import save_model
 from .problem import Problem, build_problem
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
@@ -68,6 +73,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Backtracking (Armijo) line search for ``"gd"`` with ``"plain"`` or ``"nesterov"``.
     batch_size : int >= 1, default=32
         Rows per step of ``"sgd"``.
+    shuffle : bool, default=True
+        Reshuffle the rows before every epoch of ``"sgd"`` (reproducibly with
+        ``random_state``).
     penalty : {None, "l2", "l1", "elasticnet"}, default=None
     alpha : float >= 0, default=1e-4
         Penalty strength (used only when ``penalty`` is set).
@@ -151,6 +159,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "eps": [v.Interval(Real, 0.0, None, closed="left")],
         "line_search": [v.Options((True, False))],
         "batch_size": [v.Interval(Integral, 1, None, closed="left")],
+        "shuffle": [v.Options((True, False))],
         "penalty": [v.Options(PENALTIES)],
         "alpha": [v.Interval(Real, 0.0, None, closed="left")],
         "l1_ratio": [v.Interval(Real, 0.0, 1.0, closed="both")],
@@ -181,6 +190,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         eps: float = 1e-8,
         line_search: bool = False,
         batch_size: int = 32,
+        shuffle: bool = True,
         penalty: str | None = None,
         alpha: float = 1e-4,
         l1_ratio: float = 0.15,
@@ -207,6 +217,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.eps = eps
         self.line_search = line_search
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -283,6 +294,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             eps=self.eps,
             line_search=self.line_search,
             batch_size=self.batch_size,
+            shuffle=self.shuffle,
             max_iter=self.max_iter,
             tol=self.tol,
             early_stopping=self.early_stopping,
@@ -461,8 +473,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(1000, 2)); y = X @ [1.0, -2.0] + 0.5
         >>> model = GDRegressor(random_state=0)
-        >>> for start in range(0, 1000, 100):
-        ...     model = model.partial_fit(X[start:start + 100], y[start:start + 100])
+        >>> for _ in range(3):
+        ...     for start in range(0, 1000, 100):
+        ...         model = model.partial_fit(X[start:start + 100], y[start:start + 100])
         >>> np.round(model.coef_, 2)
         array([ 1., -2.])
         """
@@ -485,7 +498,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             theta = np.zeros(problem.n_params)
         else:
             theta = problem.precond.from_user(self.coef_, self.intercept_)
-        theta = self._stream.epoch(problem, theta, source.batches(config.batch_size, config.rng))
+        order = config.rng if config.shuffle else None
+        theta = self._stream.epoch(problem, theta, source.batches(config.batch_size, order))
         self.coef_, self.intercept_ = problem.precond.to_user(theta)
         self.stats_ = stats
         self.preconditioner_ = problem.precond
@@ -514,13 +528,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "coef_")
+        self._check_fitted()
         if is_source(X):
             self._check_source_features(X)
             parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
             return np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
         X = self._check_X(X, reset=False)
         return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
 
     def _check_source_features(self, source) -> None:
         names = getattr(self, "feature_names_in_", None)
@@ -549,13 +570,15 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> load_model(path).predict([[3.0]]).round(6)
         array([7.])
         """
-        check_is_fitted(self, "coef_")
+        self._check_fitted()
         save_model(self, path)
 
     def report(self) -> str:
         """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap."""
-        check_is_fitted(self, "coef_")
-        method = self.solver_ if self.optimizer_ == "none" else f"{self.solver_} ({self.optimizer_})"
+        self._check_fitted()
+        method = self.solver_
+        if self.optimizer_ != "none":
+            method += f" ({self.optimizer_})"
         lines = [
             f"solver            {method}, gradients from the "
             f"{'sufficient statistics' if self.route_ == 'stats' else 'data'}",

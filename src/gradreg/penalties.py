@@ -4,7 +4,8 @@ All three are the elastic-net penalty of scikit-learn's ``ElasticNet`` / ``SGDRe
 
 .. math::
 
-    P(w) = \\alpha \\Big(\\rho \\lVert w \\rVert_1 + \\frac{1 - \\rho}{2} \\lVert w \\rVert_2^2\\Big),
+    P(w) = \\alpha \\Big(\\rho \\lVert w \\rVert_1
+           + \\frac{1 - \\rho}{2} \\lVert w \\rVert_2^2\\Big),
 
 with ``alpha`` the strength and ``rho = l1_ratio``. The penalty always acts on the coefficients
 in the user's units. gradreg descends in scaled coordinates ``v = w * scale``, so

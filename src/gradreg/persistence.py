@@ -16,7 +16,7 @@ import numpy as np
 
 from ._atomic import atomic_write
 from ._version import __version__
-from .errors import InputFileError, ModelFormatError
+from .errors import InputFileError, MissingFileError, ModelFormatError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 
@@ -121,7 +121,7 @@ def load_model(path: str | os.PathLike):
     try:
         raw = target.read_bytes()
     except FileNotFoundError:
-        raise InputFileError(f"Model file {str(target)!r} does not exist.") from None
+        raise MissingFileError(f"Model file {str(target)!r} does not exist.") from None
     except OSError as exc:
         raise InputFileError(f"Cannot read model file {str(target)!r}: {exc.strerror}.") from None
     if raw[:1] in _PICKLE_MAGIC:
@@ -172,7 +172,9 @@ def _model_from_dict(data: Any, where: str, estimator_class, precond_class):
     except KeyError as exc:
         raise ModelFormatError(f"Model field 'preconditioner' lacks {exc.args[0]!r}.") from None
     if not isinstance(fit_intercept, bool) or not (
-        isinstance(constant, list) and len(constant) == d and all(isinstance(c, bool) for c in constant)
+        isinstance(constant, list)
+        and len(constant) == d
+        and all(isinstance(c, bool) for c in constant)
     ):
         raise ModelFormatError("Model field 'preconditioner' is malformed.")
     if np.any(scale <= 0):

@@ -29,6 +29,8 @@ _RISES_TO_DIVERGE = 3
 # Adam and AdaGrad move each parameter by about the learning rate per step, so their automatic
 # learning rate is a fraction of the target's spread (the scale of the standardized parameters).
 _ADAPTIVE_AUTO = {"adam": 0.01, "adagrad": 0.5}
+# Fraction of the mini-batch stability bound that SGD's automatic learning rate takes.
+_SGD_FRACTION = 0.1
 # Backtracking line search: shrink factor, and growth allowed at the start of each epoch.
 _BACKTRACK = 0.5
 _GROWTH = 2.0
@@ -49,6 +51,7 @@ class FitConfig:
     eps: float = 1e-8
     line_search: bool = False
     batch_size: int = 32
+    shuffle: bool = True
     max_iter: int = 1000
     tol: float = 1e-20
     early_stopping: bool = False
@@ -195,13 +198,15 @@ def auto_learning_rate(problem: Problem, config: FitConfig, lipschitz: float) ->
     if config.optimizer in _ADAPTIVE_AUTO:
         spread = math.sqrt(2.0 * max(problem.objective.reference, 1e-300))
         return _ADAPTIVE_AUTO[config.optimizer] * spread
-    curvature = lipschitz
-    if config.solver == "sgd":
-        # A mini-batch gradient has curvature up to L + E|z|^2 / batch_size.
-        curvature += problem.mean_square_norm() / config.batch_size
-    if config.optimizer in ("momentum", "nesterov") and config.solver == "sgd":
-        return (1.0 - config.momentum) / curvature
-    return 1.0 / curvature
+    if config.solver != "sgd":
+        return 1.0 / lipschitz
+    # A mini-batch gradient has curvature up to L + E|z|^2 / batch_size; a step of 1/that is
+    # stable but noisy, so SGD takes a tenth of it (its noise floor shrinks with the step).
+    curvature = lipschitz + problem.mean_square_norm() / config.batch_size
+    rate = _SGD_FRACTION / curvature
+    if config.optimizer in ("momentum", "nesterov"):
+        rate *= 1.0 - config.momentum
+    return rate
 
 
 def make_schedule(config: FitConfig, base: float, steps_per_epoch: int) -> Schedule:
@@ -475,7 +480,7 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=No
     reason = None
     epoch = 0
     for epoch in range(1, config.max_iter + 1):
-        batches = problem.source.batches(config.batch_size, config.rng)
+        batches = problem.source.batches(config.batch_size, config.rng if config.shuffle else None)
         theta, state, count = sgd_epoch(problem, theta, optimizer, state, batches, count, schedule)
         value, grad = objective.smooth_value_and_grad(theta)
         loss = value + objective.penalty.l1_value(theta)

@@ -157,13 +157,14 @@ class SufficientStats:
 
 
 def _chunk_stats(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, buffer: np.ndarray
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, buffer: np.ndarray, origin: np.ndarray
 ) -> SufficientStats:
-    """Statistics of one chunk, formed in ``buffer`` (float64, at least ``len(X)`` rows)."""
+    """Statistics of one chunk relative to ``origin``, formed in ``buffer`` (float64)."""
     rows, d = X.shape
     block = buffer[:rows]
     block[:, :d] = X  # the one float64 copy, of this chunk only
     block[:, d] = y
+    block -= origin
     if w is None:
         weight_sum = float(rows)
         mean = block.mean(axis=0)
@@ -236,11 +237,21 @@ def stats_from_batches(
     rows = chunk_rows or chunk_rows_for(n_features)
     buffer = np.empty((rows, n_features + 1), dtype=np.float64)
     total = _PairwiseSum(n_features)
+    # Chunk means are taken relative to the first row, so that merging works on small,
+    # precise differences even when the columns sit far from zero.
+    origin: np.ndarray | None = None
     for X, y, w in batches:
+        if origin is None and len(y):
+            origin = np.append(np.asarray(X[0], dtype=np.float64), float(y[0]))
+            if not np.all(np.isfinite(origin)):
+                origin = np.zeros(n_features + 1)
         for start, stop in _spans(X.shape[0], rows):
             chunk_w = None if w is None else w[start:stop]
-            total.add(_chunk_stats(X[start:stop], y[start:stop], chunk_w, buffer))
-    return total.total()
+            total.add(_chunk_stats(X[start:stop], y[start:stop], chunk_w, buffer, origin))
+    result = total.total()
+    if origin is None:
+        return result
+    return SufficientStats(result.n_rows, result.weight_sum, result.mean + origin, result.cross)
 
 
 def _spans(n: int, step: int) -> Iterator[tuple[int, int]]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import DataError, InputFileError
+from ..errors import DataError, InputFileError, MissingFileError
 from ..stats import SufficientStats, stats_from_batches
 
 __all__ = ["FileSource", "resolve_paths", "scan"]
@@ -46,14 +46,14 @@ def resolve_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
         elif any(ch in text for ch in "*?["):
             matches = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
             if not matches:
-                raise InputFileError(f"No file matches {text!r}.")
+                raise MissingFileError(f"No file matches {text!r}.")
             found.extend(matches)
         elif path.is_file():
             found.append(path)
         elif path.exists():
             raise InputFileError(f"{text!r} is not a regular file.")
         else:
-            raise InputFileError(f"No such file: {text!r}.")
+            raise MissingFileError(f"No such file: {text!r}.")
     for path in found:
         if not os.access(path, os.R_OK):
             raise InputFileError(f"Cannot read {str(path)!r}: permission denied.")
@@ -175,7 +175,7 @@ class FileSource:
                 table[:, j] = column.to_numpy(zero_copy_only=False)
             if not np.isfinite(table).all():
                 i, j = np.argwhere(~np.isfinite(table))[0]
-                self._raise_bad_cell(path, row + int(i), columns[j], f"{table[i, j]!r}")
+                self._raise_bad_cell(path, row + int(i), columns[j], str(table[i, j]))
             row += batch.num_rows
             target = table[:, n_features] if self.target is not None else np.zeros(len(table))
             yield table[:, :n_features], target
@@ -198,11 +198,18 @@ class FileSource:
         except OSError as exc:
             raise InputFileError(f"Cannot read {str(path)!r}: {exc}") from None
 
-    def _raise_bad_cell(self, path: Path, row: int, column: str, token: str):
-        line = _line_of_row(path, row) if _format_of(path) == "csv" else None
-        where = f"line {line}" if line is not None else f"row {row + 1}"
+    def _raise_bad_cell(self, path: Path, row: int, column: str, what: str):
+        where = f"row {row + 1}"
+        if _format_of(path) == "csv":
+            found = _line_of_row(path, row)
+            if found is not None:
+                line, header, fields = found
+                where = f"line {line}"
+                if column in header and len(fields) == len(header):
+                    text = fields[header.index(column)]
+                    what = repr(text) if text.strip() else "missing value"
         raise DataError(
-            f"{str(path)!r}, {where}, column {column!r}: {token} is not a finite number. "
+            f"{str(path)!r}, {where}, column {column!r}: {what} is not a finite number. "
             "Remove or impute missing and non-finite values first."
         )
 
@@ -243,16 +250,19 @@ def _parses_as_float(token: str) -> bool:
     return True
 
 
-def _line_of_row(path: Path, row: int) -> int | None:
-    """The 1-based line of data row ``row`` (0-based, header excluded, blank lines skipped)."""
+def _line_of_row(path: Path, row: int) -> tuple[int, list[str], list[str]] | None:
+    """Line number, header and fields of data row ``row`` (0-based, blank lines skipped)."""
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
+        header: list[str] = []
         seen = -1  # the header is row -1
         for fields in reader:
             if not fields:
                 continue
-            if seen == row:
-                return reader.line_num
+            if seen == -1:
+                header = [f.strip() for f in fields]
+            elif seen == row:
+                return reader.line_num, header, fields
             seen += 1
     return None
 

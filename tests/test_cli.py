@@ -1,0 +1,121 @@
+"""The gradreg command: output, files written, and one-line errors with exit codes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gradreg.cli import main
+from gradreg.datasets import study_time_path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_demo_prints_the_fit_and_writes_the_plot(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--out-dir", str(tmp_path))
+    assert code == 0, err
+    assert "m (points per hour)" in out and "5.444237" in out and "37.579734" in out
+    assert "converged" in out and "yes" in out
+    image = Image.open(tmp_path / "gradreg-demo-line.png")
+    assert image.size[0] > 400 and image.size[1] > 300
+
+
+def test_demo_no_plot_writes_nothing(capsys, tmp_path):
+    code, _, _ = run(capsys, "demo", "--no-plot", "--out-dir", str(tmp_path))
+    assert code == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_fit_then_predict(capsys, tmp_path):
+    model = tmp_path / "model.json"
+    code, out, err = run(capsys, "fit", study_time_path(), "--target", "score",
+                         "--model", str(model))
+    assert code == 0, err
+    assert "hours" in out and "5.44424" in out and "converged         yes" in out
+    assert json.loads(model.read_text())["feature_names"] == ["hours"]
+    code, out, _ = run(capsys, "predict", str(model), study_time_path())
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "prediction" and len(lines) == 101
+    assert float(lines[1]) == pytest.approx(5.444236886 * 8.8 + 37.579733932, rel=1e-8)
+    out_file = tmp_path / "pred.csv"
+    code, _, err = run(capsys, "predict", str(model), study_time_path(), "--out", str(out_file))
+    assert code == 0 and "100 predictions written" in err
+    assert out_file.read_text().splitlines() == lines
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--solver", "sgd", "--optimizer", "adam", "--max-iter", "300", "--random-state", "0"],
+         "sgd (adam)"),
+        (["--penalty", "l1", "--alpha", "0.5"], "gd (nesterov)"),
+        (["--solver", "gd", "--optimizer", "plain", "--line-search"], "gd (plain)"),
+        (["--penalty", "elasticnet", "--l1-ratio", "0.5", "--solver", "gd", "--optimizer",
+          "plain", "--learning-rate", "0.5", "--max-iter", "5000"], "gd (plain)"),
+        (["--solver", "sgd", "--batch-size", "10", "--schedule", "cosine", "--max-iter", "50"],
+         "sgd (plain)"),
+    ],
+)
+def test_fit_flags_reach_the_estimator(capsys, flags, expected):
+    code, out, err = run(capsys, "fit", study_time_path(), "--target", "score", *flags)
+    assert code == 0, err
+    assert f"solver            {expected}" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["fit", "missing.csv", "--target", "y"], 1, "gradreg: error: No such file: 'missing.csv'"),
+        (["fit", study_time_path(), "--target", "grade"], 1, "Target column 'grade' is not in"),
+        (["fit", study_time_path()], 2, "gradreg: error: Missing option '--target'"),
+        (["fit", study_time_path(), "--target", "score", "--learning-rate", "fast"], 2,
+         "must be 'auto' or a positive number"),
+        (["fit", study_time_path(), "--target", "score", "--max-iter", "0"], 1,
+         "The 'max_iter' parameter of GDRegressor must be an int in the range [1, inf)"),
+        (["fit", study_time_path(), "--target", "score", "--solver", "newton"], 2,
+         "'newton' is not one of"),
+        (["frobnicate"], 2, "gradreg: error: No such command 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(capsys, args, code, message):
+    got, out, err = run(capsys, *args)
+    assert got == code
+    assert message in err
+    assert "Traceback" not in err
+    assert err.strip().count("\n") == 0
+
+
+def test_data_errors_in_files(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n2,abc\n")
+    code, _, err = run(capsys, "fit", str(bad), "--target", "y")
+    assert code == 1
+    assert err.strip().endswith("line 3, column 'y': 'abc' is not a number.")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run(capsys, "fit", str(empty), "--target", "y")
+    assert code == 1 and "is empty" in err
+    corrupt = tmp_path / "model.json"
+    corrupt.write_text("{not json")
+    code, _, err = run(capsys, "predict", str(corrupt), study_time_path())
+    assert code == 1 and "is not valid JSON" in err
+
+
+def test_debug_shows_the_traceback(capsys):
+    with pytest.raises(Exception, match="No such file"):
+        main(["--debug", "fit", "missing.csv", "--target", "y"])
+
+
+def test_the_console_script_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-m", "gradreg.cli", "--version"], capture_output=True, text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "version" in result.stdout
+    np.testing.assert_equal(result.stderr, "")

@@ -1,0 +1,84 @@
+"""CSV and Parquet sources: same fit as arrays, and errors naming file, line and column."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import make_regression
+from gradreg import DataError, GDRegressor, InputFileError, scan
+
+
+def write_csv(path, X, y, names=None):
+    names = names or [f"x{i}" for i in range(X.shape[1])]
+    lines = [",".join([*names, "y"])]
+    lines += [",".join(repr(float(v)) for v in [*row, t]) for row, t in zip(X, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_and_parquet_fit_like_arrays(tmp_path):
+    X, y = make_regression(500, 3, seed=1)
+    write_csv(tmp_path / "a.csv", X[:200], y[:200])
+    write_csv(tmp_path / "b.csv", X[200:], y[200:])
+    table = pa.table({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "y": y})
+    pq.write_table(table, tmp_path / "all.parquet")
+    expected = GDRegressor().fit(X, y)
+    for paths in ([tmp_path / "a.csv", tmp_path / "b.csv"], str(tmp_path / "*.csv"),
+                  tmp_path / "all.parquet"):
+        model = GDRegressor().fit(scan(paths, target="y"))
+        np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-10)
+        assert list(model.feature_names_in_) == ["x0", "x1", "x2"]
+    predictions = expected.predict(scan(tmp_path / "all.parquet", target="y"))
+    np.testing.assert_allclose(predictions, expected.predict(X), rtol=1e-12)
+
+
+def test_a_folder_is_all_its_data_files(tmp_path):
+    X, y = make_regression(100, 2, seed=2)
+    write_csv(tmp_path / "part1.csv", X[:50], y[:50])
+    write_csv(tmp_path / "part2.csv", X[50:], y[50:])
+    (tmp_path / "notes.md").write_text("not data")
+    source = scan(tmp_path, target="y", features=["x1"])
+    assert source.n_rows == 100 and source.feature_names == ["x1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("a,y\n1,2\n3,oops\n", r"line 3, column 'y': 'oops' is not a number"),
+        ("a,y\n1,2\n\n3\n", r"line 4: expected 2 fields, got 1 \(a ragged line\)"),
+        ("a,y\n1,2\n3,nan\n", r"line 3, column 'y': 'nan' is not a finite number"),
+        ("a,y\n1,2\n3,\n", r"line 3, column 'y': missing value"),
+        ("a,y\n1,inf\n", r"line 2, column 'y': 'inf' is not a finite number"),
+        ("a,y\n1e999,2\n", r"line 2, column 'a': '1e999' is not a finite number"),
+        ("a,y\n", r"hold\(s\) no data rows, only a header"),
+        ("", r"is empty: expected a header line"),
+        ("y\n1\n", r"has no feature column besides the target 'y'"),
+    ],
+)
+def test_bad_csv_errors_name_the_place(tmp_path, text, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=match):
+        GDRegressor().fit(scan(path, target="y"))
+
+
+def test_unknown_columns_and_missing_paths(tmp_path):
+    path = write_csv(tmp_path / "d.csv", np.ones((3, 2)), np.ones(3))
+    with pytest.raises(DataError, match=r"Target column 'z' is not in .* columns are 'x0'"):
+        scan(path, target="z")
+    with pytest.raises(DataError, match=r"Feature column\(s\) 'q' not in"):
+        scan(path, target="y", features=["q"])
+    with pytest.raises(InputFileError, match="No such file"):
+        scan(tmp_path / "none.csv", target="y")
+    with pytest.raises(InputFileError, match="No file matches"):
+        scan(str(tmp_path / "*.parquet"), target="y")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFileError, match="holds no .csv or .parquet files"):
+        scan(tmp_path / "empty", target="y")
+
+
+def test_a_source_with_y_is_refused(tmp_path):
+    path = write_csv(tmp_path / "d.csv", np.ones((3, 1)), np.arange(3.0))
+    with pytest.raises(DataError, match="pass y=None"):
+        GDRegressor().fit(scan(path, target="y"), np.ones(3))

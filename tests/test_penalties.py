@@ -1,0 +1,84 @@
+"""Penalised fits against scikit-learn's Ridge, Lasso and ElasticNet (the same objective)."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+
+from conftest import make_regression, relative_error
+from gradreg import GDRegressor, ParameterError
+
+X_RAW, Y_RAW = make_regression(300, 8, condition=10, seed=1)
+X_STD = (X_RAW - X_RAW.mean(axis=0)) / X_RAW.std(axis=0)
+CASES = {"raw": (X_RAW, Y_RAW), "standardized": (X_STD, Y_RAW)}
+
+
+@pytest.mark.parametrize("kind", CASES)
+@pytest.mark.parametrize("alpha", [0.01, 1.0])
+def test_l2_equals_ridge_with_alpha_times_n(kind, alpha):
+    X, y = CASES[kind]
+    reference = Ridge(alpha=alpha * len(y)).fit(X, y)
+    model = GDRegressor(penalty="l2", alpha=alpha).fit(X, y)
+    assert relative_error(model.coef_, reference.coef_) < 1e-6
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-6)
+
+
+SPARSE_SETTINGS = [
+    {},
+    {"solver": "gd", "optimizer": "plain", "max_iter": 50_000},
+    {"solver": "gd", "optimizer": "nesterov", "line_search": True},
+]
+
+
+@pytest.mark.parametrize("kind", CASES)
+@pytest.mark.parametrize("alpha", [0.05, 1.0])
+@pytest.mark.parametrize("settings", SPARSE_SETTINGS)
+def test_l1_equals_lasso_with_the_same_zeros(kind, alpha, settings):
+    X, y = CASES[kind]
+    reference = Lasso(alpha=alpha, tol=1e-14, max_iter=100_000).fit(X, y)
+    model = GDRegressor(penalty="l1", alpha=alpha, **settings).fit(X, y)
+    assert model.converged_, model.stop_reason_
+    assert relative_error(model.coef_, reference.coef_) < 1e-6
+    np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)
+
+
+@pytest.mark.parametrize("kind", CASES)
+@pytest.mark.parametrize("l1_ratio", [0.2, 0.7])
+def test_elastic_net_equals_sklearn(kind, l1_ratio):
+    X, y = CASES[kind]
+    reference = ElasticNet(alpha=0.5, l1_ratio=l1_ratio, tol=1e-14, max_iter=100_000).fit(X, y)
+    model = GDRegressor(penalty="elasticnet", alpha=0.5, l1_ratio=l1_ratio).fit(X, y)
+    assert relative_error(model.coef_, reference.coef_) < 1e-6
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-6)
+    np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)
+
+
+def test_strong_l1_zeroes_everything_but_the_intercept():
+    X, y = CASES["raw"]
+    model = GDRegressor(penalty="l1", alpha=1e6).fit(X, y)
+    assert np.all(model.coef_ == 0)
+    assert model.intercept_ == pytest.approx(y.mean(), rel=1e-9)
+
+
+def test_l1_with_sgd_runs_the_proximal_step():
+    X, y = CASES["standardized"]
+    model = GDRegressor(solver="sgd", penalty="l1", alpha=1.0, max_iter=200, random_state=0,
+                        learning_rate=0.05, schedule="invscaling")
+    with pytest.warns(Warning, match="did not converge"):
+        model.fit(X, y)
+    reference = Lasso(alpha=1.0).fit(X, y)
+    assert relative_error(model.coef_, reference.coef_) < 0.02
+    assert 0 < model.optimality_gap_ < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"solver": "cg", "penalty": "l1"}, "solver='cg' cannot handle the L1 part"),
+        ({"solver": "gd", "optimizer": "adam", "penalty": "l1"}, "needs optimizer in"),
+        ({"solver": "sgd", "optimizer": "momentum", "penalty": "elasticnet"}, "needs optimizer"),
+    ],
+)
+def test_l1_combinations_that_would_be_wrong_are_refused(settings, match):
+    X, y = CASES["raw"]
+    with pytest.raises(ParameterError, match=match):
+        GDRegressor(**settings).fit(X, y)

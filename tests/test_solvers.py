@@ -1,0 +1,135 @@
+"""Solvers against each other and against scikit-learn's SGDRegressor."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import SGDRegressor
+
+from conftest import make_regression, relative_error
+from gradreg import GDRegressor
+from gradreg.solvers import SOLVERS
+
+
+def quiet_fit(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
+    # scikit-learn's squared loss is (y - p)^2 / 2, the same as gradreg's per-row objective,
+    # so one row at a time with the same constant rate gives the same iterates.
+    X, y = make_regression(200, 3, seed=1, scales=False)
+    reference = SGDRegressor(
+        learning_rate="constant", eta0=0.01, penalty=None, alpha=0.0, shuffle=False,
+        max_iter=5, tol=None, fit_intercept=fit_intercept,
+    ).fit(X, y)
+    model = quiet_fit(GDRegressor(
+        solver="sgd", optimizer="plain", learning_rate=0.01, batch_size=1, shuffle=False,
+        standardize=False, max_iter=5, fit_intercept=fit_intercept,
+    ), X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
+    assert model.intercept_ == pytest.approx(float(np.atleast_1d(reference.intercept_)[0]),
+                                             rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["plain", "momentum", "adam", "adagrad"])
+def test_full_batch_minibatch_of_n_and_partial_fit_take_the_same_steps(optimizer):
+    X, y = make_regression(120, 3, seed=2)
+    n = len(y)
+    common = {"optimizer": optimizer, "learning_rate": 0.05, "max_iter": 7}
+    full = quiet_fit(GDRegressor(solver="gd", **common), X, y)
+    mini = quiet_fit(GDRegressor(solver="sgd", batch_size=n, **common), X, y)
+    stream = GDRegressor(solver="sgd", batch_size=n, **common)
+    for _ in range(7):
+        stream.partial_fit(X, y)
+    np.testing.assert_allclose(mini.coef_, full.coef_, rtol=1e-10)
+    np.testing.assert_allclose(stream.coef_, full.coef_, rtol=1e-10)
+    assert stream.intercept_ == pytest.approx(full.intercept_, rel=1e-10)
+
+
+def test_partial_fit_on_chunks_approaches_the_optimum_of_all_data():
+    X, y = make_regression(4000, 4, seed=3)
+    model = GDRegressor(random_state=0, learning_rate=0.01)
+    gaps = []
+    for _ in range(5):
+        for start in range(0, 4000, 500):
+            model.partial_fit(X[start : start + 500], y[start : start + 500])
+        gaps.append(model.optimality_gap_)
+    assert model.stats_.n_rows == 5 * 4000
+    assert gaps[-1] < 5e-3 and gaps[-1] < gaps[0]
+    assert model.n_features_in_ == 4
+    with pytest.raises(ValueError, match="X has 2 features, but GDRegressor is expecting 4"):
+        model.partial_fit(X[:10, :2], y[:10])
+
+
+def test_sgd_is_reproducible_with_random_state():
+    X, y = make_regression(300, 3, seed=4)
+    a = quiet_fit(GDRegressor(solver="sgd", random_state=7, max_iter=5), X, y)
+    b = quiet_fit(GDRegressor(solver="sgd", random_state=7, max_iter=5), X, y)
+    c = quiet_fit(GDRegressor(solver="sgd", random_state=8, max_iter=5), X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert not np.array_equal(a.coef_, c.coef_)
+
+
+@pytest.mark.parametrize("schedule", ["invscaling", "exponential", "step", "cosine"])
+def test_sgd_schedules_decay_and_fit(schedule):
+    X, y = make_regression(500, 3, seed=5)
+    model = quiet_fit(GDRegressor(solver="sgd", schedule=schedule, max_iter=40, random_state=0),
+                      X, y)
+    assert model.optimality_gap_ < 1e-2
+    assert model.history_["loss"][-1] < model.history_["loss"][0]
+
+
+def test_a_callable_learning_rate_is_a_schedule():
+    X, y = make_regression(200, 2, seed=6)
+    used = []
+
+    def schedule(step):
+        return 0.1 / (1 + step)
+
+    quiet_fit(GDRegressor(solver="gd", optimizer="plain", learning_rate=schedule, max_iter=3,
+                          callbacks=lambda info: used.append(info.learning_rate)), X, y)
+    np.testing.assert_allclose(used, [0.1, 0.05, 0.1 / 3])
+
+
+def test_early_stopping_on_validation_loss():
+    X, y = make_regression(2000, 5, seed=7, noise=5.0)
+    model = quiet_fit(GDRegressor(solver="sgd", early_stopping=True, n_iter_no_change=3,
+                                  max_iter=500, random_state=0, learning_rate=0.01), X, y)
+    assert model.n_iter_ < 500
+    assert model.stop_reason_.startswith("early stopping: no validation improvement in 3")
+    assert not model.converged_
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS))
+def test_data_route_equals_statistics_route(solver):
+    X, y = make_regression(300, 4, seed=8)
+    settings = {"solver": solver, "max_iter": 15, "random_state": 0}
+    if solver != "cg":
+        # A fixed rate: the automatic one comes from a power-iteration estimate of L on the
+        # data route and from the exact eigenvalue on the statistics route.
+        settings.update(optimizer="plain", learning_rate=0.1)
+    stats = quiet_fit(GDRegressor(route="stats", **settings), X, y)
+    data = quiet_fit(GDRegressor(route="data", **settings), X, y)
+    assert data.route_ == "data" and stats.route_ == "stats"
+    assert relative_error(data.coef_, stats.coef_) < 1e-9
+    np.testing.assert_allclose(data.history_["loss"], stats.history_["loss"], rtol=1e-9)
+
+
+def test_data_route_without_statistics_reports_an_unknown_gap():
+    X, y = make_regression(300, 4, seed=9)
+    model = quiet_fit(GDRegressor(route="data", max_iter=200), X, y)
+    assert np.isnan(model.optimality_gap_)
+    assert model.converged_
+    assert "unknown" in model.report()
+
+
+def test_ill_conditioned_problems_reach_a_tiny_gap_by_default():
+    X, y = make_regression(2000, 10, condition=1e4, seed=10)
+    model = GDRegressor().fit(X, y)
+    assert model.condition_number_ > 1e7
+    assert model.converged_ and model.optimality_gap_ < 1e-10
+    assert model.n_iter_ < 200

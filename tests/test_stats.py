@@ -1,0 +1,109 @@
+"""Sufficient statistics: exact merging, precision and memory behaviour."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradreg.stats import (
+    SufficientStats,
+    moments_from_batches,
+    stats_from_arrays,
+    stats_from_batches,
+)
+
+
+def direct_stats(X, y, w=None):
+    A = np.c_[X, y].astype(np.float64)
+    w = np.ones(len(y)) if w is None else w
+    mean = (w @ A) / w.sum()
+    centred = A - mean
+    return mean, centred.T @ (centred * w[:, None])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 60),
+    d=st.integers(1, 5),
+    cuts=st.lists(st.integers(1, 59), max_size=5),
+    seed=st.integers(0, 2**31),
+)
+def test_any_split_merges_to_the_same_statistics(n, d, cuts, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * 10 + 3
+    y = rng.normal(size=n)
+    bounds = sorted({c for c in cuts if c < n})
+    pieces = np.split(np.arange(n), bounds)
+    merged = SufficientStats.empty(d)
+    for rows in pieces:
+        merged = merged + stats_from_arrays(X[rows], y[rows])
+    whole = stats_from_arrays(X, y)
+    mean, cross = direct_stats(X, y)
+    assert merged.n_rows == n and merged.weight_sum == n
+    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(merged.cross, whole.cross, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(whole.cross, cross, rtol=1e-12, atol=1e-9)
+
+
+def test_merging_is_associative():
+    rng = np.random.default_rng(0)
+    parts = [stats_from_arrays(rng.normal(size=(k, 3)), rng.normal(size=k)) for k in (5, 9, 14)]
+    left = (parts[0] + parts[1]) + parts[2]
+    right = parts[0] + (parts[1] + parts[2])
+    np.testing.assert_allclose(left.cross, right.cross, rtol=1e-12)
+    np.testing.assert_allclose(left.mean, right.mean, rtol=1e-12)
+
+
+def test_weights_equal_repetition():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    w = rng.integers(0, 3, size=30)
+    weighted = stats_from_arrays(X, y, w.astype(float))
+    repeated = stats_from_arrays(np.repeat(X, w, axis=0), np.repeat(y, w))
+    assert weighted.weight_sum == repeated.weight_sum
+    np.testing.assert_allclose(weighted.cross, repeated.cross, rtol=1e-12, atol=1e-12)
+
+
+def test_precise_when_means_dwarf_the_spread():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100_000, 2)) + 1e9
+    y = rng.normal(size=100_000)
+    stats = stats_from_arrays(X, y, chunk_rows=1000)
+    exact = np.cov(np.c_[X - 1e9, y].T, bias=True) * len(y)
+    np.testing.assert_allclose(stats.cross, exact, rtol=1e-9, atol=1e-6)
+
+
+def test_float32_input_accumulates_in_float64():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5000, 3)).astype(np.float32)
+    y = rng.normal(size=5000).astype(np.float32)
+    stats = stats_from_arrays(X, y, chunk_rows=512)
+    assert stats.cross.dtype == np.float64
+    _, cross = direct_stats(X.astype(np.float64), y.astype(np.float64))
+    np.testing.assert_allclose(stats.cross, cross, rtol=1e-12)
+
+
+def test_batches_and_arrays_agree_and_moments_match_the_diagonal():
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(1000, 4)), rng.normal(size=1000)
+    batches = [(X[i : i + 77], y[i : i + 77], None) for i in range(0, 1000, 77)]
+    from_batches = stats_from_batches(batches, 4)
+    np.testing.assert_allclose(from_batches.cross, stats_from_arrays(X, y).cross, rtol=1e-12)
+    moments = moments_from_batches(batches, 4)
+    np.testing.assert_allclose(moments.squares, np.diag(from_batches.cross), rtol=1e-12)
+    np.testing.assert_allclose(moments.mean, from_batches.mean, rtol=1e-12)
+
+
+def test_round_trip_through_a_dict():
+    rng = np.random.default_rng(5)
+    stats = stats_from_arrays(rng.normal(size=(10, 2)), rng.normal(size=10))
+    again = SufficientStats.from_dict(stats.to_dict())
+    np.testing.assert_array_equal(again.cross, stats.cross)
+    assert again.n_rows == stats.n_rows
+
+
+def test_merging_different_widths_is_refused():
+    a = SufficientStats.empty(2)
+    b = SufficientStats.empty(3)
+    with pytest.raises(ValueError, match="Cannot merge statistics of 2 and 3 features"):
+        _ = a + stats_from_arrays(np.ones((2, 3)), np.ones(2)) + b
