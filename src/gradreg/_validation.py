@@ -196,8 +196,12 @@ def as_numeric(values: Any, what: str) -> np.ndarray:
     return array
 
 
-def check_X(X: Any, what: str = "X") -> np.ndarray:
-    """A 2-D finite numeric array with at least one row and one column."""
+def check_X(X: Any, what: str = "X", finite: bool = True) -> np.ndarray:
+    """A 2-D numeric array with at least one row and one column, finite unless told not to.
+
+    ``finite=False`` leaves the check to the caller (the statistics pass detects non-finite
+    values for free and then asks for them to be located).
+    """
     array = as_numeric(X, what)
     if array.ndim == 0:
         raise DataError(f"Expected a 2-D array for {what}, got a scalar {array!r}. {_RESHAPE_HINT}")
@@ -217,7 +221,8 @@ def check_X(X: Any, what: str = "X") -> np.ndarray:
             f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is "
             "required."
         )
-    check_finite(array, what)
+    if finite:
+        check_finite(array, what)
     return array
 
 

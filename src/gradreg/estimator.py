@@ -307,8 +307,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     # Data
     # -----------------------------------------------------------------------------------------
 
-    def _check_X(self, X: Any, reset: bool) -> np.ndarray:
-        checked = v.check_X(X)
+    def _check_X(self, X: Any, reset: bool, finite: bool = True) -> np.ndarray:
+        checked = v.check_X(X, finite=finite)
         if reset:
             validate_data(self, checked, reset=True, skip_check_array=True)
             names = v.feature_names_of(X)
@@ -339,7 +339,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        checked_X = self._check_X(X, reset)
+        # Finiteness of X is checked by the statistics pass, which reads X anyway.
+        checked_X = self._check_X(X, reset, finite=False)
         checked_y = v.check_y(y, checked_X.shape[0])
         weights = v.check_sample_weight(sample_weight, checked_X.shape[0])
         return checked_X, checked_y, weights

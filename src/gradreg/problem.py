@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import DataError
 from .objective import DataObjective, Preconditioner, Quadratic, batch_loss_and_grad
 from .optimum import Optimum, exact_optimum
 from .penalties import Penalty
@@ -78,6 +79,7 @@ def build_problem(
             stats = source.stats()
         else:
             stats = moments_from_batches(source.batches(_DATA_PASS_BATCH), source.n_features)
+    _require_finite(stats, source)
     if precond is None:
         precond = Preconditioner.from_stats(stats, fit_intercept, standardize)
     scaled_penalty = penalty.scaled(precond.scale, precond.n_params)
@@ -101,6 +103,20 @@ def build_problem(
                 reference,
             )
     return Problem(objective, precond, source, route, optimum, validation, stats)
+
+
+def _require_finite(stats, source) -> None:
+    """Non-finite statistics mean non-finite input (located and named) or overflow."""
+    values = [stats.mean, stats.cross if hasattr(stats, "cross") else stats.squares]
+    if all(np.all(np.isfinite(v)) for v in values):
+        return
+    locate = getattr(source, "locate_non_finite", None)
+    if locate is not None:
+        locate()
+    raise DataError(
+        "The data overflow float64 when squared (values above about 1e154 in magnitude). "
+        "Rescale the features and target, e.g. divide each column by its largest absolute value."
+    )
 
 
 def _reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool) -> float:

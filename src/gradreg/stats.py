@@ -2,9 +2,11 @@
 
 For ``y ~ X w + b`` the whole objective, its gradient and its exact optimum depend on the data
 only through the weight sum, the column means and the centred cross-products of ``[X, y]``.
-:class:`SufficientStats` holds those, in float64 whatever the input dtype, accumulated chunk by
-chunk with the pairwise update of Chan, Golub and LeVeque (1979): each chunk is centred on its
-own mean before its cross-product is formed, and two summaries combine as
+:class:`SufficientStats` holds those, in float64 whatever the input dtype. Rows are read in
+cache-sized chunks and shifted by a point near the mean before their cross-products are formed
+(so the products are of the size of the spread, not of the mean); groups of about a million
+rows, parts handled by different threads, files and workers are then merged with the pairwise
+update of Chan, Golub and LeVeque (1979):
 
 .. math::
 
@@ -17,10 +19,13 @@ split of the rows merge with ``+`` into the same statistics.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "ColumnMoments",
@@ -30,9 +35,10 @@ __all__ = [
     "stats_from_batches",
 ]
 
-# Rows per chunk: a chunk of [X, y] in float64 stays within about 2 MB, the size of a typical
-# L2 cache, so centring it and forming its cross-product read it from cache, not from memory.
-_CHUNK_BYTES = 2 * 1024 * 1024
+# Rows per chunk: a chunk of [X, y] in float64 stays within about 1 MB, inside a typical L2
+# cache, so shifting it and forming its cross-product read it from cache, not from memory.
+_CHUNK_BYTES = 1024 * 1024
+_MAX_THREADS = 4
 _MIN_CHUNK_ROWS = 256
 
 
@@ -156,28 +162,92 @@ class SufficientStats:
         )
 
 
-def _chunk_stats(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, buffer: np.ndarray, origin: np.ndarray
-) -> SufficientStats:
-    """Statistics of one chunk relative to ``origin``, formed in ``buffer`` (float64)."""
-    rows, d = X.shape
-    block = buffer[:rows]
-    block[:, :d] = X  # the one float64 copy, of this chunk only
-    block[:, d] = y
-    block -= origin
-    if w is None:
-        weight_sum = float(rows)
-        mean = block.mean(axis=0)
-        block -= mean
-        cross = block.T @ block
-    else:
-        weight_sum = float(w.sum())
-        if weight_sum == 0.0:
-            return SufficientStats(rows, 0.0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
-        mean = (w @ block) / weight_sum
-        block -= mean
-        cross = block.T @ (block * w[:, None])
-    return SufficientStats(rows, weight_sum, mean, cross)
+class _ShiftedSums:
+    """Sums of ``a - origin`` and of their outer products, for rows added chunk by chunk.
+
+    Shifting by an origin near the mean before multiplying keeps the cross-products precise
+    (the shifted values are of the size of the spread, not of the mean). Each chunk is copied
+    once, as float64, into a buffer that stays in cache while the BLAS products read it.
+    """
+
+    def __init__(self, n_features: int, origin: np.ndarray, chunk_rows: int) -> None:
+        d = n_features
+        self.origin = origin
+        self.chunk_rows = chunk_rows
+        self.rows = 0
+        self.weight_sum = 0.0
+        self.sum_x = np.zeros(d)
+        self.sum_y = 0.0
+        self.xx = np.zeros((d, d))
+        self.xy = np.zeros(d)
+        self.yy = 0.0
+        self._bx = np.empty((chunk_rows, d))
+        self._by = np.empty(chunk_rows)
+        self._ones = np.ones(chunk_rows)
+
+    def add(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
+        d = self.origin.shape[0] - 1
+        for start, stop in _spans(X.shape[0], self.chunk_rows):
+            m = stop - start
+            bx, by = self._bx[:m], self._by[:m]
+            np.subtract(X[start:stop], self.origin[:d], out=bx)  # the one float64 copy
+            np.subtract(y[start:stop], self.origin[d], out=by)
+            if w is None:
+                self.weight_sum += m
+                self.sum_x += self._ones[:m] @ bx
+                self.sum_y += float(by.sum())
+                self.xx += bx.T @ bx
+                self.xy += by @ bx
+                self.yy += float(by @ by)
+            else:
+                weights = w[start:stop]
+                weighted_y = by * weights
+                self.weight_sum += float(weights.sum())
+                self.sum_x += weights @ bx
+                self.sum_y += float(weighted_y.sum())
+                self.xx += bx.T @ (bx * weights[:, None])
+                self.xy += weighted_y @ bx
+                self.yy += float(weighted_y @ by)
+            self.rows += m
+
+    def stats(self) -> SufficientStats:
+        d = self.origin.shape[0] - 1
+        if self.weight_sum == 0:
+            return SufficientStats(self.rows, 0.0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
+        sums = np.append(self.sum_x, self.sum_y)
+        cross = np.empty((d + 1, d + 1))
+        cross[:d, :d] = self.xx
+        cross[:d, d] = cross[d, :d] = self.xy
+        cross[d, d] = self.yy
+        shifted_mean = sums / self.weight_sum
+        cross -= self.weight_sum * np.outer(shifted_mean, shifted_mean)
+        return SufficientStats(self.rows, self.weight_sum, self.origin + shifted_mean, cross)
+
+
+# Rows summed into one group before it joins the pairwise tree: bounds the length of any
+# sequential float64 sum while keeping per-group overhead negligible.
+_GROUP_ROWS = 1 << 20
+# Arrays at least this long are split between threads (numpy and BLAS release the GIL).
+_THREADED_ROWS = 200_000
+
+
+def _origin(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A point near the column means: the mean of the first rows."""
+    head = min(len(y), 1024)
+    with np.errstate(**_QUIET):
+        origin = np.append(
+            np.asarray(X[:head], dtype=np.float64).mean(axis=0), float(np.mean(y[:head]))
+        )
+    return np.where(np.isfinite(origin), origin, 0.0)
+
+
+def _stats_of_rows(X, y, w, origin, chunk_rows) -> SufficientStats:
+    total = _PairwiseSum(X.shape[1])
+    for start, stop in _spans(X.shape[0], _GROUP_ROWS):
+        sums = _ShiftedSums(X.shape[1], origin, chunk_rows)
+        sums.add(X[start:stop], y[start:stop], None if w is None else w[start:stop])
+        total.add(sums.stats())
+    return total.total()
 
 
 class _PairwiseSum:
@@ -202,27 +272,50 @@ class _PairwiseSum:
         return result
 
 
+# Non-finite input or overflow turns the statistics non-finite, which the caller checks once at
+# the end (and then locates the culprit); no warning is wanted on the way.
+_QUIET = {"over": "ignore", "invalid": "ignore"}
+
+
 def stats_from_arrays(
     X: np.ndarray,
     y: np.ndarray,
     sample_weight: np.ndarray | None = None,
     chunk_rows: int | None = None,
+    threads: int | None = None,
 ) -> SufficientStats:
     """Statistics of in-memory arrays, read once in chunks without copying ``X`` whole.
 
     ``X`` may be float32, float64 or integer; only one chunk at a time is converted to float64.
+    Long arrays are split between ``threads`` threads (default: the number of cores, at most
+    4), whose statistics are merged exactly.
     """
     n, d = X.shape
     rows = chunk_rows or chunk_rows_for(d)
-    return stats_from_batches(
-        (
-            (X[i : i + rows], y[i : i + rows], None if sample_weight is None else
-             sample_weight[i : i + rows])
-            for i in range(0, n, rows)
-        ),
-        n_features=d,
-        chunk_rows=rows,
-    )
+    if n == 0:
+        return SufficientStats.empty(d)
+    origin = _origin(X, y)
+    if threads is None:
+        threads = min(os.cpu_count() or 1, _MAX_THREADS) if n >= _THREADED_ROWS else 1
+    if threads <= 1:
+        with np.errstate(**_QUIET):
+            return _stats_of_rows(X, y, sample_weight, origin, rows)
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+
+    def part(i: int) -> SufficientStats:
+        lo, hi = bounds[i], bounds[i + 1]
+        weights = None if sample_weight is None else sample_weight[lo:hi]
+        with np.errstate(**_QUIET):
+            return _stats_of_rows(X[lo:hi], y[lo:hi], weights, origin, rows)
+
+    # One BLAS thread per worker: the workers already use the cores.
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(part, range(threads)))
+    total = parts[0]
+    with np.errstate(**_QUIET):
+        for other in parts[1:]:
+            total = total + other
+    return total
 
 
 def stats_from_batches(
@@ -230,28 +323,26 @@ def stats_from_batches(
     n_features: int,
     chunk_rows: int | None = None,
 ) -> SufficientStats:
-    """Statistics of a stream of ``(X, y, weights)`` batches, merged pairwise.
+    """Statistics of a stream of ``(X, y, weights)`` batches; ``weights`` may be ``None``.
 
-    Large batches are cut into cache-sized chunks; ``weights`` may be ``None``.
+    Rows are summed in groups of about a million, and the groups merged pairwise.
     """
     rows = chunk_rows or chunk_rows_for(n_features)
-    buffer = np.empty((rows, n_features + 1), dtype=np.float64)
     total = _PairwiseSum(n_features)
-    # Chunk means are taken relative to the first row, so that merging works on small,
-    # precise differences even when the columns sit far from zero.
-    origin: np.ndarray | None = None
-    for X, y, w in batches:
-        if origin is None and len(y):
-            origin = np.append(np.asarray(X[0], dtype=np.float64), float(y[0]))
-            if not np.all(np.isfinite(origin)):
-                origin = np.zeros(n_features + 1)
-        for start, stop in _spans(X.shape[0], rows):
-            chunk_w = None if w is None else w[start:stop]
-            total.add(_chunk_stats(X[start:stop], y[start:stop], chunk_w, buffer, origin))
-    result = total.total()
-    if origin is None:
-        return result
-    return SufficientStats(result.n_rows, result.weight_sum, result.mean + origin, result.cross)
+    sums: _ShiftedSums | None = None
+    with np.errstate(**_QUIET):
+        for X, y, w in batches:
+            if not len(y):
+                continue
+            if sums is None:
+                sums = _ShiftedSums(n_features, _origin(X, y), rows)
+            sums.add(X, y, w)
+            if sums.rows >= _GROUP_ROWS:
+                total.add(sums.stats())
+                sums = _ShiftedSums(n_features, sums.origin, rows)
+        if sums is not None:
+            total.add(sums.stats())
+        return total.total()
 
 
 def _spans(n: int, step: int) -> Iterator[tuple[int, int]]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .._validation import check_finite
 from ..stats import SufficientStats, stats_from_arrays
 
 __all__ = ["ArraySource"]
@@ -30,6 +31,13 @@ class ArraySource:
     @property
     def n_features(self) -> int:
         return self.X.shape[1]
+
+    def locate_non_finite(self) -> None:
+        """Raise a DataError naming the first NaN or infinity, if there is one."""
+        check_finite(self.X, "X")
+        check_finite(self.y, "y")
+        if self.sample_weight is not None:
+            check_finite(self.sample_weight, "sample_weight")
 
     def stats(self) -> SufficientStats:
         return stats_from_arrays(self.X, self.y, self.sample_weight)

@@ -1,0 +1,164 @@
+"""``python -m benchmarks [--quick]``: gradreg and its peers on the same data, side by side.
+
+Each peer runs in its own process on the same saved arrays; the table shows the median of up to
+three runs, the ratio to gradreg and to the floor (one ``X^T X``), iterations, the relative
+optimality gap reached and the peak memory beyond the input. Results go to
+``benchmarks/results/`` as JSON and Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import Case, save
+from .peers import PEERS
+
+RESULTS = Path(__file__).parent / "results"
+TARGET_GAP = 1e-10
+GRADREG = "gradreg GDRegressor()"
+FLOOR = "floor: X^T X"
+# Peers that hold several copies of X: skipped when that would not fit in memory.
+COPIES = {
+    "numpy.linalg.lstsq": 3, "sklearn LinearRegression": 2, "statsmodels OLS": 4,
+    "scipy lsqr": 2, "numpy full-batch GD": 3, "PyTorch full-batch GD (CPU)": 3,
+    "sklearn SGDRegressor (default)": 2, "sklearn SGDRegressor (tuned)": 2,
+    "dask-ml LinearRegression (gradient_descent)": 3, "dask-ml LinearRegression (lbfgs)": 3,
+}
+MEMORY_BUDGET = 16 * 2**30
+
+
+def grid(quick: bool) -> list[Case]:
+    sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000]
+    widths = [1, 10] if quick else [1, 10, 100]
+    return [Case(n, d, kind) for n in sizes for d in widths for kind in ("well", "ill")
+            if not (kind == "ill" and d == 1)]
+
+
+def oracle(X: np.ndarray, y: np.ndarray, path: Path) -> None:
+    """The exact least-squares solution in float64, from centred normal equations."""
+    from gradreg.stats import stats_from_arrays
+
+    stats = stats_from_arrays(X, y)
+    n = stats.weight_sum
+    cov = stats.sxx / n
+    scale = np.sqrt(np.diag(cov))
+    scale[scale == 0] = 1.0
+    corr = cov / np.outer(scale, scale)
+    coef = np.linalg.lstsq(corr, stats.sxy / n / scale, rcond=1e-15)[0] / scale
+    intercept = stats.mean_y - stats.mean_x @ coef
+    residual = stats.syy / n - 2 * coef @ (stats.sxy / n) + coef @ cov @ coef
+    np.savez(path, mean_x=stats.mean_x, cov=cov, coef=coef, intercept=intercept,
+             f_star=0.5 * residual)
+
+
+def run_peer(name, files, budget, timeout) -> dict:
+    x_path, y_path, oracle_path = files
+    command = [sys.executable, "-m", "benchmarks.run_one", name, str(x_path), str(y_path),
+               str(oracle_path), str(TARGET_GAP), str(budget), "3"]
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONWARNINGS": "ignore"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False, cwd=Path(__file__).parent.parent)
+    except subprocess.TimeoutExpired:
+        return {"status": f"stopped after {timeout:.0f} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"status": f"failed: {last[:80]}"}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["median"] = statistics.median(result["seconds"])
+    result["status"] = "ok"
+    return result
+
+
+def format_row(name, result, reference, floor):
+    if result.get("status") != "ok":
+        return [name, result.get("status", ""), "", "", "", "", ""]
+    seconds = result["median"]
+    gap = result["gap"]
+    return [
+        name,
+        f"{seconds:.3f}" + ("*" if "extrapolated" in name else ""),
+        f"{seconds / reference:.2f}" if reference else "",
+        f"{seconds / floor:.2f}" if floor else "",
+        str(result["iterations"]) if result["iterations"] not in (0, -1) else "",
+        "" if gap is None else f"{gap:.1e}",
+        f"{result['extra_mb']:.0f}",
+    ]
+
+
+HEADER = ["method", "seconds", "x gradreg", "x floor", "epochs/iter", "gap", "extra MB"]
+
+
+def markdown(title: str, rows: list[list[str]]) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(HEADER) + " |",
+             "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, numpy {np.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small grid (about 3 minutes)")
+    parser.add_argument("--peers", default=None, help="comma-separated subset of peer names")
+    args = parser.parse_args(argv)
+    budget = 5.0 if args.quick else 20.0
+    peers = list(PEERS) if not args.peers else [p.strip() for p in args.peers.split(",")]
+    RESULTS.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="gradreg-bench-"))
+    report = {"machine": machine(), "target_gap": TARGET_GAP, "cases": {}}
+    text = [f"# gradreg benchmarks\n\nMachine: {report['machine']}. Target relative gap "
+            f"{TARGET_GAP:g}; median of up to 3 runs, each peer in its own process; iterative "
+            f"peers stop at the target or after {budget:.0f} s. * = extrapolated from a "
+            "subsample.\n"]
+    started = time.perf_counter()
+    try:
+        for case in grid(args.quick):
+            x_path, y_path = save(case, folder)
+            oracle_path = folder / "oracle.npz"
+            oracle(np.load(x_path, mmap_mode="r"), np.load(y_path), oracle_path)
+            results = {}
+            for name in peers:
+                if name == "classic loop (extrapolated)" and case.d != 1:
+                    continue
+                if COPIES.get(name, 1) * case.nbytes > MEMORY_BUDGET:
+                    results[name] = {"status": "skipped: needs more memory than the machine"}
+                    continue
+                results[name] = run_peer(name, (x_path, y_path, oracle_path), budget,
+                                         timeout=10 * budget + 60)
+            reference = results.get(GRADREG, {}).get("median")
+            floor = results.get(FLOOR, {}).get("median")
+            rows = [format_row(name, res, reference, floor) for name, res in results.items()]
+            report["cases"][case.name] = results
+            table = markdown(case.name, rows)
+            text.append(table)
+            print(table, flush=True)
+            x_path.unlink()
+            y_path.unlink()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    suffix = "quick" if args.quick else "full"
+    (RESULTS / f"bench-{suffix}.json").write_text(json.dumps(report, indent=1))
+    (RESULTS / f"bench-{suffix}.md").write_text("\n".join(text))
+    print(f"total {time.perf_counter() - started:.0f} s; written to {RESULTS}/bench-{suffix}.*")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
