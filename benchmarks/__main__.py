@@ -36,7 +36,7 @@ COPIES = {
     "sklearn SGDRegressor (default)": 2, "sklearn SGDRegressor (tuned)": 2,
     "dask-ml LinearRegression (gradient_descent)": 3, "dask-ml LinearRegression (lbfgs)": 3,
 }
-MEMORY_BUDGET = 16 * 2**30
+MEMORY_BUDGET = 12 * 2**30
 
 
 def grid(quick: bool) -> list[Case]:
@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small grid (about 3 minutes)")
     parser.add_argument("--peers", default=None, help="comma-separated subset of peer names")
+    parser.add_argument("--case", action="append", default=None, metavar="N,D,KIND",
+                        help="run only this case, e.g. 10000000,10,ill (repeatable)")
     args = parser.parse_args(argv)
-    budget = 5.0 if args.quick else 20.0
+    budget = 5.0 if args.quick else 10.0
     peers = list(PEERS) if not args.peers else [p.strip() for p in args.peers.split(",")]
     RESULTS.mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="gradreg-bench-"))
@@ -129,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             "subsample.\n"]
     started = time.perf_counter()
     try:
-        for case in grid(args.quick):
+        cases = grid(args.quick)
+        if args.case:
+            cases = [Case(int(float(n)), int(d), kind)
+                     for n, d, kind in (c.split(",") for c in args.case)]
+        for case in cases:
             x_path, y_path = save(case, folder)
             oracle_path = folder / "oracle.npz"
             oracle(np.load(x_path, mmap_mode="r"), np.load(y_path), oracle_path)

@@ -219,6 +219,7 @@ IMPORTS = {
 
 PEERS: dict[str, Peer] = {
     "gradreg GDRegressor()": gradreg_default,
+    "gradreg GDRegressor(), X as float32": gradreg_default,
     "floor: read X once": floor_read,
     "floor: X^T X": floor_gram,
     "classic loop (extrapolated)": classic_loop_extrapolated,

@@ -62,6 +62,8 @@ def main(argv: list[str]) -> None:
             for module in modules:
                 importlib.import_module(module)
     X = np.load(x_path)
+    if "float32" in name:
+        X = X.astype(np.float32)
     y = np.load(y_path)
     oracle = dict(np.load(oracle_path))
     gap_of = gap_function(oracle)

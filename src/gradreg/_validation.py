@@ -226,8 +226,8 @@ def check_X(X: Any, what: str = "X", finite: bool = True) -> np.ndarray:
     return array
 
 
-def check_y(y: Any, n_samples: int) -> np.ndarray:
-    """A 1-D finite numeric target with ``n_samples`` values."""
+def check_y(y: Any, n_samples: int, finite: bool = True) -> np.ndarray:
+    """A 1-D numeric target with ``n_samples`` values, finite unless told not to."""
     array = as_numeric(y, "y")
     if array.ndim == 2 and array.shape[1] == 1:
         warnings.warn(
@@ -246,7 +246,8 @@ def check_y(y: Any, n_samples: int) -> np.ndarray:
         raise DataError(
             f"X and y have different numbers of rows: X has {n_samples}, y has {array.shape[0]}."
         )
-    check_finite(array, "y")
+    if finite:
+        check_finite(array, "y")
     return array
 
 

@@ -339,9 +339,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        # Finiteness of X is checked by the statistics pass, which reads X anyway.
+        # Finiteness of X and y is checked by the statistics pass, which reads them anyway.
         checked_X = self._check_X(X, reset, finite=False)
-        checked_y = v.check_y(y, checked_X.shape[0])
+        checked_y = v.check_y(y, checked_X.shape[0], finite=False)
         weights = v.check_sample_weight(sample_weight, checked_X.shape[0])
         return checked_X, checked_y, weights
 
