@@ -16,6 +16,7 @@ from .errors import (
     ParameterError,
 )
 from .estimator import GDRegressor
+from .guidance import LearningRateLimits, learning_rate_limits
 from .persistence import load_model
 from .sources import scan
 from .stats import SufficientStats
@@ -29,6 +30,7 @@ __all__ = [
     "GDRegressor",
     "GradregError",
     "GradregWarning",
+    "LearningRateLimits",
     "InputFileError",
     "MissingFileError",
     "ModelFormatError",
@@ -38,6 +40,7 @@ __all__ = [
     "__version__",
     "classic_max_stable_learning_rate",
     "gradient_descent",
+    "learning_rate_limits",
     "load_model",
     "load_study_time",
     "scan",

@@ -15,7 +15,37 @@ from typing import IO
 
 from .errors import InputFileError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_path", "atomic_write"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Name of a new temporary file beside ``path``; moved onto ``path`` if the block succeeds.
+
+    For writers that take a file name rather than an open file.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InputFileError(f"Cannot write {str(target)!r}: it is a folder, not a file.")
+    if not folder.is_dir():
+        raise InputFileError(
+            f"Cannot write {str(target)!r}: the folder {str(folder)!r} does not exist."
+        )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder
+        )
+    except OSError as exc:
+        raise InputFileError(f"Cannot write {str(target)!r}: {exc.strerror}.") from None
+    os.close(descriptor)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @contextlib.contextmanager
@@ -31,28 +61,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     >>> (pathlib.Path(folder) / "out.txt").read_text()
     'hello'
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise InputFileError(f"Cannot write {str(target)!r}: it is a folder, not a file.")
-    if not folder.is_dir():
-        raise InputFileError(
-            f"Cannot write {str(target)!r}: the folder {str(folder)!r} does not exist."
-        )
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=folder
-        )
-    except OSError as exc:
-        raise InputFileError(f"Cannot write {str(target)!r}: {exc.strerror}.") from None
-    binary = "b" in mode
-    try:
-        with os.fdopen(descriptor, mode, **({} if binary else {"encoding": "utf-8"})) as handle:
+    with atomic_path(path) as temporary:
+        encoding = {} if "b" in mode else {"encoding": "utf-8"}
+        with open(temporary, mode, **encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -145,12 +145,20 @@ def demo(no_plot: bool, out_dir: str) -> None:
     table.add_row("converged", f"{verdict} (relative optimality gap {model.optimality_gap_:.2g})")
     _out.print(table)
     if not no_plot:
-        from .plotting import plot_fit, save_figure
+        from .plotting import plot_cost, plot_fit, plot_path, save_figure
 
-        path = Path(out_dir) / "gradreg-demo-line.png"
-        figure = plot_fit(model, data.X, data.score, xlabel="hours studied", ylabel="test score")
-        save_figure(figure, path)
-        _out.print(f"\nplot written to {path}")
+        figures = {
+            "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
+                             ylabel="test score"),
+            "cost": plot_cost(model),
+            "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
+                                                                     "intercept b")),
+        }
+        _out.print()
+        for kind, figure in figures.items():
+            path = Path(out_dir) / f"gradreg-demo-{kind}.png"
+            save_figure(figure, path)
+            _out.print(f"{kind} plot written to {path}")
 
 
 def _read_training(paths: tuple[str, ...], target: str, features: str | None):
@@ -166,11 +174,23 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 @click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="Save the fitted model to this JSON file.")
+@click.option("--explain", is_flag=True,
+              help="Print the stability limit, recommended rate and conditioning first.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @_fit_options
-def fit(data, target, features, model_path, **options) -> None:
+def fit(data, target, features, model_path, explain, quiet, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
     source = _read_training(data, target, features)
-    model = _estimator(options).fit(source)
+    estimator = _estimator(options)
+    if explain:
+        from .guidance import learning_rate_limits
+        from .sources.files import read_all
+
+        X, y = read_all(source)
+        _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
+        _out.print()
+    estimator.set_params(verbose=0 if quiet else 1)
+    model = estimator.fit(source)
     _out.print(_coefficient_table(model, f"{target} ~ " + " + ".join(source.feature_names)))
     _out.print()
     _print_report(model)
@@ -201,6 +221,54 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None) -> None:
         print(f"{len(predictions)} predictions written to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+
+
+_PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("--target", required=True, help="Name of the target column.")
+@click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
+@click.option("--kind", type=click.Choice(_PLOT_KINDS), default="line", show_default=True,
+              help="line: data and fit; cost: cost and gap per epoch; path: the descent over "
+                   "the cost surface; rates: learning rates compared; animation: a GIF.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="Image file to write (.png, .svg, .pdf; .gif for the animation).")
+@click.option("--learning-rate", type=float, default=None,
+              help="Constant rate for path and animation (default 1/L).")
+@click.option("--epochs", type=int, default=None, help="Epochs for path, rates and animation.")
+def plot(data, target, features, kind, out, learning_rate, epochs) -> None:
+    """Draw a plot of gradient descent on DATA."""
+    from . import plotting
+    from .sources.files import read_all
+
+    source = _read_training(data, target, features)
+    X, y = read_all(source)
+    if kind == "animation" and X.shape[1] != 1:
+        raise click.UsageError("--kind animation needs exactly one feature (use --features).")
+    if kind == "line":
+        figure = plotting.plot_fit(GDRegressor().fit(X, y), X, y, xlabel=source.feature_names[0],
+                                   ylabel=target)
+    elif kind == "cost":
+        model = GDRegressor(solver="gd", optimizer="plain", max_iter=epochs or 1000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        figure = plotting.plot_cost(model)
+    elif kind == "path":
+        names = None
+        if X.shape[1] == 1:
+            names = (f"slope of {source.feature_names[0]}", "intercept")
+        figure = plotting.plot_path(X, y, learning_rate, epochs or 200, names=names)
+    elif kind == "rates":
+        figure = plotting.plot_rates(X, y, epochs=epochs or 100)
+    else:
+        frames = plotting.save_animation(X, y, out, learning_rate, epochs or 300)
+        print(f"animation of {frames} frames written to {out}", file=sys.stderr)
+        return
+    plotting.save_figure(figure, out)
+    print(f"{kind} plot written to {out}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

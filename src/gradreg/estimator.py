@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -24,6 +25,7 @@ from .optim import OPTIMIZERS
 from .penalties import make_penalty
 from .persistence import save_model
 from .problem import Problem, build_problem
+from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
 
@@ -108,6 +110,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     callbacks : callable or list of callables, default=None
         Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
         stops the fit.
+    verbose : int, default=0
+        ``1`` shows a progress bar (epoch, loss, gradient norm, time left) when standard error
+        is a terminal; ``2`` shows it anywhere.
 
     Attributes
     ----------
@@ -174,6 +179,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "warm_start": [v.Options((True, False))],
         "random_state": [v.RandomState()],
         "callbacks": [v.Options((None,)), v.ListOfCallables()],
+        "verbose": [v.Interval(Integral, 0, None, closed="left"), v.Options((True, False))],
     }
 
     def __init__(
@@ -205,6 +211,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         warm_start: bool = False,
         random_state: Any = None,
         callbacks: Any = None,
+        verbose: int = 0,
     ) -> None:
         self.solver = solver
         self.optimizer = optimizer
@@ -232,6 +239,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.callbacks = callbacks
+        self.verbose = verbose
 
     # -----------------------------------------------------------------------------------------
     # Parameters
@@ -381,7 +389,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if previous is not None and previous[0].shape[0] == source.n_features:
             theta0 = problem.precond.from_user(*previous)
         self._warn_about_problem(problem, config)
-        result = solve(problem, config, theta0)
+        show = None if self.verbose == 1 else bool(self.verbose)
+        with epoch_progress(config.max_iter, enabled=show) as bar:
+            if bar is not None:
+                config = replace(config, callbacks=(*config.callbacks, bar))
+            result = solve(problem, config, theta0)
         self._store(problem, result, time.perf_counter() - started)
         return self
 
@@ -445,6 +457,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.lipschitz_ = result.lipschitz
         optimum = problem.optimum
         self.condition_number_ = optimum.condition_number if optimum else float("nan")
+        self.optimal_loss_ = optimum.value if optimum else float("nan")
         self.rank_ = optimum.rank if optimum else -1
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds

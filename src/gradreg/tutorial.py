@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_numeric, check_finite
 from .errors import DataError, DivergenceError, ParameterError
 
-__all__ = ["classic_max_stable_learning_rate", "gradient_descent"]
+__all__ = ["DescentPath", "classic_max_stable_learning_rate", "descent_path", "gradient_descent"]
 
 
 def classic_max_stable_learning_rate(x: ArrayLike) -> float:
@@ -120,3 +122,64 @@ def gradient_descent(
                     f"{limit:.6g} (2/L); use a smaller one, e.g. {limit / 2:.6g}."
                 )
     return m, b, cost
+
+
+@dataclass(frozen=True)
+class DescentPath:
+    """Every epoch of a classic descent: ``coef`` (epochs + 1, d), ``intercept`` and ``cost``.
+
+    ``cost[k]`` is the mean squared error at ``coef[k]``, ``intercept[k]``; a descent that blew up
+    stops early and ``diverged`` is true.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    cost: np.ndarray
+    diverged: bool
+
+
+def descent_path(
+    X: ArrayLike, y: ArrayLike, learning_rate: float, epochs: int, fit_intercept: bool = True
+) -> DescentPath:
+    """The classic algorithm for several features, from zero, recording every epoch.
+
+    Plain gradient descent on the mean squared error of ``y = X w + b`` in the data's own units,
+    as :func:`gradient_descent` does for one feature; for plots and teaching. A descent that
+    overflows stops there (no error), so that divergence can be shown.
+
+    Examples
+    --------
+    >>> from gradreg.datasets import load_study_time
+    >>> data = load_study_time()
+    >>> path = descent_path(data.X, data.score, learning_rate=0.01, epochs=5000)
+    >>> round(float(path.coef[-1, 0]), 2), round(float(path.intercept[-1]), 2)
+    (5.44, 37.58)
+    """
+    features = np.asarray(X, dtype=np.float64)
+    if features.ndim == 1:
+        features = features.reshape(-1, 1)
+    target = np.asarray(y, dtype=np.float64)
+    n, d = features.shape
+    coef = np.zeros(d)
+    intercept = 0.0
+    coefs, intercepts, costs = [coef.copy()], [0.0], []
+    diverged = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs + 1):
+            residuals = target - features @ coef - intercept
+            cost = float(np.mean(residuals**2))
+            costs.append(cost)
+            if not np.isfinite(cost):
+                diverged = True
+                break
+            if len(costs) > epochs:
+                break
+            coef = coef + learning_rate * (2.0 / n) * (features.T @ residuals)
+            if fit_intercept:
+                intercept += learning_rate * (2.0 / n) * float(residuals.sum())
+            coefs.append(coef.copy())
+            intercepts.append(intercept)
+    size = len(costs)
+    return DescentPath(
+        np.asarray(coefs[:size]), np.asarray(intercepts[:size]), np.asarray(costs), diverged
+    )

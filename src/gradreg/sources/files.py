@@ -282,3 +282,11 @@ def scan(
     (['hours'], 100)
     """
     return FileSource(paths, target, features)
+
+
+def read_all(source: FileSource) -> tuple[np.ndarray, np.ndarray]:
+    """All rows in memory as ``(X, y)``: for plots and guidance on data that fit in memory."""
+    parts = list(source.batches(_PARQUET_BATCH))
+    if not parts:
+        return np.empty((0, source.n_features)), np.empty(0)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -1,0 +1,127 @@
+"""Learning-rate guidance: the stability limit 2/L, the recommended 1/L, and epochs to converge.
+
+For a quadratic cost with Hessian ``H``, gradient descent with a constant rate ``eta`` is stable
+exactly when ``eta < 2/L`` (``L`` the largest eigenvalue of ``H``); at ``eta = 1/L`` plain descent
+shrinks the gap by at least ``1 - 1/kappa`` per epoch and Nesterov's accelerated method by
+``1 - 1/sqrt(kappa)``, ``kappa`` being the condition number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._validation import check_finite, check_X, check_y
+from .objective import Preconditioner, Quadratic
+from .penalties import Penalty
+from .stats import stats_from_arrays
+
+__all__ = ["LearningRateLimits", "learning_rate_limits"]
+
+_RANK_RTOL = 1e-13
+
+
+@dataclass(frozen=True)
+class LearningRateLimits:
+    """Step-size facts of a least-squares problem.
+
+    The first group is for plain gradient descent on the raw data and the mean squared error,
+    as :func:`gradreg.gradient_descent` runs it; the ``scaled_`` group is for GDRegressor's
+    internally standardized problem (half the mean squared error).
+    """
+
+    lipschitz: float
+    max_stable: float
+    recommended: float
+    condition_number: float
+    scaled_lipschitz: float
+    scaled_max_stable: float
+    scaled_recommended: float
+    scaled_condition_number: float
+
+    def epochs_to(self, tol: float = 1e-10, scaled: bool = True) -> dict[str, float]:
+        """Predicted epochs to shrink the optimality gap by ``tol``, plain and accelerated."""
+        kappa = self.scaled_condition_number if scaled else self.condition_number
+        log = math.log(1.0 / tol)
+        return {"plain": kappa * log, "accelerated": math.sqrt(kappa) * log}
+
+    def explain(self, tol: float = 1e-10) -> str:
+        """The figures as a short text for people choosing a learning rate."""
+        raw, scaled = self.epochs_to(tol, scaled=False), self.epochs_to(tol, scaled=True)
+        return "\n".join([
+            "Learning rates for plain gradient descent on the raw data (mean squared error):",
+            f"  L = {self.lipschitz:.6g}; stable below 2/L = {self.max_stable:.6g}; "
+            f"recommended 1/L = {self.recommended:.6g}",
+            f"  condition number {self.condition_number:.3g}: about {raw['plain']:.3g} epochs "
+            f"(plain) or {raw['accelerated']:.3g} (accelerated) to a gap of {tol:g}",
+            "With gradreg's internal standardization (GDRegressor, half the mean squared error):",
+            f"  L = {self.scaled_lipschitz:.6g}; stable below {self.scaled_max_stable:.6g}; "
+            f"learning_rate='auto' uses {self.scaled_recommended:.6g}",
+            f"  condition number {self.scaled_condition_number:.3g}: about "
+            f"{scaled['plain']:.3g} epochs (plain) or {scaled['accelerated']:.3g} (accelerated)",
+        ])
+
+
+def _extremes(matrix: np.ndarray) -> tuple[float, float]:
+    eigenvalues = np.linalg.eigvalsh(matrix)
+    top = float(eigenvalues[-1])
+    kept = eigenvalues[eigenvalues > _RANK_RTOL * top]
+    return top, (top / float(kept[0]) if kept.size and top > 0 else math.inf)
+
+
+def learning_rate_limits(X: ArrayLike, y: ArrayLike, fit_intercept: bool = True):
+    """Lipschitz constant, stability limit, recommended rate and conditioning of ``X``, ``y``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), or of shape (n_samples,) for one feature
+    y : array-like of shape (n_samples,)
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    LearningRateLimits
+
+    Examples
+    --------
+    >>> from gradreg import learning_rate_limits, load_study_time
+    >>> data = load_study_time()
+    >>> limits = learning_rate_limits(data.hours, data.score)
+    >>> round(limits.max_stable, 6)  # the classic loop diverges at or above this rate
+    0.029727
+    >>> limits.scaled_recommended
+    1.0
+    """
+    array = np.asarray(X)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    features = check_X(array)
+    target = check_y(y, features.shape[0])
+    check_finite(target, "y")
+    stats = stats_from_arrays(features, target)
+    raw = stats.second_moments(centred=False)[:-1, :-1]
+    if fit_intercept:
+        d = raw.shape[0]
+        augmented = np.empty((d + 1, d + 1))
+        augmented[:d, :d] = raw
+        augmented[:d, d] = augmented[d, :d] = stats.mean_x
+        augmented[d, d] = 1.0
+        raw = augmented
+    # The classic cost is the mean squared error, whose Hessian is twice the second moments.
+    top, kappa = _extremes(2.0 * raw)
+    precond = Preconditioner.from_stats(stats, fit_intercept)
+    quadratic = Quadratic(stats, precond, Penalty().scaled(precond.scale, precond.n_params))
+    scaled_top, scaled_kappa = _extremes(quadratic.hessian)
+    return LearningRateLimits(
+        lipschitz=top,
+        max_stable=2.0 / top,
+        recommended=1.0 / top,
+        condition_number=kappa,
+        scaled_lipschitz=scaled_top,
+        scaled_max_stable=2.0 / scaled_top,
+        scaled_recommended=1.0 / scaled_top,
+        scaled_condition_number=scaled_kappa,
+    )

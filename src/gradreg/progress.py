@@ -1,0 +1,66 @@
+"""Progress bars for long fits and reads, drawn with rich on a terminal and silent elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+__all__ = ["EpochProgress", "epoch_progress"]
+
+
+class EpochProgress:
+    """A fit callback that advances a progress bar: epoch, loss, gradient norm and ETA."""
+
+    def __init__(self, progress: Progress, task) -> None:
+        self._progress = progress
+        self._task = task
+
+    def __call__(self, info) -> None:
+        self._progress.update(
+            self._task,
+            completed=info.epoch,
+            loss=f"{info.loss:.6g}",
+            grad=f"{info.grad_norm:.2e}",
+        )
+
+
+def is_terminal(stream=None) -> bool:
+    stream = stream if stream is not None else sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+@contextmanager
+def epoch_progress(max_epochs: int, enabled: bool | None = None) -> Iterator[EpochProgress | None]:
+    """A progress-bar callback for up to ``max_epochs`` epochs, or ``None`` when disabled.
+
+    ``enabled=None`` shows the bar only when standard error is a terminal.
+    """
+    if enabled is None:
+        enabled = is_terminal()
+    if not enabled:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]fitting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs  loss {task.fields[loss]}  |grad| {task.fields[grad]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("fit", total=max_epochs, loss="-", grad="-")
+        yield EpochProgress(progress, task)

@@ -1,0 +1,52 @@
+"""Learning-rate guidance: the stability limit is where the classic loop starts to diverge."""
+
+import numpy as np
+import pytest
+from conftest import make_regression
+
+from gradreg import DivergenceError, gradient_descent, learning_rate_limits, load_study_time
+from gradreg.tutorial import descent_path
+
+
+def test_max_stable_separates_convergence_from_divergence_of_the_classic_loop():
+    data = load_study_time()
+    limits = learning_rate_limits(data.hours, data.score)
+    gradient_descent(data.hours, data.score, learning_rate=0.999 * limits.max_stable,
+                     epochs=20_000)
+    with pytest.raises(DivergenceError):
+        gradient_descent(data.hours, data.score, learning_rate=1.01 * limits.max_stable,
+                         epochs=20_000)
+    assert limits.recommended == pytest.approx(limits.max_stable / 2)
+
+
+def test_multi_feature_limit_matches_the_classic_descent():
+    X, y = make_regression(200, 3, seed=3)
+    limits = learning_rate_limits(X, y)
+    stable = descent_path(X, y, 0.99 * limits.max_stable, 3000)
+    unstable = descent_path(X, y, 1.01 * limits.max_stable, 3000)
+    assert not stable.diverged and stable.cost[-1] < stable.cost[0]
+    assert unstable.diverged or unstable.cost[-1] > unstable.cost[0]
+
+
+def test_scaled_figures_are_those_the_estimator_uses():
+    from gradreg import GDRegressor
+
+    X, y = make_regression(300, 4, condition=50, seed=4)
+    limits = learning_rate_limits(X, y)
+    model = GDRegressor(solver="gd", optimizer="plain", max_iter=50_000).fit(X, y)
+    assert model.lipschitz_ == pytest.approx(limits.scaled_lipschitz, rel=1e-12)
+    assert model.learning_rate_ == pytest.approx(limits.scaled_recommended, rel=1e-12)
+    assert model.condition_number_ == pytest.approx(limits.scaled_condition_number, rel=1e-6)
+    predicted = limits.epochs_to(model.optimality_gap_)["plain"]
+    assert model.n_iter_ <= predicted  # the bound kappa*log(1/tol) is never beaten from above
+
+
+def test_standardization_improves_conditioning_and_explain_names_the_numbers():
+    X, y = make_regression(300, 3, seed=5)
+    limits = learning_rate_limits(X, y)
+    assert limits.scaled_condition_number < limits.condition_number
+    text = limits.explain()
+    assert f"{limits.max_stable:.6g}" in text and "condition number" in text
+    plain = limits.epochs_to(1e-10)
+    assert plain["accelerated"] < plain["plain"]
+    assert np.isfinite(plain["plain"])
