@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/gradreg demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -18,7 +18,7 @@ def run(capsys, *args):
     return code, captured.out, captured.err
 
 
-def test_demo_prints_the_fit_and_writes_the_plot(capsys, tmp_path):
+def test_demo_prints_the_fit(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--out-dir", str(tmp_path))
     assert code == 0, err
     assert "m (points per hour)" in out and "5.444237" in out and "37.579734" in out
@@ -119,3 +119,38 @@ def test_the_console_script_is_installed():
     )
     assert result.returncode == 0 and "version" in result.stdout
     np.testing.assert_equal(result.stderr, "")
+
+
+@pytest.mark.parametrize("kind", ["line", "cost", "path", "rates", "animation"])
+def test_plot_command_writes_each_kind(capsys, tmp_path, kind):
+    out = tmp_path / ("plot.gif" if kind == "animation" else "plot.png")
+    code, _, err = run(capsys, "plot", study_time_path(), "--target", "score", "--kind", kind,
+                       "--out", str(out), "--epochs", "60")
+    assert code == 0, err
+    assert f"written to {out}" in err
+    with Image.open(out) as image:
+        assert image.size[0] > 400
+
+
+def test_fit_explain_prints_the_limits(capsys):
+    code, out, _ = run(capsys, "fit", study_time_path(), "--target", "score", "--explain")
+    assert code == 0
+    assert "stable below 2/L = 0.0297266" in out and "learning_rate='auto' uses 1" in out
+
+
+def test_demo_writes_line_cost_and_path(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out-dir", str(tmp_path))
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gradreg-demo-cost.png", "gradreg-demo-line.png", "gradreg-demo-path.png"]
+
+
+def test_progress_bar_callback_advances(capsys):
+    from gradreg import GDRegressor, load_study_time
+
+    data = load_study_time()
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False, verbose=2,
+                        max_iter=20_000).fit(data.X, data.score)
+    assert model.converged_
+    err = capsys.readouterr().err
+    assert "fitting" in err and "epochs" in err

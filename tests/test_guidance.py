@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import make_regression
 
+from conftest import make_regression
 from gradreg import DivergenceError, gradient_descent, learning_rate_limits, load_study_time
 from gradreg.tutorial import descent_path
 

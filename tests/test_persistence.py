@@ -143,3 +143,13 @@ def test_unwritable_destination(fitted, tmp_path):
 def test_saving_an_unfitted_model_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not fitted yet"):
         GDRegressor().save(tmp_path / "m.json")
+
+
+def test_written_files_get_ordinary_permissions(fitted, tmp_path):
+    model, _ = fitted
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.json")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644

@@ -4,9 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import make_regression
 from PIL import Image
 
+from conftest import make_regression
 from gradreg import GDRegressor, load_study_time, plotting
 
 

@@ -39,6 +39,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     except OSError as exc:
         raise InputFileError(f"Cannot write {str(target)!r}: {exc.strerror}.") from None
     os.close(descriptor)
+    # mkstemp makes the file private; give it the permissions a plain open() would.
+    os.chmod(temporary, _permissions(target))
     try:
         yield temporary
         os.replace(temporary, target)
@@ -46,6 +48,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _permissions(target: Path) -> int:
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextlib.contextmanager

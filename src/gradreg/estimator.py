@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 

@@ -46,6 +46,7 @@ def epoch_progress(max_epochs: int, enabled: bool | None = None) -> Iterator[Epo
 
     ``enabled=None`` shows the bar only when standard error is a terminal.
     """
+    forced = bool(enabled) and not is_terminal()
     if enabled is None:
         enabled = is_terminal()
     if not enabled:
@@ -58,8 +59,9 @@ def epoch_progress(max_epochs: int, enabled: bool | None = None) -> Iterator[Epo
         TextColumn("epochs  loss {task.fields[loss]}  |grad| {task.fields[grad]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
+        # Off a terminal (when asked for anyway) the bar is drawn once more at the end and kept.
+        console=Console(stderr=True, force_terminal=forced or None),
+        transient=not forced,
     )
     with progress:
         task = progress.add_task("fit", total=max_epochs, loss="-", grad="-")
