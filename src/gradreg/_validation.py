@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
-from .errors import DataError, DataTypeError, ParameterError
+from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
 
 # ---------------------------------------------------------------------------------------------
 # Parameter constraints
@@ -280,6 +280,29 @@ def feature_names_of(X: Any) -> list[str] | None:
     if names and all(isinstance(n, str) for n in names):
         return names
     return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    """Refuse, with advice, to allocate ``nbytes`` when the machine has less available."""
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise InsufficientMemoryError(
+            f"{what} needs about {nbytes / 2**30:.2f} GiB of memory but only "
+            f"{available / 2**30:.2f} GiB are available. Stream the data from files instead: "
+            "GDRegressor().fit(gradreg.scan(paths, target=...)) reads them in batches."
+        )
 
 
 def check_random_state(seed: Any) -> np.random.Generator:

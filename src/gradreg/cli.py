@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import datasets
-from .errors import ConvergenceWarning, GradregError, GradregWarning
+from .errors import ConvergenceWarning, FitInterrupted, GradregError, GradregWarning
 from .estimator import PENALTIES, SCHEDULES, GDRegressor
 from .optim import OPTIMIZERS
 from .persistence import load_model
@@ -25,6 +25,14 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _out = Console(highlight=False)
+
+
+class _Stopped(Exception):
+    """Ctrl-C during a fit, carried past click (which turns KeyboardInterrupt into Abort)."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__(epochs)
+        self.epochs = epochs
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):
@@ -177,8 +185,14 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 @click.option("--explain", is_flag=True,
               help="Print the stability limit, recommended rate and conditioning first.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Save the full state of the fit to this file every --checkpoint-every epochs.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue an interrupted fit from its checkpoint file.")
 @_fit_options
-def fit(data, target, features, model_path, explain, quiet, **options) -> None:
+def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
+        **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
     source = _read_training(data, target, features)
     estimator = _estimator(options)
@@ -190,7 +204,11 @@ def fit(data, target, features, model_path, explain, quiet, **options) -> None:
         _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
         _out.print()
     estimator.set_params(verbose=0 if quiet else 1)
-    model = estimator.fit(source)
+    try:
+        model = estimator.fit(source, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                              resume=resume)
+    except FitInterrupted as interrupt:
+        raise _Stopped(interrupt.epochs) from None
     _out.print(_coefficient_table(model, f"{target} ~ " + " + ".join(source.feature_names)))
     _out.print()
     _print_report(model)
@@ -286,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"{exc.ctx.command_path} --help" if exc.ctx else "gradreg --help"
         print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
         return EXIT_USAGE
+    except (FitInterrupted, _Stopped) as interrupt:
+        print(f"gradreg: interrupted after {interrupt.epochs} epochs", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (KeyboardInterrupt, click.Abort):
         print("gradreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

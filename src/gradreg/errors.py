@@ -12,11 +12,14 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 __all__ = [
     "ConvergenceWarning",
     "DataError",
+    "DataRangeError",
     "DataTypeError",
     "DivergenceError",
+    "FitInterrupted",
     "GradregError",
     "GradregWarning",
     "InputFileError",
+    "InsufficientMemoryError",
     "MissingFileError",
     "ModelFormatError",
     "NotFittedError",
@@ -34,6 +37,14 @@ class ParameterError(GradregError, ValueError):
 
 class DataError(GradregError, ValueError):
     """The data cannot be fitted or predicted as given (shape, type, NaN, ...)."""
+
+
+class DataRangeError(DataError, OverflowError):
+    """Values so large (or small) that their squares leave float64's range."""
+
+
+class InsufficientMemoryError(DataError, MemoryError):
+    """Data known ahead to be larger than the memory available."""
 
 
 class DataTypeError(DataError, TypeError):
@@ -58,6 +69,14 @@ class MissingFileError(InputFileError, FileNotFoundError):
 
 class NotFittedError(GradregError, _SklearnNotFittedError):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+class FitInterrupted(GradregError, KeyboardInterrupt):
+    """Ctrl-C during a fit; ``epochs`` says how many epochs had completed."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__(f"interrupted after {epochs} epochs")
+        self.epochs = epochs
 
 
 class GradregWarning(UserWarning):

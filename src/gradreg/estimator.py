@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -10,20 +11,23 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
+from .checkpoint import CheckpointWriter, read_checkpoint
 from .errors import (
     ConvergenceWarning,
     DataError,
+    DataRangeError,
     GradregWarning,
     NotFittedError,
     ParameterError,
 )
+from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
-from .persistence import save_model
+from .persistence import json_params, save_model
 from .problem import Problem, build_problem
 from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
@@ -357,20 +361,46 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     # Fitting
     # -----------------------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GDRegressor:
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 100,
+        resume: str | None = None,
+    ) -> GDRegressor:
         """Fit the model to ``X`` (n_samples, n_features) and ``y`` (n_samples,).
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : array-like or DataFrame of shape (n_samples, n_features), or a source from
+            :func:`gradreg.scan` (then ``y`` is None)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights; an integer weight equals repeating the row.
+        checkpoint : path, optional
+            Save the full state of the fit to this JSON file every ``checkpoint_every`` epochs.
+        checkpoint_every : int, default=100
+        resume : path, optional
+            Continue from a checkpoint written by a fit with the same parameters on the same
+            data; the result is the same as that of an uninterrupted fit.
 
         Returns
         -------
         self : GDRegressor
         """
+        # A fit that fails or is interrupted leaves the estimator exactly as it was.
+        saved = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, checkpoint, checkpoint_every, resume)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y, sample_weight, checkpoint, checkpoint_every, resume) -> GDRegressor:
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
@@ -381,14 +411,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if config.early_stopping:
             source, validation = source.split(self.validation_fraction, config.rng)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        problem = build_problem(
-            source, penalty, self.fit_intercept, self.standardize, self.route,
-            validation_source=validation,
-        )
+        try:
+            problem = build_problem(
+                source, penalty, self.fit_intercept, self.standardize, self.route,
+                validation_source=validation,
+            )
+        except DataRangeError:
+            return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
+        if _out_of_range(problem.stats):
+            return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=False)
         theta0 = None
         if previous is not None and previous[0].shape[0] == source.n_features:
             theta0 = problem.precond.from_user(*previous)
         self._warn_about_problem(problem, config)
+        config = self._with_checkpoints(config, problem, checkpoint, checkpoint_every, resume)
         show = None if self.verbose == 1 else bool(self.verbose)
         with epoch_progress(config.max_iter, enabled=show) as bar:
             if bar is not None:
@@ -396,6 +432,65 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             result = solve(problem, config, theta0)
         self._store(problem, result, time.perf_counter() - started)
         return self
+
+    def _fit_rescaled(self, source, penalty, checkpoint, resume, overflow: bool) -> GDRegressor:
+        """Fit data whose squares leave float64's range by scaling columns by powers of two.
+
+        Scaling by a power of two is exact, and for least squares the coefficients of the scaled
+        data map back exactly; a penalty would change meaning, so then the error stands.
+        """
+        kind = "overflow" if overflow else "underflow"
+        if not isinstance(source, ArraySource) or penalty.alpha > 0 or checkpoint or resume:
+            raise DataRangeError(
+                f"The data {kind} float64 when squared (magnitudes beyond about 1e154 or below "
+                "1e-154). Rescale the features and target first, e.g. divide each column by its "
+                "largest absolute value."
+            )
+        v.check_memory(source.X.shape[0] * (source.X.shape[1] + 1) * 8, "Rescaling the data")
+        column_scale = _power_of_two_scale(np.abs(source.X).max(axis=0))
+        target_scale = float(_power_of_two_scale(np.abs(source.y).max()))
+        scaled = clone(self).set_params(warm_start=False)
+        scaled.fit(
+            np.asarray(source.X, dtype=np.float64) * column_scale,
+            np.asarray(source.y, dtype=np.float64) * target_scale,
+            sample_weight=source.sample_weight,
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            coef = scaled.coef_ * column_scale / target_scale
+            intercept = scaled.intercept_ / target_scale
+        if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
+            raise DataRangeError(
+                "The fitted coefficients are beyond float64's range (about 1e308): the target "
+                "is enormous compared with the features. Rescale the target or the features."
+            )
+        state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
+        self.__dict__.update(state)
+        self.coef_, self.intercept_ = coef, intercept
+        precond = scaled.preconditioner_
+        self.preconditioner_ = Preconditioner(
+            precond.shift / column_scale, precond.scale / column_scale, precond.fit_intercept,
+            precond.constant,
+        )
+        self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
+        return self
+
+    def _with_checkpoints(self, config, problem, path, every, resume) -> FitConfig:
+        if path is None and resume is None:
+            return config
+        if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
+            raise ParameterError(
+                f"checkpoint_every must be an int in the range [1, inf). Got {every!r} instead."
+            )
+        settings = json.loads(json.dumps(json_params(self)))
+        stats = problem.stats
+        fingerprint = {
+            "n_rows": float(stats.n_rows),
+            "weight_sum": float(stats.weight_sum),
+            "mean": [float(m) for m in stats.mean],
+        }
+        writer = None if path is None else CheckpointWriter(path, every, settings, fingerprint)
+        state = None if resume is None else read_checkpoint(resume, settings, fingerprint)
+        return replace(config, checkpoint=writer, resume=state)
 
     def _warm_parameters(self):
         if self.warm_start and hasattr(self, "coef_"):
@@ -543,12 +638,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         self._check_fitted()
-        if is_source(X):
-            self._check_source_features(X)
-            parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
-            return np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
-        X = self._check_X(X, reset=False)
-        return np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+        with np.errstate(over="ignore", invalid="ignore"):
+            if is_source(X):
+                self._check_source_features(X)
+                parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
+                predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
+            else:
+                X = self._check_X(X, reset=False)
+                predictions = np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+        if not np.all(np.isfinite(predictions)):
+            raise DataRangeError(
+                "Some predictions are beyond float64's range (about 1e308): the features are "
+                "far larger than those the model was fitted on."
+            )
+        return predictions
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
@@ -624,6 +727,25 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+# Columns whose magnitude is below this have squares near or under float64's smallest normal
+# number; their statistics lose all precision.
+_TINY = 1e-140
+
+
+def _out_of_range(stats) -> bool:
+    """Whether a column's magnitude is so small that its squares underflow."""
+    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
+    size = np.maximum(np.abs(stats.mean), spread)
+    return bool(np.any((size > 0) & (size < _TINY)))
+
+
+def _power_of_two_scale(largest) -> np.ndarray:
+    """2**-k bringing ``largest`` near one (1 where it is zero or already moderate)."""
+    largest = np.asarray(largest, dtype=np.float64)
+    exponent = np.where(largest > 0, np.floor(np.log2(np.where(largest > 0, largest, 1.0))), 0)
+    return np.ldexp(1.0, (-exponent).astype(int))
 
 
 def _training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:

@@ -118,6 +118,17 @@ class Quadratic:
     def __init__(
         self, stats: SufficientStats, precond: Preconditioner, penalty: ScaledPenalty
     ) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._build(stats, precond, penalty)
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.all(np.isfinite(self._hessian)) and np.all(np.isfinite(self.beta))
+                    and np.isfinite(self.gamma))
+
+    def _build(
+        self, stats: SufficientStats, precond: Preconditioner, penalty: ScaledPenalty
+    ) -> None:
         d = stats.n_features
         W = stats.weight_sum
         offset = (stats.mean_x - precond.shift) / precond.scale
@@ -133,7 +144,7 @@ class Quadratic:
             beta[d] = stats.mean_y
         self.A = A
         self.beta = beta
-        self.gamma = stats.syy / W + stats.mean_y**2
+        self.gamma = float(np.float64(stats.syy) / W + np.float64(stats.mean_y) ** 2)
         # The objective of the best constant model: the natural scale of the loss.
         self.reference = 0.5 * (stats.syy / W if precond.fit_intercept else self.gamma)
         self.penalty = penalty

@@ -57,13 +57,21 @@ def _reject_constant(token: str) -> float:
     raise ModelFormatError(f"Model file holds the non-standard JSON number {token!r}.")
 
 
-def model_to_dict(model) -> dict:
-    """The JSON-ready content of a fitted GDRegressor."""
-    params = {k: v for k, v in model.get_params(deep=False).items() if k != "callbacks"}
+def json_params(model) -> dict:
+    """The estimator's parameters that a JSON file can hold (callbacks and schedules are code)."""
+    params = {
+        k: v for k, v in model.get_params(deep=False).items() if k not in ("callbacks", "verbose")
+    }
     if callable(params.get("learning_rate")):
         params["learning_rate"] = "auto"  # a schedule is code, which a model file never holds
     if not isinstance(params.get("random_state"), int | type(None)):
         params["random_state"] = None
+    return params
+
+
+def model_to_dict(model) -> dict:
+    """The JSON-ready content of a fitted GDRegressor."""
+    params = json_params(model)
     names = getattr(model, "feature_names_in_", None)
     return {
         "format": FORMAT,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataRangeError
 from .objective import DataObjective, Preconditioner, Quadratic, batch_loss_and_grad
 from .optimum import Optimum, exact_optimum
 from .penalties import Penalty
@@ -86,6 +86,12 @@ def build_problem(
     validation = None
     if route == "stats":
         objective = Quadratic(stats, precond, scaled_penalty)
+        if not objective.finite:
+            raise DataRangeError(
+                "The data overflow float64 when squared (the target or features are near "
+                "1e154 or beyond). Rescale them, e.g. divide each column by its largest "
+                "absolute value."
+            )
         optimum = exact_optimum(objective)
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
@@ -113,7 +119,7 @@ def _require_finite(stats, source) -> None:
     locate = getattr(source, "locate_non_finite", None)
     if locate is not None:
         locate()
-    raise DataError(
+    raise DataRangeError(
         "The data overflow float64 when squared (values above about 1e154 in magnitude). "
         "Rescale the features and target, e.g. divide each column by its largest absolute value."
     )

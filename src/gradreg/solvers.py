@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .errors import DivergenceError
+from .errors import DivergenceError, FitInterrupted
 from .optim import OPTIMIZERS, Schedule, as_schedule
 from .optim import schedules as sched
 from .problem import Problem, batch_gradient
@@ -58,6 +58,9 @@ class FitConfig:
     n_iter_no_change: int = 5
     callbacks: Sequence[Callable[[EpochInfo], Any]] = ()
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    # Saving and resuming: a CheckpointWriter, and the state read from a checkpoint.
+    checkpoint: Any = None
+    resume: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,22 @@ class _Tracker:
         """Record the starting point; ``True`` when it is already optimal."""
         self.first_grad_norm = grad_norm
         return self._append(theta, loss, grad_norm)
+
+    def resume(self) -> tuple[dict | None, int]:
+        """The saved solver state and the first epoch to run (1 when not resuming)."""
+        saved = self.config.resume
+        if saved is None:
+            return None, 1
+        self.history = {k: list(v) for k, v in saved["history"].items()}
+        self.rises = int(saved["rises"])
+        self.first_grad_norm = self.history["grad_norm"][0]
+        return saved, int(saved["epoch"]) + 1
+
+    def checkpoint(self, epoch: int, **state: Any) -> None:
+        """Hand the full state to the checkpoint writer when one is due."""
+        writer = self.config.checkpoint
+        if writer is not None and writer.due(epoch):
+            writer({"epoch": epoch, "history": self.history, "rises": self.rises, **state})
 
     def _append(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
         gap = self.problem.relative_gap(theta)
@@ -273,19 +292,24 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
             f"diverge. Use learning_rate='auto' ({1.0 / lipschitz:.6g}, 1/L) or a value below "
             f"{2.0 / lipschitz:.6g}."
         )
-    theta = theta0.copy()
+    saved, first = tracker.resume()
+    theta = theta0.copy() if saved is None else saved["theta"]
     value, grad = objective.smooth_value_and_grad(theta)
     loss = value + penalty.l1_value(theta)
-    if tracker.start(theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)):
+    if saved is None and tracker.start(
+        theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)
+    ):
         return tracker.result(theta, 0, "converged", state0)
     if config.optimizer == "nesterov":
-        return _fista(problem, config, tracker, theta, schedule)
+        return _fista(problem, config, tracker, theta, schedule, saved, first)
     optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
     state = state0 if state0 is not None else optimizer.init(theta)
     step = base
+    if saved is not None:
+        state, step = saved["optimizer_state"], saved["step"]
     reason = None
-    epoch = 0
-    for epoch in range(1, config.max_iter + 1):
+    epoch = first - 1
+    for epoch in range(first, config.max_iter + 1):
         if config.line_search:
             step = min(step * _GROWTH, 1e3 / lipschitz)
             theta, value, grad, step = _backtrack(problem, theta, value, grad, step)
@@ -302,6 +326,7 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
         reason = tracker.end_epoch(epoch, theta, loss, grad_norm, step, monotone)
         if reason:
             break
+        tracker.checkpoint(epoch, theta=theta, optimizer_state=state, step=step)
     return tracker.result(theta, epoch, reason, state)
 
 
@@ -323,17 +348,19 @@ def _backtrack(problem: Problem, theta, value, grad, step):
         step *= _BACKTRACK
 
 
-def _fista(problem: Problem, config: FitConfig, tracker: _Tracker, theta, schedule) -> FitResult:
+def _fista(problem, config, tracker, theta, schedule, saved, first) -> FitResult:
     objective, penalty = problem.objective, problem.objective.penalty
     lipschitz = tracker.lipschitz
     x = theta
     y = theta.copy()
     t = 1.0
     step = schedule(0)
+    if saved is not None:
+        y, t, step = saved["extrapolated"], float(saved["t"]), float(saved["step"])
     reason = None
-    epoch = 0
+    epoch = first - 1
     value_y, grad_y = objective.smooth_value_and_grad(y)
-    for epoch in range(1, config.max_iter + 1):
+    for epoch in range(first, config.max_iter + 1):
         if config.line_search:
             step = min(step * _GROWTH, 1e3 / lipschitz)
             x_new, value_x, grad_x, step = _backtrack(problem, y, value_y, grad_y, step)
@@ -351,6 +378,7 @@ def _fista(problem: Problem, config: FitConfig, tracker: _Tracker, theta, schedu
         reason = tracker.end_epoch(epoch, x, loss, grad_norm, step)
         if reason:
             break
+        tracker.checkpoint(epoch, theta=x, extrapolated=y, t=t, step=step)
         value_y, grad_y = objective.smooth_value_and_grad(y)
     return tracker.result(x, epoch, reason, None)
 
@@ -380,15 +408,16 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
     objective = problem.objective
     lipschitz = problem.lipschitz()
     tracker = _Tracker(problem, config, lipschitz, float("nan"))
-    theta = theta0.copy()
+    saved, first = tracker.resume()
+    theta = theta0.copy() if saved is None else saved["theta"]
     value, grad = objective.smooth_value_and_grad(theta)
-    if tracker.start(theta, value, float(np.linalg.norm(grad))):
+    if saved is None and tracker.start(theta, value, float(np.linalg.norm(grad))):
         return tracker.result(theta, 0, "converged")
-    residual = -grad
-    direction = residual.copy()
+    residual = -grad if saved is None else saved["residual"]
+    direction = residual.copy() if saved is None else saved["direction"]
     reason = None
-    epoch = 0
-    for epoch in range(1, config.max_iter + 1):
+    epoch = first - 1
+    for epoch in range(first, config.max_iter + 1):
         product = objective.hvp(direction)
         curvature = float(direction @ product)
         rr = float(residual @ residual)
@@ -406,6 +435,7 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
         reason = tracker.end_epoch(epoch, theta, value, float(np.linalg.norm(grad)), step)
         if reason:
             break
+        tracker.checkpoint(epoch, theta=theta, residual=residual, direction=direction)
     return tracker.result(theta, epoch, reason)
 
 
@@ -469,17 +499,24 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=No
     optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
     tracker = _Tracker(problem, config, lipschitz, base)
     objective = problem.objective
-    theta = theta0.copy()
+    saved, first = tracker.resume()
+    theta = theta0.copy() if saved is None else saved["theta"]
     value, grad = objective.smooth_value_and_grad(theta)
     loss = value + objective.penalty.l1_value(theta)
-    if tracker.start(theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)):
+    if saved is None and tracker.start(
+        theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)
+    ):
         return tracker.result(theta, 0, "converged", state0)
     state = state0 if state0 is not None else optimizer.init(theta)
     count = 0
     best_validation, stale = float("inf"), 0
+    if saved is not None:
+        state, count = saved["optimizer_state"], int(saved["count"])
+        best_validation, stale = float(saved["best_validation"]), int(saved["stale"])
+        config.rng.bit_generator.state = saved["rng"]
     reason = None
-    epoch = 0
-    for epoch in range(1, config.max_iter + 1):
+    epoch = first - 1
+    for epoch in range(first, config.max_iter + 1):
         batches = problem.source.batches(config.batch_size, config.rng if config.shuffle else None)
         theta, state, count = sgd_epoch(problem, theta, optimizer, state, batches, count, schedule)
         value, grad = objective.smooth_value_and_grad(theta)
@@ -500,6 +537,10 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=No
                         f"{config.n_iter_no_change} epochs"
                     )
                     break
+        tracker.checkpoint(
+            epoch, theta=theta, optimizer_state=state, count=count,
+            best_validation=best_validation, stale=stale, rng=config.rng.bit_generator.state,
+        )
     return tracker.result(theta, epoch, reason, state)
 
 
@@ -511,8 +552,26 @@ SOLVERS: dict[str, Callable[..., FitResult]] = {
 }
 
 
+class _EpochCounter:
+    def __init__(self) -> None:
+        self.epochs = 0
+
+    def __call__(self, info: EpochInfo) -> None:
+        self.epochs = info.epoch
+
+
 def solve(problem: Problem, config: FitConfig, theta0=None, state0=None) -> FitResult:
-    """Run ``config.solver`` on ``problem`` from ``theta0`` (zeros by default)."""
+    """Run ``config.solver`` on ``problem`` from ``theta0`` (zeros by default).
+
+    Ctrl-C becomes :class:`~gradreg.errors.FitInterrupted`, which says how many epochs ran.
+    """
     if theta0 is None:
         theta0 = np.zeros(problem.n_params)
-    return SOLVERS[config.solver](problem, config, theta0, state0)
+    counter = _EpochCounter()
+    config = replace(config, callbacks=(counter, *config.callbacks))
+    try:
+        return SOLVERS[config.solver](problem, config, theta0, state0)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, FitInterrupted):
+            raise
+        raise FitInterrupted(counter.epochs) from None

@@ -19,13 +19,14 @@ split of the rows merge with ``+`` into the same statistics.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "ColumnMoments",
@@ -309,13 +310,19 @@ def stats_from_arrays(
             return _stats_of_rows(X[lo:hi], y[lo:hi], weights, origin, rows)
 
     # One BLAS thread per worker: the workers already use the cores.
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(part, range(threads)))
     total = parts[0]
     with np.errstate(**_QUIET):
         for other in parts[1:]:
             total = total + other
     return total
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: inspecting the loaded libraries costs milliseconds each time."""
+    return ThreadpoolController()
 
 
 def stats_from_batches(

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .._validation import check_memory
 from ..errors import DataError, InputFileError, MissingFileError
 from ..stats import SufficientStats, stats_from_batches
 
@@ -286,6 +287,15 @@ def scan(
 
 def read_all(source: FileSource) -> tuple[np.ndarray, np.ndarray]:
     """All rows in memory as ``(X, y)``: for plots and guidance on data that fit in memory."""
+    # CSV text takes at least as many bytes as the float64 values it holds, less than twice;
+    # Parquet's row count is in its metadata.
+    needed = 0
+    for path in source.paths:
+        if _format_of(path) == "parquet":
+            needed += pq.ParquetFile(path).metadata.num_rows * (source.n_features + 1) * 8
+        else:
+            needed += path.stat().st_size
+    check_memory(2 * needed, "Reading all rows of " + ", ".join(str(p) for p in source.paths))
     parts = list(source.batches(_PARQUET_BATCH))
     if not parts:
         return np.empty((0, source.n_features)), np.empty(0)
