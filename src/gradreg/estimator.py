@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import warnings
@@ -15,19 +14,25 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
-from .checkpoint import CheckpointWriter, read_checkpoint
+from ._fitting import (
+    fit_report,
+    out_of_range,
+    power_of_two_scale,
+    training_metrics,
+    warn_about_problem,
+    with_checkpoints,
+)
 from .errors import (
     ConvergenceWarning,
     DataError,
     DataRangeError,
-    GradregWarning,
     NotFittedError,
     ParameterError,
 )
 from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
-from .persistence import json_params, save_model
+from .persistence import save_model
 from .problem import Problem, build_problem
 from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
@@ -39,8 +44,6 @@ SCHEDULES = ("constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
 _PREDICT_BATCH = 65_536
-# Condition number above which plain gradient descent is hopeless and the user is told so.
-_ILL_CONDITIONED = 1e12
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
@@ -418,13 +421,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             )
         except DataRangeError:
             return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
-        if _out_of_range(problem.stats):
+        if out_of_range(problem.stats):
             return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=False)
         theta0 = None
         if previous is not None and previous[0].shape[0] == source.n_features:
             theta0 = problem.precond.from_user(*previous)
-        self._warn_about_problem(problem, config)
-        config = self._with_checkpoints(config, problem, checkpoint, checkpoint_every, resume)
+        warn_about_problem(problem, config)
+        config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every, resume)
         show = None if self.verbose == 1 else bool(self.verbose)
         with epoch_progress(config.max_iter, enabled=show) as bar:
             if bar is not None:
@@ -447,8 +450,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 "largest absolute value."
             )
         v.check_memory(source.X.shape[0] * (source.X.shape[1] + 1) * 8, "Rescaling the data")
-        column_scale = _power_of_two_scale(np.abs(source.X).max(axis=0))
-        target_scale = float(_power_of_two_scale(np.abs(source.y).max()))
+        column_scale = power_of_two_scale(np.abs(source.X).max(axis=0))
+        target_scale = float(power_of_two_scale(np.abs(source.y).max()))
         scaled = clone(self).set_params(warm_start=False)
         scaled.fit(
             np.asarray(source.X, dtype=np.float64) * column_scale,
@@ -474,61 +477,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
         return self
 
-    def _with_checkpoints(self, config, problem, path, every, resume) -> FitConfig:
-        if path is None and resume is None:
-            return config
-        if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
-            raise ParameterError(
-                f"checkpoint_every must be an int in the range [1, inf). Got {every!r} instead."
-            )
-        settings = json.loads(json.dumps(json_params(self)))
-        stats = problem.stats
-        fingerprint = {
-            "n_rows": float(stats.n_rows),
-            "weight_sum": float(stats.weight_sum),
-            "mean": [float(m) for m in stats.mean],
-        }
-        writer = None if path is None else CheckpointWriter(path, every, settings, fingerprint)
-        state = None if resume is None else read_checkpoint(resume, settings, fingerprint)
-        return replace(config, checkpoint=writer, resume=state)
-
     def _warm_parameters(self):
         if self.warm_start and hasattr(self, "coef_"):
             return self.coef_, self.intercept_
         return None
-
-    def _warn_about_problem(self, problem: Problem, config: FitConfig) -> None:
-        optimum = problem.optimum
-        if optimum is None:
-            return
-        if optimum.rank < problem.n_params:
-            warnings.warn(
-                f"The design matrix is rank deficient: numerical rank {optimum.rank} of "
-                f"{problem.n_params} (features plus intercept; constant or collinear columns). "
-                "The fit converges to the minimum-norm solution in standardized coordinates.",
-                GradregWarning,
-                stacklevel=3,
-            )
-        kappa = optimum.condition_number
-        if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
-            needed = kappa * math.log(1.0 / config.tol)
-            if needed > config.max_iter and kappa > 1e3:
-                warnings.warn(
-                    f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
-                    f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
-                    f" but max_iter={config.max_iter}. Use standardize=True, solver='cg' or "
-                    "optimizer='nesterov'.",
-                    GradregWarning,
-                    stacklevel=3,
-                )
-        elif kappa > _ILL_CONDITIONED:
-            warnings.warn(
-                f"The problem is badly conditioned (condition number {kappa:.3g}); the "
-                "coefficients are sensitive to rounding. Consider removing nearly collinear "
-                "features or adding penalty='l2'.",
-                GradregWarning,
-                stacklevel=3,
-            )
 
     def _store(self, problem: Problem, result: FitResult, seconds: float) -> None:
         coef, intercept = problem.precond.to_user(result.theta)
@@ -556,7 +508,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.rank_ = optimum.rank if optimum else -1
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
-        self.metrics_ = _training_metrics(problem, result.theta)
+        self.metrics_ = training_metrics(problem, result.theta)
         self._opt_state = result.optimizer_state
         if not result.converged and result.stop_reason.startswith("max_iter"):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
@@ -619,7 +571,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.learning_rate_ = self._stream.base
         self.lipschitz_ = problem.lipschitz()
         self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
-        self.metrics_ = _training_metrics(problem, theta)
+        self.metrics_ = training_metrics(problem, theta)
         return self
 
     # -----------------------------------------------------------------------------------------
@@ -691,69 +643,19 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         save_model(self, path)
 
     def report(self) -> str:
-        """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap."""
+        """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
+
+        Examples
+        --------
+        >>> from gradreg import GDRegressor, load_study_time
+        >>> data = load_study_time()
+        >>> print(GDRegressor().fit(data.X, data.score).report().splitlines()[0])
+        solver            cg, gradients from the sufficient statistics
+        """
         self._check_fitted()
-        method = self.solver_
-        if self.optimizer_ != "none":
-            method += f" ({self.optimizer_})"
-        lines = [
-            f"solver            {method}, gradients from the "
-            f"{'sufficient statistics' if self.route_ == 'stats' else 'data'}",
-            f"epochs            {self.n_iter_}",
-            f"converged         {'yes' if self.converged_ else 'no'}: "
-            f"{getattr(self, 'stop_reason_', '')}",
-        ]
-        history = getattr(self, "history_", None)
-        if history is not None and len(history["loss"]):
-            lines.append(f"final loss        {history['loss'][-1]:.6g}")
-            lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
-        gap = getattr(self, "optimality_gap_", float("nan"))
-        lines.append(
-            "optimality gap    " + ("unknown" if math.isnan(gap) else f"{gap:.3g} (relative)")
-        )
-        rate = self.learning_rate_
-        if not math.isnan(rate):
-            lines.append(
-                f"learning rate     {rate:.6g} (stable below {2 / self.lipschitz_:.6g} = 2/L)"
-            )
-        metrics = getattr(self, "metrics_", {})
-        if "r2" in metrics:
-            lines.append(f"R^2 (training)    {metrics['r2']:.6f}")
-        if hasattr(self, "fit_time_"):
-            lines.append(f"time              {self.fit_time_:.3f} s")
-        return "\n".join(lines)
+        return fit_report(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-# Columns whose magnitude is below this have squares near or under float64's smallest normal
-# number; their statistics lose all precision.
-_TINY = 1e-140
-
-
-def _out_of_range(stats) -> bool:
-    """Whether a column's magnitude is so small that its squares underflow."""
-    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
-    size = np.maximum(np.abs(stats.mean), spread)
-    return bool(np.any((size > 0) & (size < _TINY)))
-
-
-def _power_of_two_scale(largest) -> np.ndarray:
-    """2**-k bringing ``largest`` near one (1 where it is zero or already moderate)."""
-    largest = np.asarray(largest, dtype=np.float64)
-    exponent = np.where(largest > 0, np.floor(np.log2(np.where(largest > 0, largest, 1.0))), 0)
-    return np.ldexp(1.0, (-exponent).astype(int))
-
-
-def _training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:
-    """Mean squared error and R^2 on the training data, from the statistics."""
-    objective = problem.objective
-    if not hasattr(objective, "mean_squared_error"):
-        return {}
-    mse = objective.mean_squared_error(theta)
-    total = 2.0 * objective.reference
-    r2 = 1.0 - mse / total if total > 0 else float("nan")
-    return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}

@@ -1,0 +1,147 @@
+"""What GDRegressor.fit does around the solver: warnings, metrics, checkpoints, the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import replace
+from numbers import Integral
+
+import numpy as np
+
+from .checkpoint import CheckpointWriter, read_checkpoint
+from .errors import GradregWarning, ParameterError
+from .persistence import json_params
+from .problem import Problem
+from .solvers import FitConfig
+
+__all__ = [
+    "fit_report",
+    "out_of_range",
+    "power_of_two_scale",
+    "training_metrics",
+    "warn_about_problem",
+    "with_checkpoints",
+]
+
+# Condition number above which plain gradient descent is hopeless and the user is told so.
+_ILL_CONDITIONED = 1e12
+
+
+def warn_about_problem(problem: Problem, config: FitConfig) -> None:
+    """Warnings about rank, conditioning and the epochs plain descent would need."""
+    optimum = problem.optimum
+    if optimum is None:
+        return
+    if optimum.rank < problem.n_params:
+        warnings.warn(
+            f"The design matrix is rank deficient: numerical rank {optimum.rank} of "
+            f"{problem.n_params} (features plus intercept; constant or collinear columns). "
+            "The fit converges to the minimum-norm solution in standardized coordinates.",
+            GradregWarning,
+            stacklevel=4,
+        )
+    kappa = optimum.condition_number
+    if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
+        needed = kappa * math.log(1.0 / config.tol)
+        if needed > config.max_iter and kappa > 1e3:
+            warnings.warn(
+                f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
+                f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
+                f" but max_iter={config.max_iter}. Use standardize=True, solver='cg' or "
+                "optimizer='nesterov'.",
+                GradregWarning,
+                stacklevel=4,
+            )
+    elif kappa > _ILL_CONDITIONED:
+        warnings.warn(
+            f"The problem is badly conditioned (condition number {kappa:.3g}); the "
+            "coefficients are sensitive to rounding. Consider removing nearly collinear "
+            "features or adding penalty='l2'.",
+            GradregWarning,
+            stacklevel=4,
+        )
+
+
+def with_checkpoints(model, config, problem, path, every, resume) -> FitConfig:
+    """``config`` with the checkpoint writer and the resumed state, when asked for."""
+    if path is None and resume is None:
+        return config
+    if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
+        raise ParameterError(
+            f"checkpoint_every must be an int in the range [1, inf). Got {every!r} instead."
+        )
+    settings = json.loads(json.dumps(json_params(model)))
+    stats = problem.stats
+    fingerprint = {
+        "n_rows": float(stats.n_rows),
+        "weight_sum": float(stats.weight_sum),
+        "mean": [float(m) for m in stats.mean],
+    }
+    writer = None if path is None else CheckpointWriter(path, every, settings, fingerprint)
+    state = None if resume is None else read_checkpoint(resume, settings, fingerprint)
+    return replace(config, checkpoint=writer, resume=state)
+
+
+def fit_report(model) -> str:
+    """A plain-text account of a fit: solver, epochs, why it stopped, loss and gap."""
+    method = model.solver_
+    if model.optimizer_ != "none":
+        method += f" ({model.optimizer_})"
+    lines = [
+        f"solver            {method}, gradients from the "
+        f"{'sufficient statistics' if model.route_ == 'stats' else 'data'}",
+        f"epochs            {model.n_iter_}",
+        f"converged         {'yes' if model.converged_ else 'no'}: "
+        f"{getattr(model, 'stop_reason_', '')}",
+    ]
+    history = getattr(model, "history_", None)
+    if history is not None and len(history["loss"]):
+        lines.append(f"final loss        {history['loss'][-1]:.6g}")
+        lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
+    gap = getattr(model, "optimality_gap_", float("nan"))
+    lines.append(
+        "optimality gap    " + ("unknown" if math.isnan(gap) else f"{gap:.3g} (relative)")
+    )
+    rate = model.learning_rate_
+    if not math.isnan(rate):
+        lines.append(
+            f"learning rate     {rate:.6g} (stable below {2 / model.lipschitz_:.6g} = 2/L)"
+        )
+    metrics = getattr(model, "metrics_", {})
+    if "r2" in metrics:
+        lines.append(f"R^2 (training)    {metrics['r2']:.6f}")
+    if hasattr(model, "fit_time_"):
+        lines.append(f"time              {model.fit_time_:.3f} s")
+    return "\n".join(lines)
+
+
+# Columns whose magnitude is below this have squares near or under float64's smallest normal
+# number; their statistics lose all precision.
+_TINY = 1e-140
+
+
+def out_of_range(stats) -> bool:
+    """Whether a column's magnitude is so small that its squares underflow."""
+    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
+    size = np.maximum(np.abs(stats.mean), spread)
+    return bool(np.any((size > 0) & (size < _TINY)))
+
+
+def power_of_two_scale(largest) -> np.ndarray:
+    """2**-k bringing ``largest`` near one (1 where it is zero or already moderate)."""
+    largest = np.asarray(largest, dtype=np.float64)
+    exponent = np.where(largest > 0, np.floor(np.log2(np.where(largest > 0, largest, 1.0))), 0)
+    return np.ldexp(1.0, (-exponent).astype(int))
+
+
+def training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:
+    """Mean squared error and R^2 on the training data, from the statistics."""
+    objective = problem.objective
+    if not hasattr(objective, "mean_squared_error"):
+        return {}
+    mse = objective.mean_squared_error(theta)
+    total = 2.0 * objective.reference
+    r2 = 1.0 - mse / total if total > 0 else float("nan")
+    return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}
