@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -190,11 +191,46 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue an interrupted fit from its checkpoint file.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Read and summarise the data on this Dask cluster (tcp://host:port).")
+@click.option("--dask-workers", type=click.IntRange(min=1), default=None,
+              help="Start a local Dask cluster of this many worker processes for the fit.")
 @_fit_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
-        **options) -> None:
+        scheduler, dask_workers, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
+    if scheduler or dask_workers:
+        with _dask_client(scheduler, dask_workers):
+            from .sources.dask import read_files
+
+            names = [f.strip() for f in features.split(",")] if features else None
+            source = read_files(list(data), target, names)
+            _fit_and_report(source, target, model_path, False, quiet, None, 100, None, options)
+        return
     source = _read_training(data, target, features)
+    _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
+                    resume, options)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None, workers: int | None):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise click.UsageError(
+            "--scheduler and --dask-workers need the Dask extra: pip install 'gradreg[dask]'."
+        ) from None
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
+                    resume, options) -> None:
     estimator = _estimator(options)
     if explain:
         from .guidance import learning_rate_limits

@@ -37,6 +37,7 @@ from .problem import Problem, build_problem
 from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
+from .sources.dask import is_dask_collection
 
 __all__ = ["GDRegressor"]
 
@@ -335,6 +336,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
         """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
+        if is_dask_collection(X):
+            from .sources.dask import DaskSource
+
+            source = DaskSource(X, y, sample_weight)
+            self.n_features_in_ = source.n_features
+            if source.feature_names is not None:
+                self.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
+            return source
         if is_source(X):
             if y is not None or sample_weight is not None:
                 raise DataError(

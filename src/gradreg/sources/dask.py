@@ -1,0 +1,176 @@
+"""Dask arrays and DataFrames as a source of rows, for data spread over a cluster.
+
+Full-batch methods need one distributed pass: each partition is summarised by its
+:class:`~gradreg.stats.SufficientStats` where it lives, the summaries are merged in a tree on
+the workers, and only the (d+1) x (d+1) result travels back; the descent then runs locally with
+no further round trips. Stochastic methods pull one partition at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_finite
+from ..errors import DataError
+from ..stats import SufficientStats, stats_from_arrays
+
+__all__ = ["DaskSource", "is_dask_collection", "read_files"]
+
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+# Summaries merged per task in the reduction tree.
+_FAN_IN = 8
+
+
+def is_dask_collection(obj: Any) -> bool:
+    """Whether ``obj`` is a dask array, DataFrame or Series (without importing dask)."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+def _partition_stats(X: Any, y: Any, w: Any) -> SufficientStats:
+    X = np.asarray(X)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
+    return stats_from_arrays(X, y, weights, threads=1)
+
+
+def _merge(*parts: SufficientStats) -> SufficientStats:
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
+    """Rows in this partition, and the first row holding NaN or infinity (-1 when none)."""
+    values = np.column_stack([np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    return len(values), int(bad[0]) if bad.size else -1
+
+
+class DaskSource:
+    """Rows of a dask array or DataFrame ``X`` with targets ``y`` (dask array or Series).
+
+    Partitions of ``X`` and ``y`` must line up (same row chunks).
+    """
+
+    def __init__(self, X: Any, y: Any, sample_weight: Any = None) -> None:
+        import dask.array as da
+        import dask.dataframe as dd
+
+        self.feature_names: list[str] | None = None
+        if isinstance(X, dd.DataFrame):
+            self.feature_names = [str(c) for c in X.columns]
+            X = X.to_dask_array(lengths=True)
+        if isinstance(y, dd.Series | dd.DataFrame):
+            y = y.to_dask_array(lengths=True)
+        if isinstance(sample_weight, dd.Series):
+            sample_weight = sample_weight.to_dask_array(lengths=True)
+        if not isinstance(X, da.Array) or X.ndim != 2:
+            raise DataError("A Dask X must be a 2-D dask array or a dask DataFrame.")
+        if y is None:
+            raise DataError("GDRegressor requires y to be passed, but the target y is None.")
+        y = da.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise DataError(f"y must be 1-D (one target per row); got shape {y.shape}.")
+        if X.dtype.kind not in "iufb":
+            raise DataError(f"Input X must be numeric; the dask array has dtype {X.dtype}.")
+        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
+        y = y.rechunk(X.chunks[0])
+        if sample_weight is not None:
+            sample_weight = da.asarray(sample_weight).rechunk(X.chunks[0])
+        if X.shape[0] != y.shape[0]:
+            raise DataError(
+                f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}."
+            )
+        if X.shape[1] == 0:
+            raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    def _blocks(self):
+        xs = self.X.to_delayed().ravel()
+        ys = self.y.to_delayed().ravel()
+        ws = [None] * len(xs) if self.sample_weight is None else self.sample_weight.to_delayed()
+        return list(zip(xs, ys, ws, strict=True))
+
+    def stats(self) -> SufficientStats:
+        """One distributed pass; partitions summarised and merged on the workers."""
+        import dask
+        from dask import delayed
+
+        level = [delayed(_partition_stats)(x, y, w) for x, y, w in self._blocks()]
+        if not level:
+            raise DataError("The Dask data hold no rows.")
+        while len(level) > 1:
+            level = [
+                delayed(_merge)(*level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)
+            ]
+        (total,) = dask.compute(level[0])
+        if total.n_rows == 0:
+            raise DataError("The Dask data hold no rows.")
+        return total
+
+    def locate_non_finite(self) -> None:
+        """A second pass, on the error path only: name the first non-finite row."""
+        import dask
+        from dask import delayed
+
+        counts = dask.compute(*[delayed(_finite_rows)(x, y) for x, y, _ in self._blocks()])
+        offset = 0
+        for rows, bad in counts:
+            if bad >= 0:
+                raise DataError(
+                    f"Input X or y contains NaN or infinity at row {offset + bad}. Remove or "
+                    "impute non-finite values before fitting."
+                )
+            offset += rows
+        if self.sample_weight is not None:
+            check_finite(np.asarray(self.sample_weight.compute()), "sample_weight")
+
+    def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[Batch]:
+        """Partitions fetched one at a time (shuffled, and shuffled within, with ``rng``)."""
+        blocks = self._blocks()
+        if rng is not None:
+            blocks = [blocks[i] for i in rng.permutation(len(blocks))]
+        import dask
+
+        for x, y, w in blocks:
+            X, Y, W = dask.compute(x, y, w)
+            X, Y = np.asarray(X), np.asarray(Y, dtype=np.float64)
+            W = None if W is None else np.asarray(W, dtype=np.float64)
+            if rng is not None:
+                order = rng.permutation(len(Y))
+                X, Y = X[order], Y[order]
+                W = None if W is None else W[order]
+            for start in range(0, len(Y), batch_size):
+                rows = slice(start, start + batch_size)
+                yield X[rows], Y[rows], None if W is None else W[rows]
+
+
+def read_files(paths: list, target: str, features: list[str] | None) -> DaskSource:
+    """CSV or Parquet files as a dask DataFrame read by the cluster's workers."""
+    import dask.dataframe as dd
+
+    from .files import FileSource
+
+    local = FileSource(paths, target, features)  # checks paths and columns, reads headers only
+    columns = [*local.feature_names, target]
+    names = [str(p) for p in local.paths]
+    if all(p.suffix.lower() in (".parquet", ".pq") for p in local.paths):
+        frame = dd.read_parquet(names, columns=columns)
+    else:
+        frame = dd.read_csv(names, usecols=columns, dtype=dict.fromkeys(columns, "float64"))
+    frame = frame.astype("float64")
+    return DaskSource(frame[local.feature_names], frame[target])

@@ -1,0 +1,83 @@
+"""Fitting through a real Dask cluster (two worker processes on 127.0.0.1)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import make_regression, relative_error
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+from gradreg import DataError, GDRegressor  # noqa: E402
+from gradreg.cli import main  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as connected:
+            yield connected
+
+
+@pytest.mark.parametrize("chunks", [997, 2500, 10_000])
+def test_any_partitioning_gives_the_in_memory_fit(client, chunks):
+    X, y = make_regression(10_000, 5, condition=10, seed=1)
+    expected = GDRegressor().fit(X, y)
+    model = GDRegressor().fit(da.from_array(X, chunks=(chunks, 5)), da.from_array(y, chunks=chunks))
+    assert relative_error(model.coef_, expected.coef_) < 1e-10
+    assert model.intercept_ == pytest.approx(expected.intercept_, rel=1e-10)
+    assert model.converged_ and model.route_ == "stats"
+
+
+def test_dataframes_weights_and_penalties(client):
+    pd = pytest.importorskip("pandas")
+    X, y = make_regression(3000, 3, seed=2)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, 3000)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), npartitions=4)
+    target = dd.from_pandas(pd.Series(y), npartitions=4)
+    expected = GDRegressor(penalty="l1", alpha=0.1).fit(X, y, sample_weight=weights)
+    model = GDRegressor(penalty="l1", alpha=0.1).fit(
+        frame, target, sample_weight=da.from_array(weights, chunks=750))
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    assert relative_error(model.coef_, expected.coef_) < 1e-9
+
+
+def test_sgd_iterates_partitions(client):
+    X, y = make_regression(4000, 3, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GDRegressor(solver="sgd", max_iter=5, random_state=0).fit(
+            da.from_array(X, chunks=(1000, 3)), da.from_array(y, chunks=1000))
+    assert model.optimality_gap_ < 1e-2
+
+
+def test_non_finite_values_are_located(client):
+    X, y = make_regression(1000, 2, seed=4)
+    X[612, 1] = np.nan
+    with pytest.raises(DataError, match="NaN or infinity at row 612"):
+        GDRegressor().fit(da.from_array(X, chunks=(300, 2)), da.from_array(y, chunks=300))
+
+
+def test_command_line_on_the_cluster(client, tmp_path, capsys):
+    X, y = make_regression(2000, 2, seed=5)
+    for part in range(2):
+        rows = slice(part * 1000, (part + 1) * 1000)
+        lines = ["a,b,y"] + [f"{r[0]},{r[1]},{t}" for r, t in zip(X[rows].tolist(), y[rows].tolist(),
+                                                                          strict=True)]
+        (tmp_path / f"part{part}.csv").write_text("\n".join(lines) + "\n")
+    address = client.scheduler.address
+    code = main(["fit", str(tmp_path / "*.csv"), "--target", "y", "--scheduler", address,
+                 "--model", str(tmp_path / "m.json"), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    from gradreg import load_model
+
+    expected = GDRegressor().fit(X, y)
+    assert relative_error(load_model(tmp_path / "m.json").coef_, expected.coef_) < 1e-10
