@@ -70,8 +70,8 @@ def test_command_line_on_the_cluster(client, tmp_path, capsys):
     X, y = make_regression(2000, 2, seed=5)
     for part in range(2):
         rows = slice(part * 1000, (part + 1) * 1000)
-        lines = ["a,b,y"] + [f"{r[0]},{r[1]},{t}" for r, t in zip(X[rows].tolist(), y[rows].tolist(),
-                                                                          strict=True)]
+        pairs = zip(X[rows].tolist(), y[rows].tolist(), strict=True)
+        lines = ["a,b,y"] + [f"{r[0]},{r[1]},{t}" for r, t in pairs]
         (tmp_path / f"part{part}.csv").write_text("\n".join(lines) + "\n")
     address = client.scheduler.address
     code = main(["fit", str(tmp_path / "*.csv"), "--target", "y", "--scheduler", address,
