@@ -82,3 +82,15 @@ def test_a_source_with_y_is_refused(tmp_path):
     path = write_csv(tmp_path / "d.csv", np.ones((3, 1)), np.arange(3.0))
     with pytest.raises(DataError, match="pass y=None"):
         GDRegressor().fit(scan(path, target="y"), np.ones(3))
+
+
+def test_reading_progress_reports_rows_and_bytes(tmp_path, monkeypatch):
+    X, y = make_regression(1000, 2, seed=3)
+    table = pa.table({"x0": X[:, 0], "x1": X[:, 1], "y": y})
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=100)
+    seen = []
+    source = scan(tmp_path / "d.parquet", target="y")
+    stats_rows = sum(len(b[1]) for b in source._tracked(lambda rows, done: seen.append((rows,
+                                                                                        done))))
+    assert stats_rows == 1000 and seen[-1] == (1000, (tmp_path / "d.parquet").stat().st_size)
+    assert all(a[1] <= b[1] for a, b in zip(seen, seen[1:], strict=False))

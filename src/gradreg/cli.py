@@ -240,6 +240,8 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
         _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
         _out.print()
     estimator.set_params(verbose=0 if quiet else 1)
+    if hasattr(source, "show_progress"):
+        source.show_progress = False if quiet else None
     try:
         model = estimator.fit(source, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                               resume=resume)

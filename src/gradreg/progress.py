@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
@@ -16,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["EpochProgress", "epoch_progress"]
+__all__ = ["EpochProgress", "epoch_progress", "read_progress"]
 
 
 class EpochProgress:
@@ -66,3 +68,35 @@ def epoch_progress(max_epochs: int, enabled: bool | None = None) -> Iterator[Epo
     with progress:
         task = progress.add_task("fit", total=max_epochs, loss="-", grad="-")
         yield EpochProgress(progress, task)
+
+
+@contextmanager
+def read_progress(total_bytes: int, enabled: bool | None = None):
+    """A function ``advance(rows, bytes_done)`` that draws reading progress, or a no-op.
+
+    Shows rows read, rows per second and bytes done of ``total_bytes`` (with the time left).
+    """
+    if enabled is None:
+        enabled = is_terminal()
+    if not enabled:
+        yield lambda rows, done: None
+        return
+    progress = Progress(
+        TextColumn("[bold]reading"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows  {task.fields[speed]} rows/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("read", total=total_bytes, rows=0, speed="-")
+        started = time.perf_counter()
+
+        def advance(rows: int, done: int) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=done, rows=rows, speed=f"{rows / elapsed:,.0f}")
+
+        yield advance

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .._validation import check_memory
 from ..errors import DataError, InputFileError, MissingFileError
+from ..progress import read_progress
 from ..stats import SufficientStats, stats_from_batches
 
 __all__ = ["FileSource", "resolve_paths", "scan"]
@@ -113,6 +115,8 @@ class FileSource:
         self._columns_read = [*features] + ([] if target is None else [target])
         self.feature_names = features
         self._n_rows: int | None = None
+        # None: a progress bar on terminals only; False: never (set by --quiet).
+        self.show_progress: bool | None = False
 
     @property
     def n_features(self) -> int:
@@ -142,13 +146,31 @@ class FileSource:
 
     def stats(self) -> SufficientStats:
         """One streaming pass: the sufficient statistics of all files."""
-        stats = stats_from_batches(self.batches(_PARQUET_BATCH), self.n_features)
+        with read_progress(self.total_bytes, self.show_progress) as advance:
+            stats = stats_from_batches(self._tracked(advance), self.n_features)
         if stats.n_rows == 0:
             raise DataError(
                 f"{', '.join(str(p) for p in self.paths)} hold(s) no data rows, only a header."
             )
         self._n_rows = stats.n_rows
         return stats
+
+    def _tracked(self, advance) -> Iterator[Batch]:
+        """All rows in file order, reporting rows and (estimated) bytes done as they come."""
+        rows, done = 0, 0
+        for path in self.paths:
+            size = path.stat().st_size
+            file_rows = _known_rows(path)
+            seen = 0
+            for X, y in self._file_batches(path):
+                rows += len(y)
+                seen += len(y)
+                # Parquet knows its row count; for CSV the bar moves at each file's end.
+                fraction = min(seen / file_rows, 1.0) if file_rows else 0.0
+                advance(rows, done + int(fraction * size))
+                yield X, y, None
+            done += size
+            advance(rows, done)
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[Batch]:
         """Record batches as ``(X, y, None)``; shuffled within and across files with ``rng``."""
@@ -182,18 +204,22 @@ class FileSource:
             yield table[:, :n_features], target
 
     def _record_batches(self, path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        # pyarrow datasets scan with several threads and a bounded read-ahead, so memory stays
+        # at a few batches whatever the size of the file.
         try:
             if _format_of(path) == "parquet":
-                yield from pq.ParquetFile(path).iter_batches(_PARQUET_BATCH, columns=columns)
-                return
-            reader = pacsv.open_csv(
-                path,
-                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(columns, pa.float64()), include_columns=columns
-                ),
+                dataset = ds.dataset(str(path), format="parquet")
+            else:
+                file_format = ds.CsvFileFormat(
+                    read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=dict.fromkeys(columns, pa.float64())
+                    ),
+                )
+                dataset = ds.dataset(str(path), format=file_format)
+            yield from dataset.to_batches(
+                columns=columns, batch_size=_PARQUET_BATCH, use_threads=True
             )
-            yield from reader
         except pa.ArrowInvalid as exc:
             raise self._explain(path, columns, exc) from None
         except OSError as exc:
@@ -241,6 +267,12 @@ class FileSource:
                             "number."
                         )
         return DataError(f"{str(path)!r} cannot be read as CSV: {exc}")
+
+
+def _known_rows(path: Path) -> int | None:
+    if _format_of(path) == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
 
 
 def _parses_as_float(token: str) -> bool:
