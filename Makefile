@@ -32,6 +32,7 @@ $(VENV)/.bench: $(STAMP)
 
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.methods
 	$(BIN)/python -m benchmarks.scale
 
 bench-quick: $(VENV)/.bench

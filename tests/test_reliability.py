@@ -152,6 +152,13 @@ def test_constant_and_collinear_columns_give_the_minimum_norm_solution():
     assert np.all(np.isfinite(model.coef_))
 
 
+def test_constant_columns_are_reported_as_not_identifiable():
+    X, y = make_regression(50, 2, seed=8)
+    with pytest.warns(GradregWarning, match=r"column\(s\) \[1\] are constant"):
+        model = GDRegressor().fit(np.c_[X[:, :1], np.full(50, 7.0), X[:, 1:]], y)
+    assert model.coef_[1] == 0.0
+
+
 def test_more_features_than_rows():
     rng = np.random.default_rng(7)
     X, y = rng.normal(size=(5, 12)), rng.normal(size=5)

@@ -29,8 +29,17 @@ __all__ = [
 _ILL_CONDITIONED = 1e12
 
 
-def warn_about_problem(problem: Problem, config: FitConfig) -> None:
-    """Warnings about rank, conditioning and the epochs plain descent would need."""
+def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -> None:
+    """Warnings about constant columns, rank, conditioning and the epochs plain descent needs."""
+    precond = problem.precond
+    constant = np.flatnonzero(precond.constant)
+    if precond.fit_intercept and constant.size:
+        warnings.warn(
+            f"Feature column(s) {constant.tolist()} are constant: with an intercept their "
+            "coefficients are not identifiable, and gradreg sets them to 0.",
+            GradregWarning,
+            stacklevel=4,
+        )
     optimum = problem.optimum
     if optimum is None:
         return
@@ -49,8 +58,9 @@ def warn_about_problem(problem: Problem, config: FitConfig) -> None:
             warnings.warn(
                 f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
                 f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
-                f" but max_iter={config.max_iter}. Use standardize=True, solver='cg' or "
-                "optimizer='nesterov'.",
+                f" but max_iter={config.max_iter}. Use "
+                + ("" if standardize else "standardize=True, ")
+                + "solver='cg' or optimizer='nesterov'.",
                 GradregWarning,
                 stacklevel=4,
             )

@@ -435,7 +435,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         theta0 = None
         if previous is not None and previous[0].shape[0] == source.n_features:
             theta0 = problem.precond.from_user(*previous)
-        warn_about_problem(problem, config)
+        warn_about_problem(problem, config, self.standardize)
         config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every, resume)
         show = None if self.verbose == 1 else bool(self.verbose)
         with epoch_progress(config.max_iter, enabled=show) as bar:
