@@ -45,7 +45,7 @@ def corrupt(path, change):
 
 CORRUPTIONS = [
     (lambda d: d.update(format_version=99), r"format_version 99; this gradreg reads version 1"),
-    (lambda d: d.update(format="other"), r"is not a gradreg model file"),
+    (lambda d: d.update(format="other"), r"is not a gradreg-model file"),
     (lambda d: d["coef"].append(1.0), r"'coef' has 4 values but the model has 3 features"),
     (lambda d: d.update(coef=["x", 1, 2]), r"'coef' must be a list of numbers"),
     (lambda d: d.pop("intercept"), r"lacks the field\(s\) intercept"),

@@ -17,6 +17,7 @@ import numpy as np
 from . import optim
 from ._atomic import atomic_write
 from .errors import InputFileError, MissingFileError, ModelFormatError
+from .persistence import check_header
 
 __all__ = ["CheckpointWriter", "decode_state", "encode_state", "read_checkpoint"]
 
@@ -110,13 +111,8 @@ def read_checkpoint(path: str | os.PathLike, settings: dict, fingerprint: dict) 
         raise ModelFormatError(
             f"{str(target)!r} is not a valid checkpoint (truncated or corrupt JSON: {exc.msg})."
         ) from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ModelFormatError(f"{str(target)!r} is not a gradreg checkpoint.")
-    if document.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{str(target)!r} has checkpoint format_version {document.get('format_version')!r};"
-            f" this gradreg reads version {FORMAT_VERSION}."
-        )
+    check_header(document, str(target), FORMAT, FORMAT_VERSION,
+                 "Restart the fit with this version of gradreg.")
     if document.get("settings") != settings:
         raise ModelFormatError(
             f"{str(target)!r} was written by a fit with other settings; resume with the same "

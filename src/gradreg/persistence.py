@@ -149,14 +149,22 @@ def load_model(path: str | os.PathLike):
     return _model_from_dict(data, str(target), GDRegressor, Preconditioner)
 
 
-def _model_from_dict(data: Any, where: str, estimator_class, precond_class):
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ModelFormatError(f"{where!r} is not a gradreg model file (no 'format': {FORMAT!r}).")
-    if data.get("format_version") != FORMAT_VERSION:
+def check_header(data: Any, where: str, file_format: str, version: int, advice: str) -> None:
+    """Refuse a document that is not of ``file_format`` at ``version``, naming the problem."""
+    if not isinstance(data, dict) or data.get("format") != file_format:
+        raise ModelFormatError(
+            f"{where!r} is not a {file_format} file (no 'format': {file_format!r})."
+        )
+    if data.get("format_version") != version:
         raise ModelFormatError(
             f"{where!r} has format_version {data.get('format_version')!r}; this gradreg reads "
-            f"version {FORMAT_VERSION}. Refit the model with this version of gradreg."
+            f"version {version}. {advice}"
         )
+
+
+def _model_from_dict(data: Any, where: str, estimator_class, precond_class):
+    check_header(data, where, FORMAT, FORMAT_VERSION,
+                 "Refit the model with this version of gradreg.")
     missing = sorted(set(_REQUIRED) - set(data))
     if missing:
         raise ModelFormatError(f"{where!r} lacks the field(s) {', '.join(missing)}.")
