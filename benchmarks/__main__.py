@@ -113,6 +113,47 @@ def markdown(title: str, rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SCALING_METHODS = [GRADREG, FLOOR, "sklearn LinearRegression", "numpy.linalg.lstsq"]
+
+
+def scaling(report: dict, suffix: str) -> str:
+    """How time grows with n (d = 10) and with d (n = 1e6), as a table and a PNG plot."""
+    from matplotlib.figure import Figure
+
+    cases = report["cases"]
+
+    def seconds(name, n, d):
+        result = cases.get(Case(n, d, "well").name, {}).get(name, {})
+        return result.get("median") if result.get("status") == "ok" else None
+
+    sizes = sorted({int(float(k.split()[0][2:])) for k in cases})
+    widths = sorted({int(k.split()[1][2:]) for k in cases})
+    lines = ["### How the time grows (well-conditioned data, seconds)", "",
+             "| method | " + " | ".join(f"n={n:.0e}, d=10" for n in sizes) + " | "
+             + " | ".join(f"n=1e+06, d={d}" for d in widths) + " |",
+             "|---|" + "---|" * (len(sizes) + len(widths))]
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    by_n, by_d = figure.subplots(1, 2)
+    for name in SCALING_METHODS:
+        row_n = [seconds(name, n, 10) for n in sizes]
+        row_d = [seconds(name, 1_000_000, d) for d in widths]
+        cells = ["" if t is None else f"{t:.4f}" for t in row_n + row_d]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for axes, xs, ys in ((by_n, sizes, row_n), (by_d, widths, row_d)):
+            points = [(x, t) for x, t in zip(xs, ys, strict=True) if t]
+            if points:
+                axes.plot(*zip(*points, strict=True), marker="o", label=name)
+    for axes, label in ((by_n, "rows n (d = 10)"), (by_d, "features d (n = 1e6)")):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel(label)
+        axes.set_ylabel("seconds")
+        axes.grid(alpha=0.3, which="both")
+    by_n.legend(frameon=False, fontsize=8)
+    figure.savefig(RESULTS / f"scaling-{suffix}.png", dpi=110)
+    return "\n".join(lines) + "\n"
+
+
 def machine() -> str:
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, numpy {np.__version__}")
@@ -168,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     suffix = "quick" if args.quick else "full"
+    if not args.case and not args.peers:
+        text.append(scaling(report, suffix))
+        print(text[-1])
     (RESULTS / f"bench-{suffix}.json").write_text(json.dumps(report, indent=1))
     (RESULTS / f"bench-{suffix}.md").write_text("\n".join(text))
     print(f"total {time.perf_counter() - started:.0f} s; written to {RESULTS}/bench-{suffix}.*")
