@@ -165,7 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", default=None, help="comma-separated subset of peer names")
     parser.add_argument("--case", action="append", default=None, metavar="N,D,KIND",
                         help="run only this case, e.g. 10000000,10,ill (repeatable)")
+    parser.add_argument("--replot", action="store_true",
+                        help="redo the growth table and plot from the saved JSON, run nothing")
     args = parser.parse_args(argv)
+    if args.replot:
+        suffix = "quick" if args.quick else "full"
+        report = json.loads((RESULTS / f"bench-{suffix}.json").read_text())
+        markdown_path = RESULTS / f"bench-{suffix}.md"
+        kept = markdown_path.read_text().split("### How the time grows")[0].rstrip()
+        table = scaling(report, suffix)
+        markdown_path.write_text(kept + "\n\n" + table)
+        print(table)
+        return 0
     budget = 5.0
     peers = list(PEERS) if not args.peers else [p.strip() for p in args.peers.split(",")]
     RESULTS.mkdir(exist_ok=True)
