@@ -133,3 +133,12 @@ def test_ill_conditioned_problems_reach_a_tiny_gap_by_default():
     assert model.condition_number_ > 1e7
     assert model.converged_ and model.optimality_gap_ < 1e-10
     assert model.n_iter_ < 200
+
+
+def test_conjugate_gradient_stays_fast_with_many_ill_conditioned_features():
+    # Without re-orthogonalization CG needed thousands of steps here; in exact arithmetic it
+    # needs at most d + 1 = 61.
+    X, y = make_regression(3000, 60, condition=1e4, seed=11)
+    model = GDRegressor(tol=1e-10).fit(X, y)
+    assert model.converged_ and model.optimality_gap_ <= 1e-10
+    assert model.n_iter_ <= 3 * 61
