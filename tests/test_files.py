@@ -94,3 +94,13 @@ def test_reading_progress_reports_rows_and_bytes(tmp_path, monkeypatch):
                                                                                         done))))
     assert stats_rows == 1000 and seen[-1] == (1000, (tmp_path / "d.parquet").stat().st_size)
     assert all(a[1] <= b[1] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_unreadable_files_are_refused(tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "d.csv", np.ones((3, 1)), np.arange(3.0))
+    # Tests may run as root, which can read anything: ask os.access to say no instead.
+    monkeypatch.setattr("gradreg.sources.files.os.access", lambda *args: False)
+    with pytest.raises(InputFileError, match="permission denied"):
+        scan(path, target="y")
+    with pytest.raises(PermissionError):
+        scan(path, target="y")

@@ -24,6 +24,7 @@ __all__ = [
     "ModelFormatError",
     "NotFittedError",
     "ParameterError",
+    "UnreadableFileError",
 ]
 
 
@@ -65,6 +66,10 @@ class InputFileError(GradregError, OSError):
 
 class MissingFileError(InputFileError, FileNotFoundError):
     """A file or folder that should exist does not."""
+
+
+class UnreadableFileError(InputFileError, PermissionError):
+    """A file exists but may not be read."""
 
 
 class NotFittedError(GradregError, _SklearnNotFittedError):

@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .._validation import check_memory
-from ..errors import DataError, InputFileError, MissingFileError
+from ..errors import DataError, InputFileError, MissingFileError, UnreadableFileError
 from ..progress import read_progress
 from ..stats import SufficientStats, stats_from_batches
 
@@ -59,7 +59,7 @@ def resolve_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
             raise MissingFileError(f"No such file: {text!r}.")
     for path in found:
         if not os.access(path, os.R_OK):
-            raise InputFileError(f"Cannot read {str(path)!r}: permission denied.")
+            raise UnreadableFileError(f"Cannot read {str(path)!r}: permission denied.")
     return found
 
 
