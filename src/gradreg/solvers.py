@@ -36,6 +36,7 @@ _SGD_FRACTION = 0.1
 # Backtracking line search: shrink factor, and growth allowed at the start of each epoch.
 _BACKTRACK = 0.5
 _GROWTH = 2.0
+_MAX_STEPS = 1e3
 
 
 @dataclass(frozen=True)
@@ -313,8 +314,7 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
     epoch = first - 1
     for epoch in range(first, config.max_iter + 1):
         if config.line_search:
-            step = min(step * _GROWTH, 1e3 / lipschitz)
-            theta, value, grad, step = _backtrack(problem, theta, value, grad, step)
+            theta, value, grad, step = _backtrack(problem, theta, value, grad, step, lipschitz)
         else:
             step = schedule(epoch - 1)
             updates, state = optimizer.update(grad, state)
@@ -332,14 +332,18 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
     return tracker.result(theta, epoch, reason, state)
 
 
-def _backtrack(problem: Problem, theta, value, grad, step):
+def _backtrack(problem: Problem, theta, value, grad, step, lipschitz):
     """One proximal gradient step whose size is halved until it decreases the objective enough.
+
+    The trial size starts at twice the last accepted one (capped at ``_MAX_STEPS / L``), so the
+    step can grow again after the search had to shrink it.
 
     Accepts ``t`` when ``f(x+) <= f(x) + g.(x+ - x) + |x+ - x|^2 / (2t)`` (Beck & Teboulle).
     The objective is quadratic, so the test is exactly ``d.H d <= |d|^2 / t`` for the step
     ``d``: a curvature comparison free of the cancellation in differences of loss values.
     """
     objective, penalty = problem.objective, problem.objective.penalty
+    step = min(step * _GROWTH, _MAX_STEPS / lipschitz)
     while True:
         candidate = penalty.prox(theta - step * grad, step)
         delta = candidate - theta
@@ -364,8 +368,7 @@ def _fista(problem, config, tracker, theta, schedule, saved, first) -> FitResult
     value_y, grad_y = objective.smooth_value_and_grad(y)
     for epoch in range(first, config.max_iter + 1):
         if config.line_search:
-            step = min(step * _GROWTH, 1e3 / lipschitz)
-            x_new, value_x, grad_x, step = _backtrack(problem, y, value_y, grad_y, step)
+            x_new, value_x, grad_x, step = _backtrack(problem, y, value_y, grad_y, step, lipschitz)
         else:
             step = schedule(epoch - 1)
             x_new = penalty.prox(y - step * grad_y, step)
