@@ -25,7 +25,8 @@ RANK_RTOL = 1e-13
 _GAP_FLOOR = 1e-12
 # Safety factor on the rounding of one gradient evaluation (a few operations per entry).
 _ROUNDING = 1.0
-_CD_MAX_SWEEPS = 100_000
+_CD_MAX_SWEEPS = 1_000
+_FISTA_MAX_STEPS = 200_000
 _CD_TOL = 1e-15
 
 
@@ -97,10 +98,45 @@ def exact_optimum(problem: Quadratic) -> Optimum:
 def _elastic_net_gram(
     hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray
 ) -> np.ndarray:
-    """Coordinate descent for ``t^T H t / 2 - beta^T t + sum l1_j |t_j|`` on the Gram matrix."""
+    """Minimiser of ``t^T H t / 2 - beta^T t + sum l1_j |t_j|`` on the Gram matrix.
+
+    Accelerated proximal gradient (vectorised, so fast even when many steps are needed) finds
+    the support; coordinate descent then settles exact zeros, and an exact solve on the active
+    set polishes the result to machine precision.
+    """
+    theta = _fista_gram(hessian, beta, l1)
+    return _coordinate_descent(hessian, beta, l1, theta)
+
+
+def _fista_gram(hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray) -> np.ndarray:
+    lipschitz = float(np.linalg.eigvalsh(hessian)[-1])
+    if lipschitz <= 0:
+        return np.zeros_like(beta)
+    step = 1.0 / lipschitz
+    x = np.zeros_like(beta)
+    y = x.copy()
+    t = 1.0
+    scale = max(float(np.abs(beta).max()), 1e-300)
+    for _ in range(_FISTA_MAX_STEPS):
+        moved = y - step * (hessian @ y - beta)
+        x_new = np.sign(moved) * np.maximum(np.abs(moved) - step * l1, 0.0)
+        if float((y - x_new) @ (x_new - x)) > 0:
+            t = 1.0
+        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        y = x_new + ((t - 1.0) / t_new) * (x_new - x)
+        change = float(np.abs(x_new - x).max()) * lipschitz
+        x, t = x_new, t_new
+        if change <= _CD_TOL * scale:
+            break
+    return x
+
+
+def _coordinate_descent(
+    hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray, theta: np.ndarray
+) -> np.ndarray:
     p = beta.shape[0]
-    theta = np.zeros(p)
-    h_theta = np.zeros(p)
+    theta = theta.copy()
+    h_theta = hessian @ theta
     diagonal = np.diag(hessian).copy()
     scale = max(float(np.abs(beta).max()), 1e-300)
     for _ in range(_CD_MAX_SWEEPS):
