@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -313,5 +313,3 @@ def check_random_state(seed: Any) -> np.random.Generator:
         return np.random.default_rng(seed.randint(np.iinfo(np.int32).max))
     return np.random.default_rng(seed)
 
-
-Check = Callable[[Any], bool]

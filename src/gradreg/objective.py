@@ -150,14 +150,21 @@ class Quadratic:
         self.penalty = penalty
         self.n_params = p
         self._hessian = A + np.diag(penalty.l2_weights)
+        self._eigen: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def hessian(self) -> np.ndarray:
         """Hessian of the smooth part (least squares plus the L2 penalty)."""
         return self._hessian
 
+    def eigen(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues and eigenvectors of the Hessian, computed once (O(d^3))."""
+        if self._eigen is None:
+            self._eigen = np.linalg.eigh(self._hessian)
+        return self._eigen
+
     def lipschitz(self) -> float:
-        return float(np.linalg.eigvalsh(self._hessian)[-1])
+        return float(self.eigen()[0][-1])
 
     def smooth_value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         Ht = self._hessian @ theta

@@ -81,12 +81,12 @@ class Optimum:
 def exact_optimum(problem: Quadratic) -> Optimum:
     """Minimiser of least squares plus penalty, from the problem's statistics."""
     hessian = problem.hessian
-    eigenvalues, vectors = np.linalg.eigh(hessian)
+    eigenvalues, vectors = problem.eigen()
     top = max(eigenvalues[-1], 0.0)
     keep = eigenvalues > RANK_RTOL * top
     rank = int(keep.sum())
     if problem.penalty.has_l1:
-        theta = _elastic_net_gram(hessian, problem.beta, problem.penalty.l1_weights)
+        theta = _elastic_net_gram(hessian, problem.beta, problem.penalty.l1_weights, top)
     else:
         inverse = np.where(keep, 1.0 / np.where(keep, eigenvalues, 1.0), 0.0)
         theta = vectors @ (inverse * (vectors.T @ problem.beta))
@@ -96,7 +96,7 @@ def exact_optimum(problem: Quadratic) -> Optimum:
 
 
 def _elastic_net_gram(
-    hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray
+    hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray, lipschitz: float
 ) -> np.ndarray:
     """Minimiser of ``t^T H t / 2 - beta^T t + sum l1_j |t_j|`` on the Gram matrix.
 
@@ -104,12 +104,11 @@ def _elastic_net_gram(
     the support; coordinate descent then settles exact zeros, and an exact solve on the active
     set polishes the result to machine precision.
     """
-    theta = _fista_gram(hessian, beta, l1)
+    theta = _fista_gram(hessian, beta, l1, lipschitz)
     return _coordinate_descent(hessian, beta, l1, theta)
 
 
-def _fista_gram(hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray) -> np.ndarray:
-    lipschitz = float(np.linalg.eigvalsh(hessian)[-1])
+def _fista_gram(hessian: np.ndarray, beta: np.ndarray, l1: np.ndarray, lipschitz: float):
     if lipschitz <= 0:
         return np.zeros_like(beta)
     step = 1.0 / lipschitz

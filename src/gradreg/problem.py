@@ -130,11 +130,6 @@ def _reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool)
     return 0.5 * (centred if fit_intercept else centred + stats.mean_y**2)
 
 
-def full_loss(problem: Problem, theta: np.ndarray) -> float:
-    """Objective of ``theta`` on the whole data (statistics when available)."""
-    return problem.objective.value(theta)
-
-
 def batch_gradient(problem: Problem, theta: np.ndarray, batch) -> tuple[float, np.ndarray]:
     """Mean loss and gradient of the smooth objective on one batch: the stochastic step's input."""
     X, y, w = batch
