@@ -259,7 +259,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         ``solver`` overrides the ``solver`` parameter (``partial_fit`` is always SGD).
         """
         name = type(self).__name__
-        v.validate_params(name, self.get_params(deep=False), self._parameter_constraints)
+        # Read the attributes directly: get_params inspects the signature, which costs more
+        # than the rest of a small fit's validation.
+        params = {key: getattr(self, key) for key in self._parameter_constraints}
+        v.validate_params(name, params, self._parameter_constraints)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         solver = solver or self.solver
         if solver == "auto":
@@ -316,7 +319,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,
             callbacks=tuple(callbacks),
-            rng=v.check_random_state(self.random_state),
+            # Only SGD shuffles; seeding a generator from the system's entropy costs time.
+            rng=v.check_random_state(self.random_state) if solver == "sgd" else None,
         )
 
     # -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ class FitConfig:
     early_stopping: bool = False
     n_iter_no_change: int = 5
     callbacks: Sequence[Callable[[EpochInfo], Any]] = ()
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    rng: np.random.Generator | None = None  # SGD's shuffling; None for full-batch solvers
     # Saving and resuming: a CheckpointWriter, and the state read from a checkpoint.
     checkpoint: Any = None
     resume: dict | None = None

@@ -256,7 +256,8 @@ def _origin(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _stats_of_rows(X, y, w, origin, chunk_rows) -> SufficientStats:
     total = _PairwiseSum(X.shape[1])
     for start, stop in _spans(X.shape[0], _GROUP_ROWS):
-        sums = _ShiftedSums(X.shape[1], origin, chunk_rows)
+        # Buffers no longer than the rows they will hold: small fits allocate little.
+        sums = _ShiftedSums(X.shape[1], origin, min(chunk_rows, stop - start))
         sums.add(X[start:stop], y[start:stop], None if w is None else w[start:stop])
         total.add(sums.stats())
     return total.total()
