@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             y_path.unlink()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    suffix = "quick" if args.quick else "full"
+    # A run of chosen cases or peers never overwrites the full grid's results.
+    suffix = "cases" if args.case or args.peers else "quick" if args.quick else "full"
     if not args.case and not args.peers:
         text.append(scaling(report, suffix))
         print(text[-1])
