@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             cases = [Case(int(float(n)), int(d), kind)
                      for n, d, kind in (c.split(",") for c in args.case)]
         for case in cases:
+            case_started = time.perf_counter()
             x_path, y_path = save(case, folder)
             oracle_path = folder / "oracle.npz"
             oracle(np.load(x_path, mmap_mode="r"), np.load(y_path), oracle_path)
@@ -207,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
                     results[name] = {"status": "skipped: too slow at this size for the run"}
                     continue
                 results[name] = run_peer(name, (x_path, y_path, oracle_path), budget,
-                                         timeout=6 * budget + 30)
+                                         timeout=4 * budget + 20)
             reference = results.get(GRADREG, {}).get("median")
             floor = results.get(FLOOR, {}).get("median")
             rows = [format_row(name, res, reference, floor) for name, res in results.items()]
             report["cases"][case.name] = results
-            table = markdown(case.name, rows)
+            elapsed = time.perf_counter() - case_started
+            table = markdown(case.name, rows) + f"\n(case run in {elapsed:.0f} s)\n"
             text.append(table)
             print(table, flush=True)
             x_path.unlink()
