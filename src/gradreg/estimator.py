@@ -522,7 +522,6 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        self._opt_state = result.optimizer_state
         if not result.converged and result.stop_reason.startswith("max_iter"):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(

@@ -1,6 +1,6 @@
 """The solvers: full-batch gradient descent, mini-batch SGD and conjugate gradient.
 
-Each solver is a plain function ``solve(problem, config, theta0, state0) -> FitResult``
+Each solver is a plain function ``solve(problem, config, theta0) -> FitResult``
 registered in :data:`SOLVERS`, the only list of solver names. All of them report each epoch to
 one :class:`_Tracker`, which keeps the history, certifies convergence against the exact
 optimum, calls the user's callbacks and stops divergence before it produces NaN.
@@ -93,7 +93,6 @@ class FitResult:
     gap: float
     solver: str
     optimizer: str
-    optimizer_state: Any = None
 
 
 class _Tracker:
@@ -188,9 +187,7 @@ class _Tracker:
             f"went from {before:.6g} to {after:.6g}.{advice}"
         )
 
-    def result(
-        self, theta: np.ndarray, n_iter: int, reason: str | None, state: Any = None
-    ) -> FitResult:
+    def result(self, theta: np.ndarray, n_iter: int, reason: str | None) -> FitResult:
         gap = self.history["gap"][-1]
         converged = reason == "converged"
         if converged and self.at_floor and gap > self.config.tol:
@@ -211,7 +208,6 @@ class _Tracker:
             gap=gap,
             solver=self.config.solver,
             optimizer=self.config.optimizer,
-            optimizer_state=state,
         )
 
 
@@ -270,7 +266,7 @@ def _gradient_mapping_norm(problem: Problem, theta: np.ndarray, grad: np.ndarray
 # ---------------------------------------------------------------------------------------------
 
 
-def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResult:
     """Full-batch gradient descent; with an L1 penalty, the proximal gradient method.
 
     ``optimizer='nesterov'`` is the accelerated proximal gradient method (FISTA, Beck &
@@ -302,11 +298,11 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
     if saved is None and tracker.start(
         theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)
     ):
-        return tracker.result(theta, 0, "converged", state0)
+        return tracker.result(theta, 0, "converged")
     if config.optimizer == "nesterov":
         return _fista(problem, config, tracker, theta, schedule, saved, first)
     optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
-    state = state0 if state0 is not None else optimizer.init(theta)
+    state = optimizer.init(theta)
     step = base
     if saved is not None:
         state, step = saved["optimizer_state"], saved["step"]
@@ -329,7 +325,7 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=Non
         if reason:
             break
         tracker.checkpoint(epoch, theta=theta, optimizer_state=state, step=step)
-    return tracker.result(theta, epoch, reason, state)
+    return tracker.result(theta, epoch, reason)
 
 
 def _backtrack(problem: Problem, theta, value, grad, step, lipschitz):
@@ -385,7 +381,7 @@ def _fista(problem, config, tracker, theta, schedule, saved, first) -> FitResult
             break
         tracker.checkpoint(epoch, theta=x, extrapolated=y, t=t, step=step)
         value_y, grad_y = objective.smooth_value_and_grad(y)
-    return tracker.result(x, epoch, reason, None)
+    return tracker.result(x, epoch, reason)
 
 
 def _optimizer_kwargs(config: FitConfig) -> dict:
@@ -401,7 +397,7 @@ def _optimizer_kwargs(config: FitConfig) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResult:
     """Linear conjugate gradient on the normal equations ``H theta = beta``.
 
     The optimal gradient method on a quadratic (Hestenes & Stiefel 1952): each epoch takes one
@@ -538,7 +534,7 @@ class SgdStream:
         return theta
 
 
-def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=None) -> FitResult:
+def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResult:
     """Mini-batch SGD with any update rule, rows reshuffled every epoch.
 
     The loss, gap and gradient norm recorded after each epoch are those of the full objective,
@@ -559,8 +555,8 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=No
     if saved is None and tracker.start(
         theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)
     ):
-        return tracker.result(theta, 0, "converged", state0)
-    state = state0 if state0 is not None else optimizer.init(theta)
+        return tracker.result(theta, 0, "converged")
+    state = optimizer.init(theta)
     count = 0
     best_validation, stale = float("inf"), 0
     if saved is not None:
@@ -594,7 +590,7 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray, state0=No
             epoch, theta=theta, optimizer_state=state, count=count,
             best_validation=best_validation, stale=stale, rng=config.rng.bit_generator.state,
         )
-    return tracker.result(theta, epoch, reason, state)
+    return tracker.result(theta, epoch, reason)
 
 
 # The only list of solver names.
@@ -613,7 +609,7 @@ class _EpochCounter:
         self.epochs = info.epoch
 
 
-def solve(problem: Problem, config: FitConfig, theta0=None, state0=None) -> FitResult:
+def solve(problem: Problem, config: FitConfig, theta0=None) -> FitResult:
     """Run ``config.solver`` on ``problem`` from ``theta0`` (zeros by default).
 
     Ctrl-C becomes :class:`~gradreg.errors.FitInterrupted`, which says how many epochs ran.
@@ -623,7 +619,7 @@ def solve(problem: Problem, config: FitConfig, theta0=None, state0=None) -> FitR
     counter = _EpochCounter()
     config = replace(config, callbacks=(counter, *config.callbacks))
     try:
-        return SOLVERS[config.solver](problem, config, theta0, state0)
+        return SOLVERS[config.solver](problem, config, theta0)
     except KeyboardInterrupt as interrupt:
         if isinstance(interrupt, FitInterrupted):
             raise
