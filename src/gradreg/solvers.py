@@ -509,9 +509,9 @@ def sgd_epoch(problem: Problem, theta, optimizer, state, batches, schedule_offse
 
 @dataclass
 class SgdStream:
-    """Optimizer, schedule and step count of SGD carried across ``partial_fit`` calls."""
+    """Optimizer, schedule and step count of SGD, carried across epochs of ``fit`` and across
+    ``partial_fit`` calls: the one mini-batch training step both use."""
 
-    config: FitConfig
     base: float
     schedule: Schedule
     optimizer: Any
@@ -523,7 +523,7 @@ class SgdStream:
         base = _base_rate(problem, config, problem.lipschitz())
         schedule = make_schedule(config, base, steps_per_epoch)
         optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
-        return cls(config, base, schedule, optimizer)
+        return cls(base, schedule, optimizer)
 
     def epoch(self, problem: Problem, theta: np.ndarray, batches) -> np.ndarray:
         if self.state is None:
@@ -542,11 +542,9 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitRes
     validation loss has not improved for ``n_iter_no_change`` epochs.
     """
     lipschitz = problem.lipschitz()
-    base = _base_rate(problem, config, lipschitz)
     steps_per_epoch = max(1, math.ceil(problem.source.n_rows / config.batch_size))
-    schedule = make_schedule(config, base, steps_per_epoch)
-    optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
-    tracker = _Tracker(problem, config, lipschitz, base)
+    stream = SgdStream.start(problem, config, steps_per_epoch)
+    tracker = _Tracker(problem, config, lipschitz, stream.base)
     objective = problem.objective
     saved, first = tracker.resume()
     theta = theta0.copy() if saved is None else saved["theta"]
@@ -556,22 +554,21 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitRes
         theta, loss, _gradient_mapping_norm(problem, theta, grad, lipschitz)
     ):
         return tracker.result(theta, 0, "converged")
-    state = optimizer.init(theta)
-    count = 0
     best_validation, stale = float("inf"), 0
     if saved is not None:
-        state, count = saved["optimizer_state"], int(saved["count"])
+        stream.state, stream.count = saved["optimizer_state"], int(saved["count"])
         best_validation, stale = float(saved["best_validation"]), int(saved["stale"])
         config.rng.bit_generator.state = saved["rng"]
     reason = None
     epoch = first - 1
     for epoch in range(first, config.max_iter + 1):
         batches = problem.source.batches(config.batch_size, config.rng if config.shuffle else None)
-        theta, state, count = sgd_epoch(problem, theta, optimizer, state, batches, count, schedule)
+        theta = stream.epoch(problem, theta, batches)
         value, grad = objective.smooth_value_and_grad(theta)
         loss = value + objective.penalty.l1_value(theta)
         grad_norm = _gradient_mapping_norm(problem, theta, grad, lipschitz)
-        reason = tracker.end_epoch(epoch, theta, loss, grad_norm, schedule(max(count - 1, 0)))
+        step = stream.schedule(max(stream.count - 1, 0))
+        reason = tracker.end_epoch(epoch, theta, loss, grad_norm, step)
         if reason:
             break
         if config.early_stopping and problem.validation is not None:
@@ -587,7 +584,7 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitRes
                     )
                     break
         tracker.checkpoint(
-            epoch, theta=theta, optimizer_state=state, count=count,
+            epoch, theta=theta, optimizer_state=stream.state, count=stream.count,
             best_validation=best_validation, stale=stale, rng=config.rng.bit_generator.state,
         )
     return tracker.result(theta, epoch, reason)
