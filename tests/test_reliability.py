@@ -178,3 +178,12 @@ def test_memory_is_checked_before_reading_everything(tmp_path, monkeypatch):
 
         read_all(scan(data, target="y"))
     assert os.listdir(tmp_path) == ["d.csv"]
+
+
+def test_huge_magnitudes_on_the_data_route_are_rescaled_too():
+    X, y = make_regression(200, 3, seed=9)
+    reference = GDRegressor(route="stats").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = GDRegressor(route="data", max_iter=5000).fit(X * 1e200, y * 1e200)
+    assert relative_error(model.coef_, reference.coef_) < 1e-8

@@ -32,6 +32,7 @@ __all__ = [
     "Preconditioner",
     "Quadratic",
     "batch_loss_and_grad",
+    "reference_loss",
 ]
 
 # A column whose spread is below this fraction of its magnitude is treated as constant.
@@ -146,7 +147,7 @@ class Quadratic:
         self.beta = beta
         self.gamma = float(np.float64(stats.syy) / W + np.float64(stats.mean_y) ** 2)
         # The objective of the best constant model: the natural scale of the loss.
-        self.reference = 0.5 * (stats.syy / W if precond.fit_intercept else self.gamma)
+        self.reference = reference_loss(stats, precond.fit_intercept)
         self.penalty = penalty
         self.n_params = p
         self._hessian = A + np.diag(penalty.l2_weights)
@@ -181,6 +182,13 @@ class Quadratic:
     def mean_squared_error(self, theta: np.ndarray) -> float:
         """``(1/W) sum w (y - prediction)^2``: the least-squares part alone, unhalved."""
         return max(float(theta @ (self.A @ theta)) - 2 * float(self.beta @ theta) + self.gamma, 0.0)
+
+
+def reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool) -> float:
+    """The loss of the best constant model (zero without an intercept): the loss's scale."""
+    with np.errstate(over="ignore"):
+        centred = np.float64(stats.syy) / stats.weight_sum
+        return float(0.5 * (centred if fit_intercept else centred + np.float64(stats.mean_y) ** 2))
 
 
 def batch_loss_and_grad(

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import DataRangeError
-from .objective import DataObjective, Preconditioner, Quadratic, batch_loss_and_grad
+from .objective import (
+    DataObjective,
+    Preconditioner,
+    Quadratic,
+    batch_loss_and_grad,
+    reference_loss,
+)
 from .optimum import Optimum, exact_optimum
 from .penalties import Penalty
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
@@ -96,7 +102,8 @@ def build_problem(
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
     else:
-        reference = _reference_loss(stats, fit_intercept)
+        _require_squarable(stats)
+        reference = reference_loss(stats, fit_intercept)
         objective = DataObjective(
             lambda: source.batches(_DATA_PASS_BATCH), precond, scaled_penalty, reference
         )
@@ -125,9 +132,19 @@ def _require_finite(stats, source) -> None:
     )
 
 
-def _reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool) -> float:
-    centred = stats.syy / stats.weight_sum
-    return 0.5 * (centred if fit_intercept else centred + stats.mean_y**2)
+# Columns beyond this size overflow float64 once squared and summed over a batch.
+_HUGE = 1e150
+
+
+def _require_squarable(stats) -> None:
+    """The data route squares raw values in every pass: refuse sizes that overflow there."""
+    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
+    if np.any(np.maximum(np.abs(stats.mean), spread) > _HUGE):
+        raise DataRangeError(
+            "The data overflow float64 when squared (values above about 1e150 in magnitude). "
+            "Rescale the features and target, e.g. divide each column by its largest absolute "
+            "value."
+        )
 
 
 def batch_gradient(problem: Problem, theta: np.ndarray, batch) -> tuple[float, np.ndarray]:

@@ -422,14 +422,15 @@ def moments_from_batches(
 ) -> ColumnMoments:
     """Column means and sums of squares of a stream of batches, in one pass."""
     p = n_features + 1
-    total = ColumnMoments(0, 0.0, np.zeros(p), np.zeros(p))
-    for X, y, w in batches:
-        block = np.column_stack([np.asarray(X, dtype=np.float64), y])
-        weights = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
-        weight_sum = float(weights.sum())
-        if weight_sum == 0:
-            continue
-        mean = (weights @ block) / weight_sum
-        squares = weights @ (block - mean) ** 2
-        total = total + ColumnMoments(len(y), weight_sum, mean, squares)
-    return total
+    with np.errstate(**_QUIET):
+        total = ColumnMoments(0, 0.0, np.zeros(p), np.zeros(p))
+        for X, y, w in batches:
+            block = np.column_stack([np.asarray(X, dtype=np.float64), y])
+            weights = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
+            weight_sum = float(weights.sum())
+            if weight_sum == 0:
+                continue
+            mean = (weights @ block) / weight_sum
+            squares = weights @ (block - mean) ** 2
+            total = total + ColumnMoments(len(y), weight_sum, mean, squares)
+        return total
