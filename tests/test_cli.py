@@ -154,3 +154,9 @@ def test_progress_bar_callback_advances(capsys):
     assert model.converged_
     err = capsys.readouterr().err
     assert "fitting" in err and "epochs" in err
+
+
+def test_explain_is_refused_on_a_cluster(capsys):
+    code, _, err = run(capsys, "fit", study_time_path(), "--target", "score", "--explain",
+                       "--dask-workers", "1")
+    assert code == 2 and "cannot be used with --scheduler or --dask-workers" in err

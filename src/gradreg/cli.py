@@ -200,12 +200,18 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         scheduler, dask_workers, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
     if scheduler or dask_workers:
+        if explain:
+            raise click.UsageError(
+                "--explain reads all rows on this machine; it cannot be used with "
+                "--scheduler or --dask-workers."
+            )
         with _dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
             names = [f.strip() for f in features.split(",")] if features else None
             source = read_files(list(data), target, names)
-            _fit_and_report(source, target, model_path, False, quiet, None, 100, None, options)
+            _fit_and_report(source, target, model_path, False, quiet, checkpoint,
+                            checkpoint_every, resume, options)
         return
     source = _read_training(data, target, features)
     _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
