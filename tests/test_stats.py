@@ -83,6 +83,25 @@ def test_float32_input_accumulates_in_float64():
     np.testing.assert_allclose(stats.cross, cross, rtol=1e-12)
 
 
+@pytest.mark.parametrize("d", [3, 40])  # both routes of the conversion: few and many columns
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_other_dtypes_equal_their_float64_values(d, dtype, order):
+    """Any input type gives the statistics of its exact values, with a large offset too."""
+    rng = np.random.default_rng(6)
+    X = np.asarray(rng.normal(size=(3001, d)) * 100 + 5e4, dtype=dtype, order=order)
+    y = rng.normal(size=3001)
+    stats = stats_from_arrays(X, y, chunk_rows=700)
+    as_float64 = stats_from_arrays(X.astype(np.float64), y, chunk_rows=700)
+    np.testing.assert_allclose(stats.mean, as_float64.mean, rtol=1e-15)
+    # Rounding differs with the origin (rounded to the input's type or not): compare on the
+    # scale of the diagonal, not entry by entry against near-zero cross-products.
+    scale = np.abs(as_float64.cross).max()
+    np.testing.assert_allclose(stats.cross, as_float64.cross, rtol=0, atol=1e-14 * scale)
+    _, cross = direct_stats(X.astype(np.float64), y)
+    np.testing.assert_allclose(stats.cross, cross, rtol=0, atol=1e-12 * scale)
+
+
 def test_batches_and_arrays_agree_and_moments_match_the_diagonal():
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(1000, 4)), rng.normal(size=1000)

@@ -169,6 +169,8 @@ class _ShiftedSums:
     Shifting by an origin near the mean before multiplying keeps the cross-products precise
     (the shifted values are of the size of the spread, not of the mean). Each chunk is copied
     once, as float64, into a buffer that stays in cache while the BLAS products read it.
+    (Matrix-vector products: with one BLAS thread they are 1.5-3 times faster here than one
+    product with a two-row matrix.)
     """
 
     def __init__(self, n_features: int, origin: np.ndarray, chunk_rows: int) -> None:
@@ -185,14 +187,16 @@ class _ShiftedSums:
         self._bx = np.empty((chunk_rows, d))
         self._by = np.empty(chunk_rows)
         self._ones = np.ones(chunk_rows)
+        self._shift = _Shift(origin[:d])
 
     def add(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
         d = self.origin.shape[0] - 1
         for start, stop in _spans(X.shape[0], self.chunk_rows):
             m = stop - start
             bx, by = self._bx[:m], self._by[:m]
-            _shifted_copy(X[start:stop], self.origin[:d], bx)  # the one float64 copy
-            _shifted_copy(y[start:stop], self.origin[d], by)
+            self._shift.copy(X[start:stop], bx)  # the one float64 copy
+            np.subtract(y[start:stop], self.origin[d], out=by, dtype=np.float64,
+                        casting="unsafe")
             if w is None:
                 self.weight_sum += m
                 self.sum_x += self._ones[:m] @ bx
@@ -225,16 +229,42 @@ class _ShiftedSums:
         return SufficientStats(self.rows, self.weight_sum, self.origin + shifted_mean, cross)
 
 
-def _shifted_copy(values: np.ndarray, origin, out: np.ndarray) -> None:
-    """``out = values - origin`` computed in float64 (exactly representable ``origin``)."""
-    if values.dtype == np.float64:
-        np.subtract(values, origin, out=out)
-    else:
-        # Same-typed inputs with a float64 loop: numpy's fast casting path. (A mixed-type
-        # subtraction, or a cast copy then a subtraction, is 20-40 % slower on two threads.)
-        # _origin made the origin exactly representable in the input's type.
-        np.subtract(values, np.asarray(origin).astype(values.dtype), out=out,
-                    dtype=np.float64, casting="unsafe")
+class _Shift:
+    """Writes ``values - origin`` in float64 into a buffer, for chunks of rows.
+
+    The origin is exactly representable in the input's type (see :func:`_origin`), so the
+    result is the float64 difference of the exact values whatever the route. Input of another
+    type (float32, integers) takes the faster of two measured routes:
+
+    - few columns: one subtraction of same-typed operands with a float64 loop, which reads
+      the chunk from memory once (a cast copy then a subtraction is slower there);
+    - many columns: a cast copy (numpy's fastest conversion loop), then the subtraction in
+      place in cache. Rows of d elements would make numpy loop over short rows, so the
+      contiguous buffer is viewed as rows of about a thousand elements, the origin repeated
+      to match. This is 10 % faster at d = 30 and 100, where the products dominate.
+    """
+
+    _WIDTH = 1024
+    _MANY_COLUMNS = 16
+
+    def __init__(self, origin: np.ndarray) -> None:
+        self.origin = origin
+        self.d = origin.shape[0]
+        self.repeat = max(1, self._WIDTH // max(self.d, 1))
+        self.tiled = np.tile(origin, self.repeat)
+
+    def copy(self, values: np.ndarray, out: np.ndarray) -> None:
+        if values.dtype == np.float64:
+            np.subtract(values, self.origin, out=out)
+        elif self.d < self._MANY_COLUMNS:
+            np.subtract(values, self.origin.astype(values.dtype), out=out, dtype=np.float64,
+                        casting="unsafe")
+        else:
+            np.copyto(out, values, casting="unsafe")
+            whole = out.shape[0] - out.shape[0] % self.repeat
+            wide = out[:whole].reshape(-1, self.tiled.size)
+            np.subtract(wide, self.tiled, out=wide)
+            np.subtract(out[whole:], self.origin, out=out[whole:])
 
 
 # Rows summed into one group before it joins the pairwise tree: bounds the length of any
