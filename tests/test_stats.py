@@ -126,3 +126,29 @@ def test_merging_different_widths_is_refused():
     b = SufficientStats.empty(3)
     with pytest.raises(ValueError, match="Cannot merge statistics of 2 and 3 features"):
         _ = a + stats_from_arrays(np.ones((2, 3)), np.ones(2)) + b
+
+
+def test_threaded_pass_equals_one_thread_for_wide_data():
+    """30,000 rows x 100 features is split between threads (it is wide enough to gain)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(30_000, 100)) * np.logspace(0, 3, 100) + 50.0
+    y = rng.normal(size=30_000)
+    threaded = stats_from_arrays(X, y)
+    single = stats_from_arrays(X, y, threads=1)
+    scale = np.abs(single.cross).max()
+    np.testing.assert_allclose(threaded.cross, single.cross, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(threaded.mean, single.mean, rtol=1e-14)
+
+
+def test_a_fit_leaves_the_blas_thread_count_as_it_was():
+    from threadpoolctl import threadpool_info
+
+    from gradreg import GDRegressor
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    rng = np.random.default_rng(8)
+    GDRegressor().fit(rng.normal(size=(300_000, 3)), rng.normal(size=300_000))
+    assert blas_threads() == before

@@ -33,11 +33,12 @@ from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
 from .persistence import save_model
-from .problem import Problem, build_problem
+from .problem import Problem, build_problem, choose_route
 from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
+from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor"]
 
@@ -427,6 +428,15 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if config.early_stopping:
             source, validation = source.split(self.validation_fraction, config.rng)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        if choose_route(self.route, source.n_features) == "stats":
+            with blas_for_small_products(source.n_features):
+                return self._fit_problem(source, validation, penalty, config, checkpoint,
+                                         checkpoint_every, resume, previous, started)
+        return self._fit_problem(source, validation, penalty, config, checkpoint,
+                                 checkpoint_every, resume, previous, started)
+
+    def _fit_problem(self, source, validation, penalty, config, checkpoint, checkpoint_every,
+                     resume, previous, started) -> GDRegressor:
         try:
             problem = build_problem(
                 source, penalty, self.fit_intercept, self.standardize, self.route,
