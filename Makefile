@@ -31,9 +31,11 @@ $(VENV)/.bench: $(STAMP)
 	touch $(VENV)/.bench
 
 bench: $(VENV)/.bench
-	$(BIN)/python -m benchmarks
-	$(BIN)/python -m benchmarks.methods
-	$(BIN)/python -m benchmarks.scale
+	@started=$$(date +%s); \
+	$(BIN)/python -m benchmarks && \
+	$(BIN)/python -m benchmarks.methods && \
+	$(BIN)/python -m benchmarks.scale && \
+	echo "make bench: $$(( $$(date +%s) - started )) s in all"
 
 bench-quick: $(VENV)/.bench
 	$(BIN)/python -m benchmarks --quick

@@ -1,0 +1,75 @@
+"""The benchmark harness: its data, its independent optimum, and its worker processes.
+
+Nothing here is timed; these tests check that what the benchmark measures is measured right.
+"""
+
+import numpy as np
+import pytest
+from benchmarks.data import Case, make, oracle, save
+from benchmarks.run_one import gap_function
+from benchmarks.workers import Pool
+
+
+def loss(X, y, coef, intercept):
+    residual = y - X @ coef - intercept
+    return 0.5 * float(residual @ residual) / len(y)
+
+
+@pytest.fixture(scope="module")
+def ill_case(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    case = Case(3000, 6, "ill")
+    X, y = make(case)
+    oracle(X, y, folder / "oracle.npz")
+    x_path, y_path = save(case, X, y, folder)
+    return X, y, {"x": str(x_path), "y": str(y_path), "oracle": str(folder / "oracle.npz"),
+                  "target": 1e-10, "budget": 5.0}
+
+
+def test_data_are_reproducible_and_ill_conditioned():
+    X, y = make(Case(5000, 4, "ill"))
+    again, y_again = make(Case(5000, 4, "ill"))
+    np.testing.assert_array_equal(X, again)
+    np.testing.assert_array_equal(y, y_again)
+    standardized = (X - X.mean(0)) / X.std(0)
+    assert 3e3 < np.linalg.cond(standardized) < 3e4  # singular values spread over about 1e4
+    well, _ = make(Case(5000, 4, "well"))
+    assert np.linalg.cond(well) < 1.2
+
+
+def test_oracle_is_the_least_squares_solution(ill_case, tmp_path):
+    X, y, request = ill_case
+    saved = dict(np.load(request["oracle"]))
+    solution = np.linalg.lstsq(np.c_[X, np.ones(len(y))], y, rcond=None)[0]
+    np.testing.assert_allclose(saved["coef"], solution[:-1], rtol=1e-8)
+    np.testing.assert_allclose(saved["intercept"], solution[-1], rtol=1e-8)
+    np.testing.assert_allclose(saved["f_star"], loss(X, y, solution[:-1], solution[-1]),
+                               rtol=1e-12)
+
+
+def test_gap_function_is_the_relative_excess_loss(ill_case):
+    X, y, request = ill_case
+    saved = dict(np.load(request["oracle"]))
+    gap_of = gap_function(saved)
+    assert gap_of(saved["coef"], saved["intercept"]) == 0.0
+    rng = np.random.default_rng(0)
+    coef = saved["coef"] * (1 + 1e-3 * rng.standard_normal(X.shape[1]))
+    intercept = float(saved["intercept"]) + 0.01
+    excess = loss(X, y, coef, intercept) / float(saved["f_star"]) - 1
+    np.testing.assert_allclose(gap_of(coef, intercept), excess, rtol=1e-6)
+
+
+def test_workers_measure_and_are_stopped_at_the_limit(ill_case):
+    *_, request = ill_case
+    pool = Pool()
+    try:
+        fitted = pool.measure("gradreg GDRegressor()", request, limit=120)
+        assert fitted["status"] == "ok" and fitted["gap"] <= 1e-10
+        assert len(fitted["seconds"]) == 3  # a fast method: warm-up, then the median of three
+        again = pool.measure("gradreg GDRegressor()", request, limit=120)  # the same process
+        assert again["status"] == "ok" and again["gap"] == fitted["gap"]
+        # numpy GD cannot reach 1e-10 here and runs until its 5 s budget: a limit stops it.
+        stopped = pool.measure("numpy full-batch GD", request, limit=0.5)
+        assert stopped["status"].startswith("stopped after")
+    finally:
+        pool.close()
