@@ -152,3 +152,14 @@ def test_a_fit_leaves_the_blas_thread_count_as_it_was():
     rng = np.random.default_rng(8)
     GDRegressor().fit(rng.normal(size=(300_000, 3)), rng.normal(size=300_000))
     assert blas_threads() == before
+
+
+def test_reused_buffers_do_not_carry_over_between_passes():
+    """Each thread keeps its chunk buffers: later passes of other shapes must not see old rows."""
+    rng = np.random.default_rng(9)
+    for n, d in [(5000, 3), (700, 8), (5000, 1), (40, 3)]:
+        X = rng.normal(size=(n, d)) * 7 + 2
+        y = rng.normal(size=n)
+        _, cross = direct_stats(X, y)
+        stats = stats_from_arrays(X, y, chunk_rows=512)
+        np.testing.assert_allclose(stats.cross, cross, rtol=1e-12, atol=1e-9)

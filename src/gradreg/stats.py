@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -185,9 +186,9 @@ class _ShiftedSums:
         self.xx = np.zeros((d, d))
         self.xy = np.zeros(d)
         self.yy = 0.0
-        self._bx = np.empty((chunk_rows, d))
-        self._by = np.empty(chunk_rows)
-        self._ones = np.ones(chunk_rows)
+        self._bx = _SCRATCH.take(chunk_rows * d).reshape(chunk_rows, d)
+        self._by = _SCRATCH.take(chunk_rows)
+        self._ones = _ones(chunk_rows)
         self._shift = _Shift(origin[:d])
 
     def add(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
@@ -217,6 +218,10 @@ class _ShiftedSums:
             self.rows += m
 
     def stats(self) -> SufficientStats:
+        """The statistics of the rows added; the buffers go back to this thread's scratch."""
+        _SCRATCH.give(self._bx)
+        _SCRATCH.give(self._by)
+        self._bx = self._by = None  # type: ignore[assignment]  # no rows may follow
         d = self.origin.shape[0] - 1
         if self.weight_sum == 0:
             return SufficientStats(self.rows, 0.0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
@@ -228,6 +233,47 @@ class _ShiftedSums:
         shifted_mean = sums / self.weight_sum
         cross -= self.weight_sum * np.outer(shifted_mean, shifted_mean)
         return SufficientStats(self.rows, self.weight_sum, self.origin + shifted_mean, cross)
+
+
+class _Scratch(threading.local):
+    """Float64 buffers kept by each thread from one pass to the next.
+
+    A new buffer costs a page fault per 4 KB the first time it is written: a third of the time
+    of a fit on 100,000 rows x 1 feature. Buffers handed back are reused instead; each thread
+    keeps at most two, of at most a chunk each (about 4 MB).
+    """
+
+    _KEEP = 2
+    _MAX_SIZE = 2 * _CHUNK_BYTES // 8
+
+    def __init__(self) -> None:
+        self.free: list[np.ndarray] = []
+
+    def take(self, size: int) -> np.ndarray:
+        for i, buffer in enumerate(self.free):
+            if buffer.size >= size:
+                return self.free.pop(i)[:size]
+        return np.empty(size)
+
+    def give(self, array: np.ndarray) -> None:
+        buffer = array if array.base is None else array.base
+        if len(self.free) < self._KEEP and buffer.size <= self._MAX_SIZE:
+            self.free.append(buffer)
+
+
+_SCRATCH = _Scratch()
+_ONES = np.ones(0)
+
+
+def _ones(size: int) -> np.ndarray:
+    """A read-only vector of ones shared by all threads, grown when a longer one is needed."""
+    global _ONES
+    ones = _ONES
+    if ones.size < size:
+        ones = np.ones(size)
+        ones.flags.writeable = False
+        _ONES = ones
+    return ones[:size]
 
 
 class _Shift:
