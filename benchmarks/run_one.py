@@ -13,6 +13,7 @@ warm-up and the median of ``REPEATS`` further runs is reported, otherwise the si
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import json
@@ -46,6 +47,16 @@ def gap_function(oracle):
     return gap
 
 
+def _release_free_memory() -> None:
+    """Return freed heap memory to the system (glibc), so that the memory a method uses is not
+    hidden by pages a previous case left resident in this long-lived process."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _reset_peak() -> int:
     """Reset the kernel's record of peak memory (Linux), and return the memory in use now."""
     try:
@@ -77,6 +88,7 @@ def measure(name: str, request: dict) -> dict:
     oracle = dict(np.load(request["oracle"]))
     gap_of = gap_function(oracle)
     print(json.dumps({"loaded": True}), flush=True)
+    _release_free_memory()
     baseline = _reset_peak()
     peer = PEERS[name]
     target, budget = float(request["target"]), float(request["budget"])

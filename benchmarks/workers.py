@@ -27,7 +27,11 @@ class Worker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._log = tempfile.TemporaryFile()
-        env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONWARNINGS": "ignore"}
+        # One malloc arena: with one per thread, pages freed in one case stay resident in
+        # per-thread arenas that trimming does not reach, and hide part of the next case's
+        # memory (gradreg's pass read 3-6 MB instead of its 8-9 MB of chunk buffers).
+        env = {**os.environ, "OMP_NUM_THREADS": "2", "PYTHONWARNINGS": "ignore",
+               "MALLOC_ARENA_MAX": "1"}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.run_one", name], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=ROOT)
