@@ -138,7 +138,8 @@ def scratch_folder(largest: int) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small grid: 1e5 and 1e6 rows, 1 and 10 features (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small grid: 1e5 and 1e6 rows, 1 and 10 features (about 2 minutes)")
     parser.add_argument("--peer", action="append", default=None, metavar="NAME",
                         help="run only this peer (repeatable; names as in the tables)")
     parser.add_argument("--case", action="append", default=None, metavar="N,D,KIND",
