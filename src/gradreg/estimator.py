@@ -428,34 +428,28 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if config.early_stopping:
             source, validation = source.split(self.validation_fraction, config.rng)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        if choose_route(self.route, source.n_features) == "stats":
-            with blas_for_small_products(source.n_features):
-                return self._fit_problem(source, validation, penalty, config, checkpoint,
-                                         checkpoint_every, resume, previous, started)
-        return self._fit_problem(source, validation, penalty, config, checkpoint,
-                                 checkpoint_every, resume, previous, started)
-
-    def _fit_problem(self, source, validation, penalty, config, checkpoint, checkpoint_every,
-                     resume, previous, started) -> GDRegressor:
-        try:
-            problem = build_problem(
-                source, penalty, self.fit_intercept, self.standardize, self.route,
-                validation_source=validation,
-            )
-        except DataRangeError:
-            return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
-        if out_of_range(problem.stats):
-            return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=False)
-        theta0 = None
-        if previous is not None and previous[0].shape[0] == source.n_features:
-            theta0 = problem.precond.from_user(*previous)
-        warn_about_problem(problem, config, self.standardize)
-        config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every, resume)
-        show = None if self.verbose == 1 else bool(self.verbose)
-        with epoch_progress(config.max_iter, enabled=show) as bar:
-            if bar is not None:
-                config = replace(config, callbacks=(*config.callbacks, bar))
-            result = solve(problem, config, theta0)
+        route = choose_route(self.route, source.n_features)
+        with blas_for_small_products(route, source.n_features):
+            try:
+                problem = build_problem(
+                    source, penalty, self.fit_intercept, self.standardize, self.route,
+                    validation_source=validation,
+                )
+            except DataRangeError:
+                return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
+            if out_of_range(problem.stats):
+                return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=False)
+            theta0 = None
+            if previous is not None and previous[0].shape[0] == source.n_features:
+                theta0 = problem.precond.from_user(*previous)
+            warn_about_problem(problem, config, self.standardize)
+            config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every,
+                                      resume)
+            show = None if self.verbose == 1 else bool(self.verbose)
+            with epoch_progress(config.max_iter, enabled=show) as bar:
+                if bar is not None:
+                    config = replace(config, callbacks=(*config.callbacks, bar))
+                result = solve(problem, config, theta0)
         self._store(problem, result, time.perf_counter() - started)
         return self
 
