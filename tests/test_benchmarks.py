@@ -20,7 +20,7 @@ def ill_case(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     case = Case(3000, 6, "ill")
     X, y = make(case)
-    oracle(X, y, folder / "oracle.npz")
+    np.savez(folder / "oracle.npz", **oracle(X, y))
     x_path, y_path = save(case, X, y, folder)
     return X, y, {"x": str(x_path), "y": str(y_path), "oracle": str(folder / "oracle.npz"),
                   "target": 1e-10, "budget": 5.0}
