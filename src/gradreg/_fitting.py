@@ -134,8 +134,7 @@ _TINY = 1e-140
 
 def out_of_range(stats) -> bool:
     """Whether a column's magnitude is so small that its squares underflow."""
-    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
-    size = np.maximum(np.abs(stats.mean), spread)
+    size = stats.magnitudes
     return bool(np.any((size > 0) & (size < _TINY)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,11 +94,7 @@ def build_problem(
     if route == "stats":
         objective = Quadratic(stats, precond, scaled_penalty)
         if not objective.finite:
-            raise DataRangeError(
-                "The data overflow float64 when squared (the target or features are near "
-                "1e154 or beyond). Rescale them, e.g. divide each column by its largest "
-                "absolute value."
-            )
+            raise _overflow(1e154)
         optimum = exact_optimum(objective)
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
@@ -126,10 +123,7 @@ def _require_finite(stats, source) -> None:
     locate = getattr(source, "locate_non_finite", None)
     if locate is not None:
         locate()
-    raise DataRangeError(
-        "The data overflow float64 when squared (values above about 1e154 in magnitude). "
-        "Rescale the features and target, e.g. divide each column by its largest absolute value."
-    )
+    raise _overflow(1e154)
 
 
 # Columns beyond this size overflow float64 once squared and summed over a batch.
@@ -138,13 +132,16 @@ _HUGE = 1e150
 
 def _require_squarable(stats) -> None:
     """The data route squares raw values in every pass: refuse sizes that overflow there."""
-    spread = np.sqrt(np.maximum(np.append(stats.sxx_diag, stats.syy), 0.0) / stats.weight_sum)
-    if np.any(np.maximum(np.abs(stats.mean), spread) > _HUGE):
-        raise DataRangeError(
-            "The data overflow float64 when squared (values above about 1e150 in magnitude). "
-            "Rescale the features and target, e.g. divide each column by its largest absolute "
-            "value."
-        )
+    if np.any(stats.magnitudes > _HUGE):
+        raise _overflow(_HUGE)
+
+
+def _overflow(limit: float) -> DataRangeError:
+    return DataRangeError(
+        f"The data overflow float64 when squared (values above about 1e{math.log10(limit):.0f} in "
+        "magnitude). Rescale the features and target, e.g. divide each column by its largest "
+        "absolute value."
+    )
 
 
 def batch_gradient(problem: Problem, theta: np.ndarray, batch) -> tuple[float, np.ndarray]:

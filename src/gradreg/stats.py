@@ -111,6 +111,13 @@ class SufficientStats:
         """Centred ``y^T W y``."""
         return float(self.cross[-1, -1])
 
+    @property
+    def magnitudes(self) -> np.ndarray:
+        """The size of each column of ``[X, y]``: the larger of its |mean| and its spread."""
+        squares = np.append(self.sxx_diag, self.syy)
+        spread = np.sqrt(np.maximum(squares, 0.0) / self.weight_sum)
+        return np.maximum(np.abs(self.mean), spread)
+
     def second_moments(self, centred: bool) -> np.ndarray:
         """``(1/W) sum w a a^T`` of ``[X, y]``, centred on the means or not."""
         moments = self.cross / self.weight_sum
@@ -497,6 +504,7 @@ class ColumnMoments:
     n_features = SufficientStats.n_features
     mean_x = SufficientStats.mean_x
     mean_y = SufficientStats.mean_y
+    magnitudes = SufficientStats.magnitudes
 
     @property
     def sxx_diag(self) -> np.ndarray:
