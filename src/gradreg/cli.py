@@ -170,11 +170,15 @@ def demo(no_plot: bool, out_dir: str) -> None:
             _out.print(f"{kind} plot written to {path}")
 
 
+def _feature_list(features: str | None) -> list[str] | None:
+    """The --features option as column names (None: all columns but the target)."""
+    return [f.strip() for f in features.split(",")] if features else None
+
+
 def _read_training(paths: tuple[str, ...], target: str, features: str | None):
     from .sources import scan
 
-    names = [f.strip() for f in features.split(",")] if features else None
-    return scan(list(paths), target=target, features=names)
+    return scan(list(paths), target=target, features=_feature_list(features))
 
 
 @cli.command()
@@ -208,8 +212,7 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         with _dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
-            names = [f.strip() for f in features.split(",")] if features else None
-            source = read_files(list(data), target, names)
+            source = read_files(list(data), target, _feature_list(features))
             _fit_and_report(source, target, model_path, False, quiet, checkpoint,
                             checkpoint_every, resume, options)
         return

@@ -345,23 +345,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             from .sources.dask import DaskSource
 
             source = DaskSource(X, y, sample_weight)
-            self.n_features_in_ = source.n_features
-            if source.feature_names is not None:
-                self.feature_names_in_ = np.asarray(source.feature_names, dtype=object)
-            return source
-        if is_source(X):
+        elif is_source(X):
             if y is not None or sample_weight is not None:
                 raise DataError(
                     "When X is a data source (from gradreg.scan), the target comes from the "
                     "source: pass y=None and no sample_weight."
                 )
-            self.n_features_in_ = X.n_features
-            names = getattr(X, "feature_names", None)
-            if names is not None:
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            return X
-        checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
-        return ArraySource(checked_X, checked_y, weights)
+            source = X
+        else:
+            checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
+            return ArraySource(checked_X, checked_y, weights)
+        self.n_features_in_ = source.n_features
+        names = getattr(source, "feature_names", None)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        return source
 
     def _check_Xy(self, X: Any, y: Any, sample_weight: Any, reset: bool):
         if y is None:
