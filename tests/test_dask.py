@@ -81,3 +81,26 @@ def test_command_line_on_the_cluster(client, tmp_path, capsys):
 
     expected = GDRegressor().fit(X, y)
     assert relative_error(load_model(tmp_path / "m.json").coef_, expected.coef_) < 1e-10
+
+
+@pytest.mark.parametrize(
+    ("make_X", "make_y", "message"),
+    [
+        (lambda: da.ones(10, chunks=5), lambda: da.ones(10, chunks=5),
+         "must be a 2-D dask array or a dask DataFrame"),
+        (lambda: da.ones((10, 2), chunks=5), lambda: None, "the target y is None"),
+        (lambda: da.ones((10, 2), chunks=5), lambda: da.ones((10, 2), chunks=5),
+         r"y must be 1-D \(one target per row\); got shape \(10, 2\)"),
+        (lambda: da.from_array(np.array([["a", "b"]] * 10)), lambda: da.ones(10, chunks=5),
+         "Input X must be numeric"),
+        (lambda: da.ones((10, 2), chunks=5), lambda: da.ones(8, chunks=4),
+         "X has 10, y has 8"),
+        (lambda: da.ones((10, 0), chunks=5), lambda: da.ones(10, chunks=5),
+         "0 feature"),
+        (lambda: da.ones((0, 2), chunks=5), lambda: da.ones(0, chunks=5),
+         "The Dask data hold no rows"),
+    ],
+)
+def test_bad_dask_input_is_named(make_X, make_y, message):
+    with pytest.raises(DataError, match=message):
+        GDRegressor().fit(make_X(), make_y())
