@@ -33,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 __all__ = [
     "ColumnMoments",
     "SufficientStats",
+    "merge",
     "moments_from_batches",
     "stats_from_arrays",
     "stats_from_batches",
@@ -426,6 +427,11 @@ def stats_from_arrays(
     # One BLAS thread per worker: the workers already use the cores.
     with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(part, range(threads)))
+    return merge(parts)
+
+
+def merge(parts: list[SufficientStats]) -> SufficientStats:
+    """The statistics of the rows of all ``parts``, merged with ``+`` in order."""
     total = parts[0]
     with np.errstate(**_QUIET):
         for other in parts[1:]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validation import check_finite
 from ..errors import DataError
-from ..stats import SufficientStats, stats_from_arrays
+from ..stats import SufficientStats, merge, stats_from_arrays
 
 __all__ = ["DaskSource", "is_dask_collection", "read_files"]
 
@@ -34,13 +34,6 @@ def _partition_stats(X: Any, y: Any, w: Any) -> SufficientStats:
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
     return stats_from_arrays(X, y, weights, threads=1)
-
-
-def _merge(*parts: SufficientStats) -> SufficientStats:
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
 
 
 def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
@@ -115,7 +108,7 @@ class DaskSource:
             raise DataError("The Dask data hold no rows.")
         while len(level) > 1:
             level = [
-                delayed(_merge)(*level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)
+                delayed(merge)(level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)
             ]
         (total,) = dask.compute(level[0])
         if total.n_rows == 0:
