@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
+from ._columns import frame_names, frame_to_array
 from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +203,9 @@ def check_X(X: Any, what: str = "X", finite: bool = True) -> np.ndarray:
     ``finite=False`` leaves the check to the caller (the statistics pass detects non-finite
     values for free and then asks for them to be located).
     """
-    array = as_numeric(X, what)
+    # Data frames (pandas, polars, Arrow, ...) are read column by column, each type checked.
+    framed = frame_to_array(X, what)
+    array = as_numeric(X, what) if framed is None else framed
     if array.ndim == 0:
         raise DataError(f"Expected a 2-D array for {what}, got a scalar {array!r}. {_RESHAPE_HINT}")
     if array.ndim == 1:
@@ -273,13 +276,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
 
 def feature_names_of(X: Any) -> list[str] | None:
     """Column names of a DataFrame-like input when they are all strings, else ``None``."""
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        return None
-    names = list(columns)
-    if names and all(isinstance(n, str) for n in names):
-        return names
-    return None
+    return frame_names(X)
 
 
 def available_memory() -> int | None:
