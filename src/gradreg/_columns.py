@@ -151,6 +151,8 @@ def align_columns(X: Any, names: Sequence[str] | None) -> Any:
     Prediction is by name: a frame whose columns are those seen in fit, in another order,
     predicts as if given in fit's order. Anything else is returned as it is.
     """
+    if isinstance(X, pa.RecordBatch):
+        X = pa.Table.from_batches([X])  # whose names scikit-learn's checks can read
     if names is None:
         return X
     given = frame_names(X)
