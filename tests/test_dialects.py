@@ -457,3 +457,14 @@ def test_random_tables_in_random_dialects_fit_as_in_memory(tmp_path, dialect, se
     bound = 10 * reference.condition_number_ * (np.sqrt(reference.tol) + n * eps)
     scale = max(np.abs(reference.coef_).max(), abs(reference.intercept_), 1e-300)
     assert np.abs(model.coef_ - reference.coef_).max() <= bound * scale
+
+
+def test_dask_partitions_of_unequal_sizes_line_up(client):
+    da = pytest.importorskip("dask.array")
+    X = np.c_[ROWS[:, :2]]
+    model = GDRegressor().fit(da.from_array(X, chunks=((5, 7), (2,))),
+                              da.from_array(ROWS[:, 2], chunks=4))
+    assert_same_fit(model, expected_fit(ROWS))
+    with pytest.raises(DataError, match=r"sample_weight must be 1-D with 12 values"):
+        GDRegressor().fit(da.from_array(X, chunks=(5, 2)), da.from_array(ROWS[:, 2]),
+                          sample_weight=da.ones(7))

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_regression
 import gradreg
+from conftest import make_regression
 from gradreg import DataError, GDRegressor, InputFileError, scan
 
 
