@@ -39,7 +39,8 @@ def refusal(dtype: pa.DataType) -> str | None:
         return None
     if pat.is_decimal(dtype) or pat.is_null(dtype):
         return None
-    if pat.is_string(dtype) or pat.is_large_string(dtype) or pat.is_string_view(dtype):
+    is_view = getattr(pat, "is_string_view", lambda t: False)  # pyarrow >= 16
+    if pat.is_string(dtype) or pat.is_large_string(dtype) or is_view(dtype):
         return f"text is not a number; {_ENCODE}"
     if pat.is_dictionary(dtype):
         return f"categories are not numbers; {_ENCODE}"
@@ -159,11 +160,8 @@ def align_columns(X: Any, names: Sequence[str] | None) -> Any:
     names = [str(n) for n in names]
     if given is None or given == names or sorted(given) != sorted(names):
         return X
-    if isinstance(X, pa.Table | pa.RecordBatch):
-        return X.select(names)
-    import narwhals as nw
-
-    frame = nw.from_native(X, eager_only=True, pass_through=True)
-    if isinstance(frame, nw.DataFrame):
-        return nw.to_native(frame.select(names))
+    if _is_pandas_frame(X):
+        return X[names]
+    if isinstance(X, pa.Table) or callable(getattr(X, "select", None)):
+        return X.select(names)  # pyarrow, polars and the libraries that share its API
     return X
