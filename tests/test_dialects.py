@@ -468,3 +468,11 @@ def test_dask_partitions_of_unequal_sizes_line_up(client):
     with pytest.raises(DataError, match=r"sample_weight must be 1-D with 12 values"):
         GDRegressor().fit(da.from_array(X, chunks=(5, 2)), da.from_array(ROWS[:, 2]),
                           sample_weight=da.ones(7))
+
+
+def test_plot_reads_with_the_same_options(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text(csv_text(ROWS, header=False, delimiter=";", decimal=","))
+    out = tmp_path / "line.png"
+    code, _, err = run_cli(capsys, "plot", tmp_path / "d.csv", "--no-header", "--decimal", ",",
+                           "--target", "3", "--features", "1", "--out", out)
+    assert code == 0 and out.stat().st_size > 0, err

@@ -133,3 +133,11 @@ def test_missing_values_name_the_row_and_column(kind):
     frame = {"pandas": pd.DataFrame, "polars": pl.DataFrame, "pyarrow": pa.table}[kind](columns)
     with pytest.raises(DataError, match=r"Input X, row 2, column 'b': missing value"):
         GDRegressor().fit(frame, np.arange(4.0))
+
+
+@pytest.mark.parametrize("dtype", ["M8[D]", "M8[ns]", "m8[s]"])
+def test_numpy_times_follow_the_same_rule(dtype):
+    X = np.arange(6).astype(dtype).reshape(-1, 2)
+    with pytest.raises(DataTypeError, match=r"Input X, column 0: type (date32|timestamp|duration)"
+                                            r".* cannot be fitted \(times are not numbers"):
+        GDRegressor().fit(X, np.arange(3.0))

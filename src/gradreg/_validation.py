@@ -13,9 +13,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from sklearn.exceptions import DataConversionWarning
 
-from ._columns import frame_names, frame_to_array
+from ._columns import check_column_type, frame_names, frame_to_array
 from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
 
 # ---------------------------------------------------------------------------------------------
@@ -183,6 +184,10 @@ def as_numeric(values: Any, what: str) -> np.ndarray:
         )
     if array.dtype.kind == "b":
         return array.astype(np.float64)
+    if array.dtype.kind in "mM":
+        # The rule of every other input (frames, Arrow, Parquet): times are not numbers.
+        column = 0 if array.ndim == 2 else what  # one dtype for all columns: name the first
+        check_column_type(pa.from_numpy_dtype(array.dtype), column, f"Input {what}")
     if array.dtype.kind not in "iuf":
         try:
             array = array.astype(np.float64)
