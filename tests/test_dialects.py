@@ -476,3 +476,13 @@ def test_plot_reads_with_the_same_options(tmp_path, capsys):
     code, _, err = run_cli(capsys, "plot", tmp_path / "d.csv", "--no-header", "--decimal", ",",
                            "--target", "3", "--features", "1", "--out", out)
     assert code == 0 and out.stat().st_size > 0, err
+
+
+def test_bad_reading_options_are_usage_errors(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text(PLAIN)
+    code, _, err = run_cli(capsys, "fit", tmp_path / "d.csv", "--target", "y", "--delimiter",
+                           "ab")
+    assert code == 2 and "The 'delimiter' parameter must be None (sniffed) or one" in err
+    code, _, err = run_cli(capsys, "predict", tmp_path / "m.json", tmp_path / "d.csv",
+                           "--encoding", "no-such-codec")
+    assert code == 2 and "The 'encoding' parameter must name a text encoding" in err

@@ -13,7 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from . import datasets
-from .errors import ConvergenceWarning, FitInterrupted, GradregError, GradregWarning
+from .errors import (
+    ConvergenceWarning,
+    FitInterrupted,
+    GradregError,
+    GradregWarning,
+    ParameterError,
+)
 from .estimator import PENALTIES, SCHEDULES, GDRegressor
 from .optim import OPTIMIZERS
 from .persistence import load_model
@@ -198,9 +204,16 @@ def _reading(options: dict) -> dict:
     delimiter = options.pop("delimiter")
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
-    return {"delimiter": delimiter, "decimal": options.pop("decimal"),
-            "header": None if options.pop("no_header") else "infer",
-            "encoding": options.pop("encoding")}
+    reading = {"delimiter": delimiter, "decimal": options.pop("decimal"),
+               "header": None if options.pop("no_header") else "infer",
+               "encoding": options.pop("encoding")}
+    from .sources._dialect import CsvOptions
+
+    try:
+        CsvOptions(**reading)
+    except ParameterError as exc:
+        raise click.UsageError(str(exc)) from None
+    return reading
 
 
 def _read_training(paths: tuple[str, ...], target: str, features: str | None, reading: dict):
@@ -303,11 +316,12 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
     """Predict with MODEL_FILE for the rows of DATA."""
     from .sources.files import FileSource
 
+    reading = _reading(options)
     model = load_model(model_file)
     names = getattr(model, "feature_names_in_", None)
     features = None if names is None else [str(n) for n in names]
     predictions = model.predict(FileSource(list(data), target=None, features=features,
-                                           **_reading(options)))
+                                           **reading))
     text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
     if out:
         from ._atomic import atomic_write
