@@ -117,6 +117,7 @@ DIALECTS = {
     "quoted names after spaces": Case({"d.csv": csv_text(ROWS, quote=True, space=" ")}),
     "spreadsheet export (BOM, CRLF)": Case({"d.csv": csv_text(ROWS, bom=True, newline="\r\n")}),
     "blank lines at the end": Case({"d.csv": csv_text(ROWS, trailing_blank=3)}),
+    "blank lines first": Case({"d.csv": "\n\r\n" + csv_text(ROWS, newline="\r\n")}),
     "no header": Case({"d.csv": HEADERLESS}, {"header": None}, target="3"),
     "no header, features by position": Case({"d.csv": HEADERLESS}, {"header": None},
                                             target="3", features=["1", "2"]),

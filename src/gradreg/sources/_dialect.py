@@ -143,8 +143,9 @@ def open_bytes(path: Path, kind: FileKind) -> pa.NativeFile:
     return pa.input_stream(str(path), compression=kind.compression)
 
 
-def first_line(path: Path, kind: FileKind, encoding: str) -> str:
-    """The first non-blank line of the text (without a byte-order mark), for sniffing."""
+def first_line(path: Path, kind: FileKind, encoding: str) -> tuple[str, int]:
+    """The first non-blank line of the text (without a byte-order mark), for sniffing, and
+    the number of physical lines up to and including it (the rows the reader skips)."""
     with open_bytes(path, kind) as stream:
         head = stream.read(_SNIFF_BYTES)
     if b"\x00" in head and encoding.lower().replace("-", "").replace("_", "") in (
@@ -155,10 +156,11 @@ def first_line(path: Path, kind: FileKind, encoding: str) -> str:
             "only (narrow a glob such as 'data/*' to 'data/*.csv')."
         )
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
-    for line in text.splitlines():
+    # Line ends as the CSV reader counts them: LF, CRLF or a lone CR.
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
         if line.strip():
-            return line
-    return ""
+            return line, number + 1
+    return "", 0
 
 
 def sniff_delimiter(line: str, decimal: str) -> str:
@@ -193,9 +195,14 @@ def _unquote(name: str) -> str:
     return name
 
 
-def read_header(path: Path, kind: FileKind, options: CsvOptions) -> tuple[list[str], str]:
-    """Column names and delimiter of a CSV file, parsed by pyarrow from its first block."""
-    line = first_line(path, kind, options.encoding)
+def read_header(
+    path: Path, kind: FileKind, options: CsvOptions
+) -> tuple[list[str], str, int]:
+    """Column names, delimiter and lines before the rows of a CSV file.
+
+    The names are parsed by pyarrow from the file's first block.
+    """
+    line, skip = first_line(path, kind, options.encoding)
     if not line:
         raise DataError(f"{str(path)!r} is empty: expected a header line with column names.")
     delimiter = options.delimiter or sniff_delimiter(line, options.decimal)
@@ -212,23 +219,26 @@ def read_header(path: Path, kind: FileKind, options: CsvOptions) -> tuple[list[s
         raise DataError(f"{str(path)!r} cannot be read as CSV: {first_line_of(exc)}") from exc
     names = [_unquote(name.strip()) for name in names]
     if not options.has_header:
-        return [str(i + 1) for i in range(len(names))], delimiter
+        return [str(i + 1) for i in range(len(names))], delimiter, 0
     if all(_is_number(name, options.decimal) for name in names):
         raise DataError(
             f"{str(path)!r}: its first line {line.strip()!r} holds numbers, not column names. If "
             "the file has no header line, pass --no-header (header=None in gradreg.scan); the "
             "columns are then named '1', '2', ..."
         )
-    return names, delimiter
+    return names, delimiter, skip
 
 
 def csv_batches(
     path: Path, kind: FileKind, options: CsvOptions, delimiter: str, names: list[str],
-    columns: list[str], block_size: int,
+    skip: int, columns: list[str], block_size: int,
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of ``columns`` as float64 record batches, streamed with pyarrow."""
+    """The rows of ``columns`` as float64 record batches, streamed with pyarrow.
+
+    ``skip`` physical lines (blank lines and the header) come before the rows.
+    """
     read_options = pacsv.ReadOptions(
-        column_names=names, skip_rows=1 if options.has_header else 0, block_size=block_size,
+        column_names=names, skip_rows=skip, block_size=block_size,
         encoding=options.encoding,
     )
     convert_options = pacsv.ConvertOptions(

@@ -87,13 +87,15 @@ def resolve_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> lis
 
 @dataclass(frozen=True)
 class DataFile:
-    """One file: its path, kind, column names and types (Parquet) and CSV delimiter."""
+    """One file: its path, kind, column names and types (Parquet), CSV delimiter and the
+    lines before its rows."""
 
     path: Path
     kind: FileKind
     names: list[str]
     types: dict[str, pa.DataType] | None = None
     delimiter: str = ","
+    skip: int = 0
 
     @property
     def name(self) -> str:
@@ -112,8 +114,8 @@ def _inspect(path: Path, options: CsvOptions) -> DataFile:
             ) from exc
         return DataFile(path, kind, list(schema.names), dict(zip(schema.names, schema.types,
                                                                    strict=True)))
-    names, delimiter = read_header(path, kind, options)
-    return DataFile(path, kind, names, None, delimiter)
+    names, delimiter, skip = read_header(path, kind, options)
+    return DataFile(path, kind, names, None, delimiter, skip)
 
 
 @contextmanager
@@ -301,7 +303,7 @@ class FileSource:
                 # The streaming CSV reader converts blocks on several threads; small blocks
                 # bound the memory whatever the size (or compression) of the file.
                 yield from csv_batches(file.path, file.kind, self.options, file.delimiter,
-                                       file.names, columns, _CSV_BLOCK)
+                                       file.names, file.skip, columns, _CSV_BLOCK)
         except pa.ArrowInvalid as exc:
             raise self._explain(file, columns, exc) from exc
         except (pa.ArrowException, OSError) as exc:
