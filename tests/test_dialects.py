@@ -357,8 +357,10 @@ def client():
     distributed = pytest.importorskip("distributed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # A worker thread in this process: the reading path is the same, without the start-up
+        # of worker processes (tests/test_dask.py covers those).
         cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
             dashboard_address=None,
         )
         with cluster, distributed.Client(cluster) as connected:
@@ -385,12 +387,13 @@ def test_faults_through_dask(tmp_path, client, name):
         GDRegressor().fit(read_files(paths, case.target, case.features, **case.options))
 
 
-def test_dask_workers_on_the_command_line(tmp_path, capsys):
+def test_dask_on_the_command_line(tmp_path, capsys, client):
     case = DIALECTS["spreadsheet export (BOM, CRLF)"]
     paths = case.write(tmp_path)
     model_path = tmp_path / "model.json"
+    # The running cluster (--dask-workers would start one more, as --scheduler's path does).
     code, _, err = run_cli(capsys, "fit", *paths, "--target", "y", "--quiet", "--model",
-                           model_path, "--dask-workers", "1", "--decimal", ".")
+                           model_path, "--scheduler", client.scheduler.address, "--decimal", ".")
     assert code == 0, err
     assert_same_fit(load_model(model_path), expected_fit(ROWS))
 
