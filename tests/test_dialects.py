@@ -189,6 +189,11 @@ FAULTS = {
     "a glob catches a non-data file": Case(
         {"p1.csv": PLAIN, "README.md": "# notes\n"}, paths=["*"],
         error=r"README\.md', matched by '.*\*', is not named as a CSV or Parquet file"),
+    "a text column": Case(
+        {"d.csv": "x1,name,y\n" + "".join(f"{r[0]!r},Ann,{r[2]!r}\n" for r in ROWS.tolist())},
+        dask=False,
+        error=r"d\.csv', line 2, column 'name': 'Ann' is not a number \(a text column\? encode "
+              r"it as numbers, or leave it out: --features"),
     "a ragged line": Case(
         {"d.csv": PLAIN + "1.0,2.0\n"}, error=rf"d\.csv', line {N + 2}: expected 3 fields, got "
                                              r"2 \(a ragged line\)", dask=False),

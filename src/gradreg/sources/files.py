@@ -339,7 +339,8 @@ class FileSource:
             for name in columns:
                 token = fields[header.index(name)]
                 if not parses_as_number(token, self.options.decimal):
-                    hint = ""
+                    hint = (" (a text column? encode it as numbers, or leave it out: "
+                            "--features, features=[...])")
                     if self.options.decimal == "." and parses_as_number(token, ","):
                         hint = " (a decimal comma? pass --decimal , or decimal=',')"
                     return DataError(
