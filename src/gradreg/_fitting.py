@@ -17,6 +17,7 @@ from .problem import Problem
 from .solvers import FitConfig
 
 __all__ = [
+    "faster_settings",
     "fit_report",
     "out_of_range",
     "power_of_two_scale",
@@ -52,26 +53,74 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
             stacklevel=4,
         )
     kappa = optimum.condition_number
+    slowed = _rate_fraction(problem, config)
     if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
-        needed = kappa * math.log(1.0 / config.tol)
-        if needed > config.max_iter and kappa > 1e3:
+        needed = kappa / slowed * math.log(1.0 / config.tol)
+        if needed > config.max_iter and (kappa > 1e3 or slowed < _SLOW_RATE):
             warnings.warn(
                 f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
                 f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
-                f" but max_iter={config.max_iter}. Use "
-                + ("" if standardize else "standardize=True, ")
-                + "solver='cg' or optimizer='nesterov'.",
+                f" but max_iter={config.max_iter}. "
+                + faster_settings(config, standardize, problem.objective.penalty.has_l1),
                 GradregWarning,
                 stacklevel=4,
             )
-    elif kappa > _ILL_CONDITIONED:
+            return
+    elif slowed < _SLOW_RATE and config.solver == "gd" and config.optimizer != "adam":
+        # Accelerated descent needs about sqrt(kappa / slowed) log(1/tol) epochs.
+        needed = math.sqrt(max(kappa, 1.0) / slowed) * math.log(1.0 / config.tol)
+        if needed > config.max_iter:
+            warnings.warn(
+                f"learning_rate={config.learning_rate:g} is {slowed:.3g} times the automatic "
+                f"rate 1/L = {1.0 / problem.lipschitz():.6g}: the descent needs about "
+                f"{needed:.3g} epochs to reach tol={config.tol:g} but max_iter="
+                f"{config.max_iter}. Use learning_rate='auto' or increase max_iter.",
+                GradregWarning,
+                stacklevel=4,
+            )
+    if kappa > _ILL_CONDITIONED and not (config.solver in ("gd", "sgd")
+                                         and config.optimizer == "plain"):
+        penalty = problem.objective.penalty
+        remedy = "adding penalty='l2'" if penalty.alpha == 0 else "increasing alpha"
         warnings.warn(
             f"The problem is badly conditioned (condition number {kappa:.3g}); the "
             "coefficients are sensitive to rounding. Consider removing nearly collinear "
-            "features or adding penalty='l2'.",
+            f"features or {remedy}.",
             GradregWarning,
             stacklevel=4,
         )
+
+
+# A constant learning rate below this fraction of 1/L is called out when it makes the fit slow.
+_SLOW_RATE = 1e-3
+
+
+def _rate_fraction(problem: Problem, config: FitConfig) -> float:
+    """A constant learning rate set by the user as a fraction of 1/L (1 when it is automatic)."""
+    rate = config.learning_rate
+    if isinstance(rate, str) or callable(rate) or config.line_search:
+        return 1.0
+    if config.solver != "gd" or config.optimizer in ("adam", "adagrad"):
+        return 1.0
+    return min(1.0, float(rate) * problem.lipschitz())
+
+
+def faster_settings(config: FitConfig, standardize: bool, has_l1: bool) -> str:
+    """Advice for a slow descent that is valid for this configuration (or '' when none is)."""
+    options = []
+    if not standardize:
+        options.append("standardize=True")
+    if not isinstance(config.learning_rate, str) and not config.line_search:
+        options.append("learning_rate='auto'")
+    if not has_l1 and config.solver != "cg":
+        options.append("solver='cg'")
+    if config.solver == "gd" and config.optimizer != "nesterov":
+        options.append("optimizer='nesterov'")
+    elif config.solver == "sgd":
+        options.append("solver='gd'")
+    if not options:
+        return "Increase max_iter."
+    return "Increase max_iter, or use " + " or ".join(options) + "."
 
 
 def with_checkpoints(model, config, problem, path, every, resume) -> FitConfig:
@@ -102,6 +151,11 @@ def fit_report(model) -> str:
     lines = [
         f"solver            {method}, gradients from the "
         f"{'sufficient statistics' if model.route_ == 'stats' else 'data'}",
+    ]
+    choice = getattr(model, "solver_choice_", None)
+    if choice:
+        lines.append(f"solver choice     {choice}")
+    lines += [
         f"epochs            {model.n_iter_}",
         f"converged         {'yes' if model.converged_ else 'no'}: "
         f"{getattr(model, 'stop_reason_', '')}",

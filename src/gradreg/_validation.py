@@ -34,7 +34,8 @@ class Interval:
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, self.kind):
             return False
-        if isinstance(value, Real) and math.isnan(value):
+        if isinstance(value, Real) and not math.isfinite(value):
+            # NaN is in no range, and an open end ("inf)") excludes infinity itself.
             return False
         if self.low is not None:
             if value < self.low or (value == self.low and self.closed in ("right", "neither")):

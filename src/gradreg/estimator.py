@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 import warnings
@@ -15,6 +17,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _validation as v
 from ._fitting import (
+    faster_settings,
     fit_report,
     out_of_range,
     power_of_two_scale,
@@ -22,6 +25,7 @@ from ._fitting import (
     warn_about_problem,
     with_checkpoints,
 )
+from ._params import check_unused, choose
 from .errors import (
     ConvergenceWarning,
     DataError,
@@ -63,8 +67,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ----------
     solver : {"auto", "gd", "sgd", "cg"}, default="auto"
         ``"gd"`` full-batch gradient descent (proximal with an L1 penalty), ``"sgd"`` mini-batch
-        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"cg"``, or
-        ``"gd"`` with ``"nesterov"`` (FISTA) when the penalty has an L1 part.
+        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"gd"`` when
+        ``learning_rate``, ``optimizer``, ``schedule``, ``momentum`` or ``line_search`` is set (so
+        that it is used) or the penalty has an L1 part, and ``"cg"`` otherwise; ``solver_choice_``
+        says which and why. A parameter set to a value other than its default that the chosen
+        solver, optimizer, schedule or penalty does not use raises ``ParameterError`` (``alpha``
+        without a penalty warns), e.g. ``solver="cg"`` with a ``learning_rate``.
     optimizer : {"auto", "plain", "momentum", "nesterov", "adam", "adagrad"}, default="auto"
         The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
         and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
@@ -136,6 +144,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     history_ : dict of ndarray
         ``loss``, ``grad_norm`` and ``gap`` at the start and after each epoch.
     stop_reason_, solver_, optimizer_, route_ : str
+    solver_choice_ : str
+        The solver that ran and why, e.g. ``"cg (solver='auto': no learning rate set)"``.
     learning_rate_ : float
         The base step size used.
     lipschitz_ : float
@@ -265,20 +275,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         params = {key: getattr(self, key) for key in self._parameter_constraints}
         v.validate_params(name, params, self._parameter_constraints)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        solver = solver or self.solver
-        if solver == "auto":
-            solver = "gd" if penalty.has_l1 else "cg"
-        optimizer = self.optimizer
-        if optimizer == "auto":
-            optimizer = "plain" if solver == "sgd" else "nesterov"
-        if solver == "cg":
-            optimizer = "none"
-            if penalty.has_l1:
-                raise ParameterError(
-                    f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
-                    "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
-                    "solver='auto'."
-                )
+        choice = choose(params, _defaults(), penalty.has_l1, forced=solver)
+        solver, optimizer = choice.solver, choice.optimizer
+        if solver == "cg" and penalty.has_l1:
+            raise ParameterError(
+                f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
+                "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
+                "solver='auto'."
+            )
         if penalty.has_l1:
             allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
             if optimizer not in allowed:
@@ -287,16 +291,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                     f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
                     f"gradient steps. Got optimizer={optimizer!r}."
                 )
-        if self.line_search and not (solver == "gd" and optimizer in ("plain", "nesterov")):
-            raise ParameterError(
-                "line_search=True needs solver='gd' with optimizer 'plain' or 'nesterov'. "
-                f"Got solver={solver!r}, optimizer={optimizer!r}."
-            )
-        if self.early_stopping and solver != "sgd":
-            raise ParameterError(
-                f"early_stopping=True applies to solver='sgd' only. Got solver={solver!r}; "
-                "full-batch solvers stop on the optimality gap (tol)."
-            )
+        check_unused(name, params, _defaults(), choice)
+        self._choice = choice
         callbacks = self.callbacks
         if callbacks is None:
             callbacks = ()
@@ -448,7 +444,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 if bar is not None:
                     config = replace(config, callbacks=(*config.callbacks, bar))
                 result = solve(problem, config, theta0)
-        self._store(problem, result, time.perf_counter() - started)
+        self._store(problem, result, time.perf_counter() - started, config)
         return self
 
     def _fit_rescaled(self, source, penalty, checkpoint, resume, overflow: bool) -> GDRegressor:
@@ -497,7 +493,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self.coef_, self.intercept_
         return None
 
-    def _store(self, problem: Problem, result: FitResult, seconds: float) -> None:
+    def _store(self, problem: Problem, result: FitResult, seconds: float, config) -> None:
         coef, intercept = problem.precond.to_user(result.theta)
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise DataError(
@@ -514,6 +510,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.history_ = {k: np.asarray(h) for k, h in result.history.items()}
         self.solver_ = result.solver
         self.optimizer_ = result.optimizer
+        self.solver_choice_ = self._choice.description
         self.route_ = problem.route
         self.learning_rate_ = result.learning_rate
         self.lipschitz_ = result.lipschitz
@@ -528,8 +525,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(
                 f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
-                f"relative optimality gap {gap} above tol={self.tol:g}. Increase max_iter, or "
-                "use solver='cg' or optimizer='nesterov'.",
+                f"relative optimality gap {gap} above tol={self.tol:g}. "
+                + faster_settings(config, self.standardize, problem.objective.penalty.has_l1),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -585,6 +582,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.learning_rate_ = self._stream.base
         self.lipschitz_ = problem.lipschitz()
         self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
+        self.solver_choice_ = self._choice.description
         self.metrics_ = training_metrics(problem, theta)
         return self
 
@@ -673,3 +671,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """The defaults of GDRegressor's parameters, against which "set explicitly" is judged."""
+    signature = inspect.signature(GDRegressor.__init__)
+    return {k: p.default for k, p in signature.parameters.items() if p.default is not p.empty}
