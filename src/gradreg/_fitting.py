@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ._params import Choice, describe, switch
 from .checkpoint import CheckpointWriter, read_checkpoint
 from .errors import GradregWarning, ParameterError
 from .persistence import json_params
@@ -30,7 +31,7 @@ __all__ = [
 _ILL_CONDITIONED = 1e12
 
 
-def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -> None:
+def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> None:
     """Warnings about constant columns, rank, conditioning and the epochs plain descent needs."""
     precond = problem.precond
     constant = np.flatnonzero(precond.constant)
@@ -61,7 +62,7 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
                 f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
                 f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
                 f" but max_iter={config.max_iter}. "
-                + faster_settings(config, standardize, problem.objective.penalty.has_l1),
+                + faster_settings(choice, problem.objective.penalty.has_l1),
                 GradregWarning,
                 stacklevel=4,
             )
@@ -81,7 +82,13 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
     if kappa > _ILL_CONDITIONED and not (config.solver in ("gd", "sgd")
                                          and config.optimizer == "plain"):
         penalty = problem.objective.penalty
-        remedy = "adding penalty='l2'" if penalty.alpha == 0 else "increasing alpha"
+        if penalty.l2_weights.any():
+            remedy = "increasing alpha"
+        elif penalty.has_l1:
+            remedy = ("adding an L2 part (penalty='elasticnet' with l1_ratio below 1, and a "
+                      "larger alpha if the condition number stays high)")
+        else:
+            remedy = "adding penalty='l2'"
         warnings.warn(
             f"The problem is badly conditioned (condition number {kappa:.3g}); the "
             "coefficients are sensitive to rounding. Consider removing nearly collinear "
@@ -93,6 +100,7 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
 
 # A constant learning rate below this fraction of 1/L is called out when it makes the fit slow.
 _SLOW_RATE = 1e-3
+_TINY_FRACTION = 1e-300
 
 
 def _rate_fraction(problem: Problem, config: FitConfig) -> float:
@@ -102,24 +110,34 @@ def _rate_fraction(problem: Problem, config: FitConfig) -> float:
         return 1.0
     if config.solver != "gd" or config.optimizer in ("adam", "adagrad"):
         return 1.0
-    return min(1.0, float(rate) * problem.lipschitz())
+    # A rate so small that the product underflows still counts as slow, not as zero.
+    return min(1.0, max(float(rate) * problem.lipschitz(), _TINY_FRACTION))
 
 
-def faster_settings(config: FitConfig, standardize: bool, has_l1: bool) -> str:
-    """Advice for a slow descent that is valid for this configuration (or '' when none is)."""
-    options = []
-    if not standardize:
-        options.append("standardize=True")
-    if not isinstance(config.learning_rate, str) and not config.line_search:
-        options.append("learning_rate='auto'")
-    if not has_l1 and config.solver != "cg":
-        options.append("solver='cg'")
-    if config.solver == "gd" and config.optimizer != "nesterov":
-        options.append("optimizer='nesterov'")
-    elif config.solver == "sgd":
-        options.append("solver='gd'")
-    if not options:
+def faster_settings(choice: Choice, has_l1: bool) -> str:
+    """Advice for a slow descent that is valid for this configuration.
+
+    Each alternative is given with the resets it needs to be accepted (see
+    :func:`gradreg._params.switch`).
+    """
+    params = choice.params
+    changes = []
+    if not params["standardize"]:
+        changes.append({"standardize": True})
+    rate = params["learning_rate"]
+    if choice.solver != "cg" and not params["line_search"] and not (
+        isinstance(rate, str) and rate == "auto"
+    ):
+        changes.append({"learning_rate": "auto"})
+    if not has_l1 and choice.solver != "cg":
+        changes.append({"solver": "cg"})
+    if choice.solver == "gd" and choice.optimizer != "nesterov":
+        changes.append({"optimizer": "nesterov"})
+    elif choice.solver == "sgd" and not choice.one_pass:
+        changes.append({"solver": "gd"})
+    if not changes:
         return "Increase max_iter."
+    options = [describe(switch(choice, change)) for change in changes]
     return "Increase max_iter, or use " + " or ".join(options) + "."
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GradregWarning, ParameterError
 
-__all__ = ["Choice", "check_unused", "choose"]
+__all__ = ["Choice", "check_unused", "choose", "switch"]
 
 # Set without the setting that uses them, these are a warning, not an error (see above).
 _WARN_ONLY = ("alpha",)
@@ -37,6 +37,9 @@ class Choice:
     optimizer: str
     reason: str
     one_pass: bool = False  # partial_fit: one pass over a chunk, no validation rows
+    # The settings it was chosen from, for advice that changes them (see ``switch``).
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    defaults: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def description(self) -> str:
@@ -70,7 +73,8 @@ def choose(
         if rate:
             solver = "gd"
             was = "was" if len(rate) == 1 else "were"
-            reason = f"solver='auto': {' and '.join(rate)} {was} set"
+            named = rate[0] if len(rate) == 1 else ", ".join(rate[:-1]) + " and " + rate[-1]
+            reason = f"solver='auto': {named} {was} set"
         elif has_l1:
             solver = "gd"
             reason = (f"solver='auto': penalty={params['penalty']!r} has an L1 part, which "
@@ -83,7 +87,8 @@ def choose(
         optimizer = "none"
     elif optimizer == "auto":
         optimizer = "plain" if solver == "sgd" else "nesterov"
-    return Choice(solver, optimizer, reason, one_pass=forced is not None)
+    return Choice(solver, optimizer, reason, one_pass=forced is not None, params=dict(params),
+                  defaults=defaults)
 
 
 # -------------------------------------------------------------------------------------------
@@ -221,3 +226,32 @@ def check_unused(
             warnings.warn(message, GradregWarning, stacklevel=5)
             continue
         raise ParameterError(message)
+
+
+def switch(choice: Choice, change: Mapping[str, Any]) -> dict[str, Any]:
+    """``change`` plus the resets to default that it needs to be accepted.
+
+    Advice such as "use solver='cg'" must be advice that works: switching the solver or the
+    optimizer leaves parameters set for the old one unused, which :func:`check_unused` would
+    refuse, so they are reset too (``{"solver": "cg", "learning_rate": "auto"}``).
+    """
+    params, defaults = dict(choice.params), choice.defaults
+    params.update(change)
+    result = dict(change)
+    for _ in range(len(_RULES)):
+        has_l1 = _l1(params) and params["alpha"] > 0
+        new = choose(params, defaults, has_l1, forced="sgd" if choice.one_pass else None)
+        unused = [name for name, (uses, _, _) in _RULES.items()
+                  if name not in _WARN_ONLY and is_set(params, defaults, name)
+                  and not uses(params, new)]
+        if not unused:
+            break
+        for name in unused:
+            params[name] = result[name] = defaults[name]
+    return result
+
+
+def describe(settings: Mapping[str, Any]) -> str:
+    """``solver='cg' with learning_rate='auto'``: settings as a user would write them."""
+    parts = [f"{name}={value!r}" for name, value in settings.items()]
+    return parts[0] + (" with " + ", ".join(parts[1:]) if len(parts) > 1 else "")

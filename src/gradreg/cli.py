@@ -132,7 +132,7 @@ def _coefficient_table(model: GDRegressor, title: str) -> Table:
 
 
 def _print_report(model: GDRegressor) -> None:
-    _out.print(model.report())
+    _out.print(model.report(), soft_wrap=True)
 
 
 @cli.command()

@@ -421,6 +421,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         validation = None
         if config.early_stopping:
             source, validation = source.split(self.validation_fraction, config.rng)
+            if source.n_rows == 0:
+                raise ParameterError(
+                    f"validation_fraction={self.validation_fraction!r} holds out all "
+                    f"{validation.n_rows} rows, leaving none to train on. Use a smaller "
+                    "validation_fraction (the default is 0.1)"
+                    + (", or early_stopping=False." if validation.n_rows > 1 else
+                       "; with a single row, set early_stopping=False.")
+                )
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         route = choose_route(self.route, source.n_features)
         with blas_for_small_products(route, source.n_features):
@@ -436,7 +444,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             theta0 = None
             if previous is not None and previous[0].shape[0] == source.n_features:
                 theta0 = problem.precond.from_user(*previous)
-            warn_about_problem(problem, config, self.standardize)
+            warn_about_problem(problem, config, self._choice)
             config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every,
                                       resume)
             show = None if self.verbose == 1 else bool(self.verbose)
@@ -526,7 +534,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
                 f"relative optimality gap {gap} above tol={self.tol:g}. "
-                + faster_settings(config, self.standardize, problem.objective.penalty.has_l1),
+                + faster_settings(self._choice, problem.objective.penalty.has_l1),
                 ConvergenceWarning,
                 stacklevel=3,
             )
