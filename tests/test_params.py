@@ -198,6 +198,20 @@ def test_partial_fit_refuses_early_stopping():
         GDRegressor(solver="sgd", early_stopping=True).partial_fit(X, y)
 
 
+def test_early_stopping_on_files_is_refused_and_the_advice_works():
+    from gradreg import scan
+
+    source = scan(study_time_path(), target="score")
+    common = {"solver": "sgd", "max_iter": 3, "random_state": 0}
+    with pytest.raises(ParameterError, match=r"early_stopping=True holds out validation rows, "
+                                             r"which needs the data as arrays in memory; got a "
+                                             r"FileSource\. Fit arrays, or set "
+                                             r"early_stopping=False\."):
+        GDRegressor(early_stopping=True, **common).fit(source)
+    model = quiet_fit(GDRegressor(**common), source, None)
+    assert np.all(np.isfinite(model.coef_))
+
+
 def test_validation_rows_leaving_nothing_to_train_on_are_refused_and_the_advice_works():
     X, y = small(n=20)
     common = {"solver": "sgd", "early_stopping": True, "max_iter": 5, "random_state": 0}

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import GradregWarning, ParameterError
 
-__all__ = ["Choice", "check_unused", "choose", "switch"]
+__all__ = ["Choice", "check_unused", "choose", "describe", "switch"]
 
 # Set without the setting that uses them, these are a warning, not an error (see above).
 _WARN_ONLY = ("alpha",)
@@ -195,9 +195,7 @@ def _what_runs(c: Choice) -> str:
     return f"solver={c.solver!r} with optimizer={c.optimizer!r}"
 
 
-def check_unused(
-    owner: str, params: Mapping[str, Any], defaults: Mapping[str, Any], choice: Choice
-) -> None:
+def check_unused(params: Mapping[str, Any], defaults: Mapping[str, Any], choice: Choice) -> None:
     """Raise ParameterError for the first parameter set explicitly that ``choice`` ignores."""
     for name, (uses, users, how) in _RULES.items():
         if uses(params, choice) or not is_set(params, defaults, name):
@@ -210,7 +208,7 @@ def check_unused(
                 f"solver='cg' has no learning rate, but {name}={shown} was set: conjugate "
                 "gradient takes the exact minimising step along each direction. To use "
                 f"{name}, {how(params, choice)}; to use conjugate gradient, leave {name} at its "
-                f"default ({defaults[name]!r}). ({owner})"
+                f"default ({defaults[name]!r})."
             )
         advice = how(params, choice)
         if advice.startswith("set "):
@@ -219,7 +217,7 @@ def check_unused(
             advice = f"{advice[0].upper()}{advice[1:]}: leave {name} at its default"
         message = (
             f"{name}={shown} was set, but only {users} uses it, and this fit runs "
-            f"{_what_runs(choice)} ({choice.reason}). {advice} ({defaults[name]!r}). ({owner})"
+            f"{_what_runs(choice)} ({choice.reason}). {advice} ({defaults[name]!r})."
         )
         if name in _WARN_ONLY:
             # check_unused <- _config <- _fit <- fit <- the caller

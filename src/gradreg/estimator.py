@@ -291,7 +291,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                     f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
                     f"gradient steps. Got optimizer={optimizer!r}."
                 )
-        check_unused(name, params, _defaults(), choice)
+        check_unused(params, _defaults(), choice)
         self._choice = choice
         callbacks = self.callbacks
         if callbacks is None:
@@ -420,6 +420,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         source = self._source(X, y, sample_weight)
         validation = None
         if config.early_stopping:
+            if not hasattr(source, "split"):
+                raise ParameterError(
+                    "early_stopping=True holds out validation rows, which needs the data as "
+                    f"arrays in memory; got a {type(source).__name__}. Fit arrays, or set "
+                    "early_stopping=False."
+                )
             source, validation = source.split(self.validation_fraction, config.rng)
             if source.n_rows == 0:
                 raise ParameterError(
