@@ -259,3 +259,56 @@ def test_dask_frame_equals_in_memory(client, firms):
     _, bound = reference(formula, firms)
     assert list(distributed_fit.feature_names_in_) == list(in_memory.feature_names_in_)
     assert relative(distributed_fit.coef_, in_memory.coef_) <= 2 * bound
+
+
+def test_scan_with_a_formula_over_files_missing_levels(tmp_path, firms):
+    from gradreg import scan
+
+    formula = "invest ~ value + capital + C(firm)"
+    ordered = firms.sort_values("firm").reset_index(drop=True)
+    parts = [ordered.iloc[:70], ordered.iloc[70:150], ordered.iloc[150:]]
+    paths = []
+    for i, part in enumerate(parts):
+        path = tmp_path / (f"part{i}.parquet" if i == 1 else f"part{i}.csv")
+        part.to_parquet(path) if i == 1 else part.to_csv(path, index=False)
+        paths.append(path)
+    source = scan(paths, formula=formula)
+    assert source.design_spec.levels["firm"] == sorted(firms.firm.unique())
+    streamed = GDRegressor().fit(source)
+    in_memory = GDRegressor(formula=formula).fit(firms)
+    _, bound = reference(formula, firms)
+    assert list(streamed.feature_names_in_) == list(in_memory.feature_names_in_)
+    assert relative(streamed.coef_, in_memory.coef_) <= 4 * bound
+    # Prediction on new files builds the same design without the target column.
+    new = tmp_path / "new.csv"
+    firms.drop(columns="invest").iloc[::-1].to_csv(new, index=False)
+    from gradreg.sources.frames import FrameSource, file_frames
+
+    features_only = FrameSource(file_frames([new]), streamed.design_spec_, with_target=False)
+    np.testing.assert_allclose(streamed.predict(features_only),
+                               streamed.predict(firms.iloc[::-1]), rtol=0, atol=0)
+
+
+def test_scan_formula_argument_rules(tmp_path, firms):
+    from gradreg import scan
+
+    path = tmp_path / "f.csv"
+    firms.to_csv(path, index=False)
+    with pytest.raises(DataError, match="Give either a formula or target/features to scan"):
+        scan(path, target="invest", formula="invest ~ value")
+    with pytest.raises(DataError, match="weights= and levels= of scan need formula="):
+        scan(path, target="invest", weights="value")
+    with pytest.raises(DataError, match="scan needs target="):
+        scan(path)
+    with pytest.raises(DataError, match="Weight column 'w' is not in"):
+        scan(path, formula="invest ~ value", weights="w")
+    weighted = GDRegressor().fit(scan(path, formula="invest ~ value", weights="capital"))
+    direct = GDRegressor(formula="invest ~ value").fit(firms, sample_weight=firms.capital)
+    # Both solve the same weighted problem; rounding differs by the summation order only:
+    # 10 x p x kappa^2 x eps, kappa that of the centred, sqrt(w)-scaled design.
+    root = np.sqrt(firms.capital.to_numpy() / firms.capital.sum())
+    centred = firms.value.to_numpy() - np.average(firms.value, weights=firms.capital)
+    design = np.c_[centred * root, root]
+    singular = np.linalg.svd(design / np.linalg.norm(design, axis=0), compute_uv=False)
+    bound = 10 * 2 * (singular[0] / singular[-1]) ** 2 * EPS
+    assert relative(weighted.coef_, direct.coef_) <= bound

@@ -21,6 +21,7 @@ from ..formula import (
     _frame,
     _sorted_levels,
     levels_of_batches,
+    variables_of,
 )
 from ..stats import SufficientStats, stats_from_batches
 from .arrays import ArraySource
@@ -225,3 +226,56 @@ def dask_design_source(
     source.design_spec = spec
     source.fit_intercept = spec.fit_intercept
     return source
+
+
+def file_frames(paths: Sequence[Any], columns: Sequence[str] | None = None) -> Frames:
+    """Frames of CSV/Parquet files read in record batches with pyarrow (strings kept)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from ..errors import InputFileError
+    from .files import _format_of
+
+    def dataset_of(path):
+        kind = _format_of(path)
+        return ds.dataset(str(path), format="parquet" if kind == "parquet" else "csv")
+
+    def frames() -> Iterator[Any]:
+        for path in paths:
+            try:
+                for batch in dataset_of(path).to_batches(columns=list(columns) if columns
+                                                         else None, batch_readahead=2):
+                    yield batch.to_pandas()
+            except pa.ArrowInvalid as error:
+                raise DataError(f"{str(path)!r} cannot be read: "
+                                f"{str(error).splitlines()[0]}") from None
+            except OSError as error:
+                raise InputFileError(f"Cannot read {str(path)!r}: {error}") from None
+
+    return frames
+
+
+def scan_formula(
+    paths: Sequence[Any],
+    formula: str,
+    levels: Mapping[str, Sequence] | None = None,
+    weights: str | None = None,
+) -> FrameSource:
+    """The source of :func:`gradreg.scan` with a formula: files streamed through the design."""
+    import pyarrow.dataset as ds
+
+    from .files import _format_of
+
+    first = paths[0]
+    kind = "parquet" if _format_of(first) == "parquet" else "csv"
+    names = list(ds.dataset(str(first), format=kind).schema.names)
+    columns = variables_of(formula, names)
+    if weights is not None:
+        if weights not in names:
+            raise DataError(
+                f"Weight column {weights!r} is not in {str(first)!r}; its columns are "
+                f"{', '.join(map(repr, names))}."
+            )
+        columns.append(weights)
+    what = ", ".join(repr(str(p)) for p in paths)
+    return streamed_source(formula, file_frames(paths, columns), columns, levels, weights, what)
