@@ -393,6 +393,12 @@ def levels_of_batches(frames: Iterator[Any], columns: Sequence[str]) -> dict[str
     """Sorted levels of ``columns`` over a stream of frames: the first pass out of core."""
     seen: dict[str, set] = {c: set() for c in columns}
     for data in frames:
+        if hasattr(data, "schema") and hasattr(data, "column"):  # Arrow: no pandas copy
+            import pyarrow.compute as pc
+
+            for name in columns:
+                seen[name].update(pc.unique(data.column(name)).drop_null().to_pylist())
+            continue
         frame = _frame(data)
         for name in columns:
             seen[name].update(v for v in frame[name].unique().tolist() if not _missing(v))

@@ -30,6 +30,9 @@ __all__ = ["FrameSource", "design_source"]
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 Frames = Callable[[], Iterator[Any]]
+# Rows of the first batch from which a streamed formula's design columns are worked out (the
+# levels are fixed beforehand, so the columns do not depend on which rows these are).
+_SAMPLE_ROWS = 1024
 
 
 class FrameSource:
@@ -129,16 +132,18 @@ def streamed_source(
     levels: Mapping[str, Sequence] | None = None,
     weights: str | None = None,
     what: str = "the data",
+    level_frames: Callable[[list[str]], Iterator[Any]] | None = None,
 ) -> FrameSource:
     """A :class:`FrameSource` for frames read one at a time (files, Dask partitions).
 
     Categorical levels not given in ``levels`` come from a first pass over the categorical
-    columns; transforms fitted on the data are refused (each batch would fit them anew).
+    columns (read by ``level_frames(columns)`` when given, e.g. Arrow batches of those columns
+    only); transforms fitted on the data are refused (each batch would fit them anew).
     """
     first = next(iter(frames()), None)
     if first is None:
         raise DataError(f"{what} hold(s) no data rows.")
-    sample = _frame(first)
+    sample = _frame(first).iloc[:_SAMPLE_ROWS]
     missing = [c for c in columns if c not in sample.columns]
     if missing:
         raise DataError(f"Column(s) {missing} are not in {what}.")
@@ -146,7 +151,8 @@ def streamed_source(
     given = dict(levels or {})
     wanted = [c for c in categorical if c not in given]
     if wanted:
-        given.update(levels_of_batches(frames(), wanted))
+        first_pass = frames() if level_frames is None else level_frames(wanted)
+        given.update(levels_of_batches(first_pass, wanted))
     spec = DesignSpec.from_frame(formula, sample, levels=given, weights=weights, stateful=False)
     return FrameSource(frames, spec, what)
 
@@ -228,24 +234,44 @@ def dask_design_source(
     return source
 
 
-def file_frames(paths: Sequence[Any], columns: Sequence[str] | None = None) -> Frames:
-    """Frames of CSV/Parquet files read in record batches with pyarrow (strings kept)."""
+# Bytes of CSV text per record batch: each batch's design is built by one formulaic call,
+# whose fixed cost (about 0.1 s) must be small next to the batch's rows.
+_FORMULA_CSV_BLOCK = 16 * 1024 * 1024
+
+
+def file_frames(
+    paths: Sequence[Any], columns: Sequence[str] | None = None, arrow: bool = False
+) -> Frames:
+    """Frames of CSV/Parquet files read in record batches with pyarrow (strings kept):
+    pandas DataFrames, or Arrow record batches with ``arrow=True``."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
     import pyarrow.dataset as ds
 
     from ..errors import InputFileError
     from .files import _format_of
 
+    opened: dict[str, Any] = {}
+
     def dataset_of(path):
-        kind = _format_of(path)
-        return ds.dataset(str(path), format="parquet" if kind == "parquet" else "csv")
+        # Opening a CSV dataset infers its schema from the first block: do it once per file.
+        key = str(path)
+        if key not in opened:
+            if _format_of(path) == "parquet":
+                opened[key] = ds.dataset(key, format="parquet")
+            else:
+                options = pacsv.ReadOptions(block_size=_FORMULA_CSV_BLOCK)
+                opened[key] = ds.dataset(key, format=ds.CsvFileFormat(read_options=options))
+        return opened[key]
 
     def frames() -> Iterator[Any]:
         for path in paths:
             try:
-                for batch in dataset_of(path).to_batches(columns=list(columns) if columns
-                                                         else None, batch_readahead=2):
-                    yield batch.to_pandas()
+                for batch in dataset_of(path).to_batches(
+                    columns=list(columns) if columns else None, batch_size=1 << 20,
+                    batch_readahead=1,
+                ):
+                    yield batch if arrow else batch.to_pandas()
             except pa.ArrowInvalid as error:
                 raise DataError(f"{str(path)!r} cannot be read: "
                                 f"{str(error).splitlines()[0]}") from None
@@ -278,4 +304,5 @@ def scan_formula(
             )
         columns.append(weights)
     what = ", ".join(repr(str(p)) for p in paths)
-    return streamed_source(formula, file_frames(paths, columns), columns, levels, weights, what)
+    return streamed_source(formula, file_frames(paths, columns), columns, levels, weights, what,
+                           level_frames=lambda names: file_frames(paths, names, arrow=True)())
