@@ -108,7 +108,20 @@ class RandomState:
         return "None, a non-negative int or a numpy random generator"
 
 
-Constraint = Interval | Options | IsCallable | ListOfCallables | RandomState
+@dataclass(frozen=True)
+class Text:
+    """A string, such as a model formula."""
+
+    what: str = "a str"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def describe(self) -> str:
+        return self.what
+
+
+Constraint = Interval | Options | IsCallable | ListOfCallables | RandomState | Text
 
 
 def validate_params(

@@ -42,6 +42,7 @@ from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
+from .sources.frames import formula_source, intercept_of
 from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor"]
@@ -127,6 +128,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     callbacks : callable or list of callables, default=None
         Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
         stops the fit.
+    formula : str or None, default=None
+        A model formula, as in statsmodels and R (``"y ~ x1 + C(region) + I(x2**2)"``, read by
+        formulaic): ``fit`` then takes a DataFrame (pandas, polars, pyarrow) or a Dask
+        DataFrame as ``X`` with ``y=None``; the formula's intercept (``- 1`` removes it)
+        replaces ``fit_intercept``. Sources from :func:`gradreg.scan` carry their own formula.
     verbose : int, default=0
         ``1`` shows a progress bar (epoch, loss, gradient norm, time left) when standard error
         is a terminal; ``2`` shows it anywhere.
@@ -155,7 +161,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Numerical rank of the standardized design (with the intercept column).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
-        Only when ``X`` has string column names.
+        Only when ``X`` has string column names; with a formula, the design's column names
+        (``C(region)[T.north]``).
+    design_spec_ : DesignSpec
+        With a formula: the formula, its categorical levels and design columns, which
+        ``predict`` uses to build the same design from new frames.
 
     Examples
     --------
@@ -199,6 +209,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "random_state": [v.RandomState()],
         "callbacks": [v.Options((None,)), v.ListOfCallables()],
         "verbose": [v.Interval(Integral, 0, None, closed="left"), v.Options((True, False))],
+        "formula": [v.Options((None,)), v.Text("a formula string such as 'y ~ x1 + C(g)'")],
     }
 
     def __init__(
@@ -231,6 +242,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         random_state: Any = None,
         callbacks: Any = None,
         verbose: int = 0,
+        formula: str | None = None,
     ) -> None:
         self.solver = solver
         self.optimizer = optimizer
@@ -259,6 +271,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.formula = formula
 
     # -----------------------------------------------------------------------------------------
     # Parameters
@@ -337,7 +350,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
         """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
-        if is_dask_collection(X):
+        if self.formula is not None and not is_source(X):
+            source = formula_source(self.formula, X, y, sample_weight)
+        elif is_dask_collection(X):
             from .sources.dask import DaskSource
 
             source = DaskSource(X, y, sample_weight)
@@ -355,6 +370,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         names = getattr(source, "feature_names", None)
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        if getattr(source, "design_spec", None) is not None:
+            self.design_spec_ = source.design_spec
         return source
 
     def _check_Xy(self, X: Any, y: Any, sample_weight: Any, reset: bool):
@@ -415,7 +432,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
-        for attribute in ("feature_names_in_",):
+        for attribute in ("feature_names_in_", "design_spec_"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None
@@ -440,7 +457,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         with blas_for_small_products(route, source.n_features):
             try:
                 problem = build_problem(
-                    source, penalty, self.fit_intercept, self.standardize, self.route,
+                    source, penalty, intercept_of(self, source), self.standardize, self.route,
                     validation_source=validation,
                 )
             except DataRangeError:
@@ -617,7 +634,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         with np.errstate(over="ignore", invalid="ignore"):
-            if is_source(X):
+            spec = getattr(self, "design_spec_", None)
+            if spec is not None and not is_source(X):
+                X = spec.design(X, with_target=False)[0]
+                predictions = X @ self.coef_ + self.intercept_
+            elif is_source(X):
                 self._check_source_features(X)
                 parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
                 predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
