@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,6 +350,11 @@ class FileSource:
         return DataError(f"{file.name!r} cannot be read as CSV: {first_line_of(exc)}")
 
 
+def _format_of(path: Path) -> str:
+    """"csv" or "parquet", from the name checked against the content (for formula sources)."""
+    return file_kind(path).format
+
+
 def _known_rows(file: DataFile) -> int | None:
     if file.kind.format == "parquet":
         return pq.ParquetFile(file.path).metadata.num_rows
@@ -367,7 +372,7 @@ def _line_of_row(file: DataFile, options: CsvOptions, row: int) -> tuple[int, li
 
 def scan(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
-    target: str,
+    target: str | None = None,
     features: Sequence[str] | None = None,
     *,
     delimiter: str | None = None,
@@ -375,8 +380,16 @@ def scan(
     header: int | str | None = "infer",
     encoding: str = "utf-8",
     progress: Progress | None = None,
-) -> FileSource:
+    formula: str | None = None,
+    levels: Mapping[str, Sequence] | None = None,
+    weights: str | None = None,
+):
     """Lazy view of CSV/Parquet files, for ``GDRegressor().fit(scan(...))``.
+
+    With ``formula`` (``"y ~ x1 + C(region)"``, see :mod:`gradreg.formula`) the rows are
+    streamed through the formula's design instead of ``target``/``features``; the levels of
+    categorical columns come from one first pass over those columns, or from ``levels``
+    (``{"region": ["north", "south"]}``). ``weights`` names a column of sample weights.
 
     Parameters
     ----------
@@ -397,6 +410,9 @@ def scan(
         Text encoding of CSV files; a byte-order mark is skipped.
     progress : callable, optional
         ``progress(total_bytes)``, a context manager yielding ``advance(rows, bytes_done)``.
+    formula, levels, weights
+        A formula's design instead of ``target``/``features`` (the CSV reading options above
+        apply to ``target``/``features`` only).
 
     Raises
     ------
@@ -412,7 +428,22 @@ def scan(
     >>> source = scan(study_time_path(), target="score")
     >>> source.feature_names, source.n_rows
     (['hours'], 100)
+    >>> scan(study_time_path(), formula="score ~ hours + I(hours ** 2)").feature_names
+    ['hours', 'I(hours ** 2)']
     """
+    if formula is not None:
+        if target is not None or features is not None:
+            raise DataError(
+                "Give either a formula or target/features to scan, not both: the formula "
+                "names the target and the terms."
+            )
+        from .frames import scan_formula
+
+        return scan_formula(resolve_paths(paths), formula, levels, weights)
+    if weights is not None or levels is not None:
+        raise DataError("weights= and levels= of scan need formula=.")
+    if target is None:
+        raise DataError("scan needs target= (the name of the target column) or formula=.")
     return FileSource(paths, target, features, delimiter=delimiter, decimal=decimal,
                       header=header, encoding=encoding, progress=progress)
 
