@@ -503,3 +503,10 @@ def test_the_header_and_rows_are_parsed_by_one_reader(tmp_path, monkeypatch):
     source = scan(case.write(tmp_path), target="y")
     assert source.feature_names == ["x1", "x2"]
     assert_same_fit(GDRegressor().fit(source), expected_fit(ROWS))
+
+
+def test_reading_options_are_not_silently_ignored_with_a_formula(tmp_path):
+    (tmp_path / "d.csv").write_text(csv_text(ROWS, delimiter=";"))
+    with pytest.raises(DataError, match=r"reading option\(s\) delimiter, decimal apply to "
+                                        r"target=/features= only"):
+        scan(tmp_path / "d.csv", formula="y ~ x1", delimiter=";", decimal=",")

@@ -437,6 +437,16 @@ def scan(
                 "Give either a formula or target/features to scan, not both: the formula "
                 "names the target and the terms."
             )
+        given = {"delimiter": delimiter, "decimal": decimal, "header": header,
+                 "encoding": encoding}
+        changed = [k for k, v in given.items() if v != {"delimiter": None, "decimal": ".",
+                                                         "header": "infer",
+                                                         "encoding": "utf-8"}[k]]
+        if changed:
+            raise DataError(
+                f"scan's reading option(s) {', '.join(changed)} apply to target=/features= "
+                "only; with formula= the files are read as comma-separated UTF-8 with a header."
+            )
         from .frames import scan_formula
 
         return scan_formula(resolve_paths(paths), formula, levels, weights)
