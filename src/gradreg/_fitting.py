@@ -52,7 +52,8 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
             stacklevel=4,
         )
     kappa = optimum.condition_number
-    if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
+    if (config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1
+            and config.tol is not None):
         needed = kappa * math.log(1.0 / config.tol)
         if needed > config.max_iter and kappa > 1e3:
             warnings.warn(
