@@ -45,7 +45,7 @@ def _reference_steps(problem, source, config, batch_size, seed):
         theta, state, _ = sgd_epoch(problem, theta, stream.optimizer, state, [batch], step,
                                     stream.schedule)
         count += 1
-        average = average + (theta - average) / count
+        average = average + (theta - average) * (1.0 / count)
     return theta, state, average
 
 

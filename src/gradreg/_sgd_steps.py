@@ -67,7 +67,7 @@ class Averager:
             if self.count == 1:
                 self.theta = theta.copy()
             else:
-                self.theta = self.theta + (theta - self.theta) / self.count
+                self.theta = self.theta + (theta - self.theta) * (1.0 / self.count)
         else:
             self.theta = theta.copy()
 

@@ -7,7 +7,7 @@ update rules are those of :mod:`gradreg.optim` (``plain``, ``momentum``, ``neste
 ``adagrad``); the learning rate of each step comes in as an array, computed from the schedule.
 
 Polyak-Ruppert averaging (Polyak & Juditsky 1992; Ruppert 1988) is done in the same loop:
-once ``average_start`` rows have been seen, ``avg <- avg + (theta - avg) / k`` after the k-th
+once ``average_start`` rows have been seen, ``avg <- avg + (theta - avg) * (1/k)`` after the k-th
 averaged step, as scikit-learn's ``SGDRegressor(average=...)`` does.
 
 The compiled function is cached on disk (``cache=True``); it has one signature per dtype of
@@ -23,6 +23,8 @@ __all__ = ["RULES", "sgd_steps"]
 
 # The update rules by number, as the compiled loop takes them.
 RULES = {"plain": 0, "momentum": 1, "nesterov": 2, "adam": 3, "adagrad": 4}
+# Rows gathered into the contiguous buffer at a time (rounded to whole batches).
+_BLOCK_ROWS = 256
 
 
 @numba.njit(cache=True, nogil=True)
@@ -39,30 +41,52 @@ def _steps(  # noqa: PLR0913 - a compiled loop takes its state as flat arrays
     n = order.shape[0]
     d = shift.shape[0]
     p = theta.shape[0]
-    z = np.empty(d)
     grad = np.empty(p)
     n_steps = rates.shape[0]
+    # Rows are gathered (and scaled) a block at a time into contiguous buffers: the gathers
+    # do not wait on the steps, so the memory reads of a shuffled order overlap.
+    block = batch_size * max(1, _BLOCK_ROWS // batch_size)
+    z = np.empty((block, d))
+    targets = np.empty(block)
+    weights = np.empty(block)
+    sink = np.empty(1)
     for step in range(n_steps):
         start = step * batch_size
         stop = min(start + batch_size, n)
+        offset = start % block
+        if offset == 0:
+            rows = min(block, n - start)
+            # Touch every cache line of the block's rows first: independent loads, many in
+            # flight at once, so the scaling below reads from cache.
+            touched = 0.0
+            for r in range(rows):
+                i = order[start + r]
+                for j in range(0, d, 8):
+                    touched += X[i, j]
+                touched += y[i] + w[i]
+            sink[0] = touched
+            for r in range(rows):
+                i = order[start + r]
+                for j in range(d):
+                    z[r, j] = (np.float64(X[i, j]) - shift[j]) / scale[j]
+                targets[r] = y[i]
+                weights[r] = w[i]
         for j in range(p):
             grad[j] = 0.0
         total = 0.0
-        for k in range(start, stop):
-            i = order[k]
+        for r in range(offset, offset + stop - start):
             dot = 0.0
             for j in range(d):
-                z[j] = (np.float64(X[i, j]) - shift[j]) / scale[j]
-                dot += z[j] * theta[j]
-            residual = dot - y[i]
+                dot += z[r, j] * theta[j]
+            residual = dot - targets[r]
             if fit_intercept:
                 residual += theta[d]
-            weighted = residual * w[i]
+            weighted = residual * weights[r]
             for j in range(d):
-                grad[j] += z[j] * weighted
+                grad[j] += z[r, j] * weighted
             if fit_intercept:
                 grad[d] += weighted
-            total += w[i]
+            total += weights[r]
         eta = rates[step]
         if rule == 3:
             counters[0] += 1
@@ -97,8 +121,9 @@ def _steps(  # noqa: PLR0913 - a compiled loop takes its state as flat arrays
                 for j in range(p):
                     avg[j] = theta[j]
             else:
+                inverse = 1.0 / counters[1]
                 for j in range(p):
-                    avg[j] += (theta[j] - avg[j]) / counters[1]
+                    avg[j] += (theta[j] - avg[j]) * inverse
         else:
             for j in range(p):
                 avg[j] = theta[j]
