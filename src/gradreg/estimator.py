@@ -268,7 +268,7 @@ default="auto"
     def _config(self, solver: str | None = None) -> FitConfig:
         """Validate the parameters and resolve the automatic choices.
 
-        ``solver`` overrides the ``solver`` parameter (``partial_fit`` is always SGD).
+        ``solver`` overrides the ``solver`` parameter.
         """
         name = type(self).__name__
         # Read the attributes directly: get_params inspects the signature, which costs more

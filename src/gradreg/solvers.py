@@ -236,7 +236,8 @@ def auto_learning_rate(problem: Problem, config: FitConfig, lipschitz: float) ->
     if config.solver != "sgd":
         return 1.0 / lipschitz
     # A mini-batch gradient has curvature up to L + E|z|^2 / batch_size; a step of 1/that is
-    # stable but noisy, so SGD takes a tenth of it (its noise floor shrinks with the step).
+    # stable but noisy, so SGD without averaging takes a tenth of it (its noise floor shrinks
+    # with the step); averaged SGD takes all of it (the average removes the noise).
     curvature = lipschitz + problem.mean_square_norm() / config.batch_size
     rate = (_SGD_AVERAGED_FRACTION if config.average else _SGD_FRACTION) / curvature
     if config.optimizer in ("momentum", "nesterov"):
