@@ -46,7 +46,7 @@ _BATCH = 8192
 def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     """Update ``model`` (a GDRegressor) with one chunk of rows; see the module docstring."""
     started = time.perf_counter()
-    config = model._config()
+    config = model._config(one_pass=True)
     first = not hasattr(model, "stats_")
     X, y, weights = model._check_Xy(X, y, sample_weight, reset=first)
     source = ArraySource(X, y, weights)
@@ -66,7 +66,7 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
         else:
             theta0 = None if previous is None else problem.precond.from_user(*previous)
             result = solve(problem, config, theta0)
-            model._store(problem, result, time.perf_counter() - started)
+            model._store(problem, result, time.perf_counter() - started, config)
     model.stats_ = stats
     return model
 
@@ -119,6 +119,7 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.learning_rate_ = stream.base * stream.factor
     model.lipschitz_ = problem.lipschitz() if problem.route == "stats" else float("nan")
     model.solver_, model.optimizer_, model.route_ = "sgd", config.optimizer, problem.route
+    model.solver_choice_ = model._choice.description
     model.metrics_ = training_metrics(problem, theta)
 
 
