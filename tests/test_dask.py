@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import make_regression, relative_error
+from conftest import loss_pinned_bound, make_regression, relative_error
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -47,7 +47,12 @@ def test_dataframes_weights_and_penalties(client):
     model = GDRegressor(penalty="l1", alpha=0.1).fit(
         frame, target, sample_weight=da.from_array(weights, chunks=750))
     assert list(model.feature_names_in_) == ["a", "b", "c"]
-    assert relative_error(model.coef_, expected.coef_) < 1e-9
+    # An L1 fit stops at the precision of its loss: each fit is within the loss-pinned distance
+    # of the optimum (standardized units), so the two within twice that.
+    mean = weights @ X / weights.sum()
+    spread = np.sqrt(weights @ (X - mean) ** 2 / weights.sum())
+    bound = 2 * loss_pinned_bound(X, weights, float(expected.history_["loss"][-1]))
+    assert np.max(np.abs((model.coef_ - expected.coef_) * spread)) <= bound
 
 
 def test_sgd_iterates_partitions(client):
