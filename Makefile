@@ -26,12 +26,10 @@ test: $(STAMP) lint
 # The suite again under OpenBLAS kernels every x86-64 machine can run (numpy's OpenBLAS honours
 # OPENBLAS_CORETYPE), so that no bound holds on one kernel's rounding only.
 KERNELS := Prescott Sandybridge Haswell
-BLAS_INFO := import numpy, threadpoolctl; print(*(f"{i['internal_api']} {i['version']}, kernel \
-	{i.get('architecture')}" for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))
 
 test-kernels: $(STAMP)
 	@for kernel in $(KERNELS); do \
-	  echo "OPENBLAS_CORETYPE=$$kernel: $$(OPENBLAS_CORETYPE=$$kernel $(BIN)/python -c "$(BLAS_INFO)")"; \
+	  echo "OPENBLAS_CORETYPE=$$kernel: $$(OPENBLAS_CORETYPE=$$kernel $(BIN)/python -m benchmarks.machine)"; \
 	  started=$$(date +%s); \
 	  OPENBLAS_CORETYPE=$$kernel $(BIN)/python -m pytest -q || exit 1; \
 	  echo "OPENBLAS_CORETYPE=$$kernel: suite passed in $$(( $$(date +%s) - started )) s"; \
