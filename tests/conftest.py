@@ -81,6 +81,24 @@ def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
     return factor * condition * max(n_terms, 1) * EPS
 
 
+def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
+                               sample_weight=None, fits=1):
+    """Coefficients and intercept within the rounding bound of a fit from cross-products.
+
+    The bound is ``rounding_bound(condition**2, 10, n)`` per fit (``fits=2`` when comparing two
+    fits, each within the bound of the optimum). Coefficients are compared in standardized
+    units (times each column's spread), where the bound holds; the intercept
+    ``mean_y - mean_x @ coef`` within the same relative bound of the sizes of its terms.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    condition = standardized_condition(X, sample_weight)
+    bound = fits * rounding_bound(condition**2, factor=10, n_terms=len(X))
+    spread = X.std(axis=0)
+    assert relative_error(np.asarray(coef) * spread, np.asarray(ref_coef) * spread) <= bound
+    size = abs(ref_intercept) + np.abs(X.mean(axis=0)) @ np.abs(ref_coef)
+    assert abs(intercept - ref_intercept) <= bound * size
+
+
 def loss_pinned_bound(X, sample_weight, loss: float, factor: float = 10) -> float:
     """How far (in standardized units) coefficients may be from the optimum when a fit stops
     at the precision of its loss rather than on an exact solve (penalised fits).

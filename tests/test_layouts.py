@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_regression, relative_error, rounding_bound, standardized_condition
+from conftest import assert_fit_within_rounding, make_regression
 from gradreg import GDRegressor, scan
 from gradreg.cli import main
 
@@ -67,13 +67,8 @@ def data(n, seed):
 
 
 def assert_same_fit(model, expected, X, weights=None):
-    """Coefficients (standardized units) and intercept within twice the rounding bound."""
-    bound = 2 * rounding_bound(standardized_condition(X, weights) ** 2, factor=10,
-                               n_terms=len(X))
-    spread = X.std(axis=0)
-    assert relative_error(model.coef_ * spread, expected.coef_ * spread) <= bound
-    size = abs(expected.intercept_) + np.abs(X.mean(axis=0)) @ np.abs(expected.coef_)
-    assert abs(model.intercept_ - expected.intercept_) <= bound * size
+    assert_fit_within_rounding(model.coef_, model.intercept_, X, expected.coef_,
+                               expected.intercept_, weights, fits=2)
     assert model.n_features_in_ == len(FEATURES)
 
 
