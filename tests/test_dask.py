@@ -110,3 +110,10 @@ def test_command_line_on_the_cluster(client, tmp_path, capsys):
 def test_bad_dask_input_is_named(make_X, make_y, message):
     with pytest.raises(DataError, match=message):
         GDRegressor().fit(make_X(), make_y())
+
+
+def test_sample_weight_of_another_length_is_named():
+    with pytest.raises(DataError, match=r"sample_weight must be 1-D with 10 values \(one per "
+                                        r"row\); got shape \(8,\)"):
+        GDRegressor().fit(da.ones((10, 2), chunks=5), da.ones(10, chunks=5),
+                          sample_weight=da.ones(8, chunks=4))
