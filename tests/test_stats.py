@@ -174,3 +174,25 @@ def test_chunks_follow_the_reported_cache():
     assert _chunk_bytes(32 << 10) == 256 << 10  # too small for the fixed cost of a chunk
     assert _chunk_bytes(64 << 20) == 4 << 20
     assert chunk_rows_for(10_000) == 256  # at least a few hundred rows per chunk
+
+
+def test_the_cache_size_is_read_from_sysfs_without_sysconf(monkeypatch):
+    import os
+    from pathlib import Path
+
+    from gradreg.stats import _level2_cache_bytes
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    folder = Path("/sys/devices/system/cpu/cpu0/cache")
+    level2 = [index for index in folder.glob("index*")
+              if (index / "level").read_text().strip() == "2"] if folder.is_dir() else []
+    if level2:
+        text = (level2[0] / "size").read_text().strip()
+        units = {"K": 1024, "M": 1024**2}
+        expected = int(text.rstrip("KM")) * units.get(text[-1], 1)
+        assert _level2_cache_bytes() == expected
+    else:
+        assert _level2_cache_bytes() == 0
