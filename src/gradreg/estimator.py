@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 import warnings
@@ -15,6 +17,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _validation as v
 from ._fitting import (
+    faster_settings,
     fit_report,
     out_of_range,
     power_of_two_scale,
@@ -22,6 +25,8 @@ from ._fitting import (
     warn_about_problem,
     with_checkpoints,
 )
+from ._params import check_unused, choose
+from ._streaming import partial_fit
 from .errors import (
     ConvergenceWarning,
     DataError,
@@ -35,14 +40,15 @@ from .penalties import make_penalty
 from .persistence import save_model
 from .problem import Problem, build_problem, choose_route
 from .progress import epoch_progress
-from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
+from .solvers import SOLVERS, FitConfig, FitResult, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
+from .sources.frames import formula_source, intercept_of
 from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor"]
 
-SCHEDULES = ("constant", "invscaling", "exponential", "step", "cosine")
+SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
 _PREDICT_BATCH = 65_536
@@ -63,17 +69,23 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ----------
     solver : {"auto", "gd", "sgd", "cg"}, default="auto"
         ``"gd"`` full-batch gradient descent (proximal with an L1 penalty), ``"sgd"`` mini-batch
-        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"cg"``, or
-        ``"gd"`` with ``"nesterov"`` (FISTA) when the penalty has an L1 part.
+        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"gd"`` when
+        ``learning_rate``, ``optimizer``, ``schedule``, ``momentum`` or ``line_search`` is set (so
+        that it is used) or the penalty has an L1 part, and ``"cg"`` otherwise; ``solver_choice_``
+        says which and why. A parameter set to a value other than its default that the chosen
+        solver, optimizer, schedule or penalty does not use raises ``ParameterError`` (``alpha``
+        without a penalty warns), e.g. ``solver="cg"`` with a ``learning_rate``.
     optimizer : {"auto", "plain", "momentum", "nesterov", "adam", "adagrad"}, default="auto"
         The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
         and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
     learning_rate : "auto", float > 0 or callable, default="auto"
         Step size in the standardized coordinates. ``"auto"`` is ``1/L`` with ``L`` the largest
         curvature (a mini-batch bound for SGD); a callable maps the step count to a step size.
-    schedule : {"constant", "invscaling", "exponential", "step", "cosine"}, default="constant"
+    schedule : {"auto", "constant", "invscaling", "exponential", "step", "cosine"}, \
+default="auto"
         Decay of a float or automatic learning rate: ``eta/(t+1)^power_t``, ``0.99`` per epoch,
-        halved every 10 epochs, or cosine down to zero over ``max_iter`` epochs.
+        halved every 10 epochs, or cosine down to zero over ``max_iter`` epochs. ``"auto"`` is
+        constant, except for SGD with Adam: ``eta/sqrt(1 + epochs)``.
     power_t : float >= 0, default=0.25
         Exponent of ``"invscaling"``.
     momentum : float in [0, 1), default=0.9
@@ -101,17 +113,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         features) or passes over the data.
     max_iter : int >= 1, default=1000
         Maximum number of epochs (full passes, or CG steps).
-    tol : float > 0, default=1e-20
+    tol : float > 0 or None, default=1e-20
         Target relative optimality gap ``(f - f*)/f*``; the fit is converged only when it is
         met. The gap is quadratic in the error of the coefficients, so the default makes them
         accurate to about 1e-10 relative on well-conditioned data. Where float64 cannot certify
         ``tol`` (very ill-conditioned data) the fit stops at the precision limit and says so in
-        ``stop_reason_``.
+        ``stop_reason_``. ``None`` runs ``max_iter`` epochs whatever the gap.
     early_stopping : bool, default=False
         For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
         not improved for ``n_iter_no_change`` epochs.
     validation_fraction : float in (0, 1), default=0.1
     n_iter_no_change : int >= 1, default=5
+    average : bool or int >= 1, default=True
+        For ``"sgd"``: report the Polyak-Ruppert average of the iterates (Polyak & Juditsky
+        1992), which converges with a constant learning rate where the last iterate keeps
+        fluctuating. An integer starts the average once that many rows have been seen
+        (scikit-learn's ``average``); ``False`` reports the last iterate.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     random_state : int, Generator or None, default=None
@@ -119,6 +136,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     callbacks : callable or list of callables, default=None
         Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
         stops the fit.
+    formula : str or None, default=None
+        A model formula, as in statsmodels and R (``"y ~ x1 + C(region) + I(x2**2)"``, read by
+        formulaic): ``fit`` then takes a DataFrame (pandas, polars, pyarrow) or a Dask
+        DataFrame as ``X`` with ``y=None``; the formula's intercept (``- 1`` removes it)
+        replaces ``fit_intercept``. Sources from :func:`gradreg.scan` carry their own formula.
     verbose : int, default=0
         ``1`` shows a progress bar (epoch, loss, gradient norm, time left) when standard error
         is a terminal; ``2`` shows it anywhere.
@@ -136,6 +158,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     history_ : dict of ndarray
         ``loss``, ``grad_norm`` and ``gap`` at the start and after each epoch.
     stop_reason_, solver_, optimizer_, route_ : str
+    solver_choice_ : str
+        The solver that ran and why, e.g. ``"cg (solver='auto': no learning rate set)"``.
     learning_rate_ : float
         The base step size used.
     lipschitz_ : float
@@ -145,7 +169,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Numerical rank of the standardized design (with the intercept column).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
-        Only when ``X`` has string column names.
+        Only when ``X`` has string column names; with a formula, the design's column names
+        (``C(region)[T.north]``).
+    design_spec_ : DesignSpec
+        With a formula: the formula, its categorical levels and design columns, which
+        ``predict`` uses to build the same design from new frames.
 
     Examples
     --------
@@ -181,14 +209,16 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "standardize": [v.Options((True, False))],
         "route": [v.Options(ROUTES)],
         "max_iter": [v.Interval(Integral, 1, None, closed="left")],
-        "tol": [v.Interval(Real, 0.0, None, closed="neither")],
+        "tol": [v.Options((None,)), v.Interval(Real, 0.0, None, closed="neither")],
         "early_stopping": [v.Options((True, False))],
         "validation_fraction": [v.Interval(Real, 0.0, 1.0, closed="neither")],
         "n_iter_no_change": [v.Interval(Integral, 1, None, closed="left")],
+        "average": [v.Options((True, False)), v.Interval(Integral, 1, None, closed="left")],
         "warm_start": [v.Options((True, False))],
         "random_state": [v.RandomState()],
         "callbacks": [v.Options((None,)), v.ListOfCallables()],
         "verbose": [v.Interval(Integral, 0, None, closed="left"), v.Options((True, False))],
+        "formula": [v.Options((None,)), v.Text("a formula string such as 'y ~ x1 + C(g)'")],
     }
 
     def __init__(
@@ -197,7 +227,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         solver: str = "auto",
         optimizer: str = "auto",
         learning_rate: Any = "auto",
-        schedule: str = "constant",
+        schedule: str = "auto",
         power_t: float = 0.25,
         momentum: float = 0.9,
         b1: float = 0.9,
@@ -217,10 +247,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
+        average: bool | int = True,
         warm_start: bool = False,
         random_state: Any = None,
         callbacks: Any = None,
         verbose: int = 0,
+        formula: str | None = None,
     ) -> None:
         self.solver = solver
         self.optimizer = optimizer
@@ -245,19 +277,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.average = average
         self.warm_start = warm_start
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.formula = formula
 
     # -----------------------------------------------------------------------------------------
     # Parameters
     # -----------------------------------------------------------------------------------------
 
-    def _config(self, solver: str | None = None) -> FitConfig:
+    def _config(self, solver: str | None = None, one_pass: bool = False) -> FitConfig:
         """Validate the parameters and resolve the automatic choices.
 
-        ``solver`` overrides the ``solver`` parameter (``partial_fit`` is always SGD).
+        ``solver`` overrides the ``solver`` parameter; ``one_pass`` is set by ``partial_fit``.
         """
         name = type(self).__name__
         # Read the attributes directly: get_params inspects the signature, which costs more
@@ -265,20 +299,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         params = {key: getattr(self, key) for key in self._parameter_constraints}
         v.validate_params(name, params, self._parameter_constraints)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        solver = solver or self.solver
-        if solver == "auto":
-            solver = "gd" if penalty.has_l1 else "cg"
-        optimizer = self.optimizer
-        if optimizer == "auto":
-            optimizer = "plain" if solver == "sgd" else "nesterov"
-        if solver == "cg":
-            optimizer = "none"
-            if penalty.has_l1:
-                raise ParameterError(
-                    f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
-                    "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
-                    "solver='auto'."
-                )
+        choice = choose(params, _defaults(), penalty.has_l1, forced=solver, one_pass=one_pass)
+        solver, optimizer = choice.solver, choice.optimizer
+        if solver == "cg" and penalty.has_l1:
+            raise ParameterError(
+                f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
+                "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
+                "solver='auto'."
+            )
         if penalty.has_l1:
             allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
             if optimizer not in allowed:
@@ -287,16 +315,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                     f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
                     f"gradient steps. Got optimizer={optimizer!r}."
                 )
-        if self.line_search and not (solver == "gd" and optimizer in ("plain", "nesterov")):
-            raise ParameterError(
-                "line_search=True needs solver='gd' with optimizer 'plain' or 'nesterov'. "
-                f"Got solver={solver!r}, optimizer={optimizer!r}."
-            )
-        if self.early_stopping and solver != "sgd":
-            raise ParameterError(
-                f"early_stopping=True applies to solver='sgd' only. Got solver={solver!r}; "
-                "full-batch solvers stop on the optimality gap (tol)."
-            )
+        check_unused(params, _defaults(), choice)
+        self._choice = choice
         callbacks = self.callbacks
         if callbacks is None:
             callbacks = ()
@@ -319,6 +339,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             tol=self.tol,
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,
+            average=self.average,
             callbacks=tuple(callbacks),
             # Only SGD shuffles; seeding a generator from the system's entropy costs time.
             rng=v.check_random_state(self.random_state) if solver == "sgd" else None,
@@ -341,7 +362,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
         """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
-        if is_dask_collection(X):
+        if self.formula is not None and not is_source(X):
+            source = formula_source(self.formula, X, y, sample_weight)
+        elif is_dask_collection(X):
             from .sources.dask import DaskSource
 
             source = DaskSource(X, y, sample_weight)
@@ -359,6 +382,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         names = getattr(source, "feature_names", None)
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        if getattr(source, "design_spec", None) is not None:
+            self.design_spec_ = source.design_spec
         return source
 
     def _check_Xy(self, X: Any, y: Any, sample_weight: Any, reset: bool):
@@ -419,18 +444,32 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
-        for attribute in ("feature_names_in_",):
+        for attribute in ("feature_names_in_", "design_spec_"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None
         if config.early_stopping:
+            if not hasattr(source, "split"):
+                raise ParameterError(
+                    "early_stopping=True holds out validation rows, which needs the data as "
+                    f"arrays in memory; got a {type(source).__name__}. Fit arrays, or set "
+                    "early_stopping=False."
+                )
             source, validation = source.split(self.validation_fraction, config.rng)
+            if source.n_rows == 0:
+                raise ParameterError(
+                    f"validation_fraction={self.validation_fraction!r} holds out all "
+                    f"{validation.n_rows} rows, leaving none to train on. Use a smaller "
+                    "validation_fraction (the default is 0.1)"
+                    + (", or early_stopping=False." if validation.n_rows > 1 else
+                       "; with a single row, set early_stopping=False.")
+                )
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         route = choose_route(self.route, source.n_features)
         with blas_for_small_products(route, source.n_features):
             try:
                 problem = build_problem(
-                    source, penalty, self.fit_intercept, self.standardize, self.route,
+                    source, penalty, intercept_of(self, source), self.standardize, self.route,
                     validation_source=validation,
                 )
             except DataRangeError:
@@ -440,7 +479,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             theta0 = None
             if previous is not None and previous[0].shape[0] == source.n_features:
                 theta0 = problem.precond.from_user(*previous)
-            warn_about_problem(problem, config, self.standardize)
+            warn_about_problem(problem, config, self._choice)
             config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every,
                                       resume)
             show = None if self.verbose == 1 else bool(self.verbose)
@@ -448,7 +487,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 if bar is not None:
                     config = replace(config, callbacks=(*config.callbacks, bar))
                 result = solve(problem, config, theta0)
-        self._store(problem, result, time.perf_counter() - started)
+        self._store(problem, result, time.perf_counter() - started, config)
         return self
 
     def _fit_rescaled(self, source, penalty, checkpoint, resume, overflow: bool) -> GDRegressor:
@@ -497,7 +536,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self.coef_, self.intercept_
         return None
 
-    def _store(self, problem: Problem, result: FitResult, seconds: float) -> None:
+    def _store(self, problem: Problem, result: FitResult, seconds: float, config) -> None:
         coef, intercept = problem.precond.to_user(result.theta)
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise DataError(
@@ -514,6 +553,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.history_ = {k: np.asarray(h) for k, h in result.history.items()}
         self.solver_ = result.solver
         self.optimizer_ = result.optimizer
+        self.solver_choice_ = self._choice.description
         self.route_ = problem.route
         self.learning_rate_ = result.learning_rate
         self.lipschitz_ = result.lipschitz
@@ -524,22 +564,33 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        if not result.converged and result.stop_reason.startswith("max_iter"):
+        if (
+            self.tol is not None
+            and not result.converged
+            and result.stop_reason.startswith("max_iter")
+        ):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(
                 f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
-                f"relative optimality gap {gap} above tol={self.tol:g}. Increase max_iter, or "
-                "use solver='cg' or optimizer='nesterov'.",
+                f"relative optimality gap {gap} above tol={self.tol:g}. "
+                + faster_settings(self._choice, problem.objective.penalty.has_l1),
                 ConvergenceWarning,
                 stacklevel=3,
             )
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
-        """One pass of mini-batch SGD over this chunk, continuing from the previous calls.
+        """Learn from one more chunk of rows, continuing from the previous calls.
 
-        The scaling (the preconditioner) and the base learning rate are taken from the first
-        chunk and kept; the statistics of all chunks seen are merged, so ``optimality_gap_`` is
-        measured against the exact optimum of all the data so far.
+        With a full-batch solver (the default), the chunk's statistics are merged with those
+        of all the rows seen and the fit descends on them from the previous solution to the
+        certified optimum: after every call the model is the least-squares fit of all rows so
+        far, in any order (recursive least squares; O(d^2) memory, a cost per call independent
+        of the rows seen). With ``solver="sgd"`` (or data too wide for the statistics) each
+        call is one pass of stochastic steps over the chunk; a pass whose loss rises sharply
+        is retried with half the learning rate, and
+        :class:`~gradreg.errors.DivergenceError` is raised if that keeps failing. Either way
+        the scaling follows the merged statistics and ``optimality_gap_`` is measured against
+        the exact optimum of all the data so far.
 
         Examples
         --------
@@ -547,46 +598,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> from gradreg import GDRegressor
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(1000, 2)); y = X @ [1.0, -2.0] + 0.5
-        >>> model = GDRegressor(random_state=0)
-        >>> for _ in range(3):
-        ...     for start in range(0, 1000, 100):
-        ...         model = model.partial_fit(X[start:start + 100], y[start:start + 100])
-        >>> np.round(model.coef_, 2)
-        array([ 1., -2.])
+        >>> model = GDRegressor()
+        >>> for start in range(0, 1000, 100):
+        ...     model = model.partial_fit(X[start:start + 100], y[start:start + 100])
+        >>> np.round(model.coef_, 6), model.converged_
+        (array([ 1., -2.]), True)
         """
-        config = self._config(solver="sgd")
-        first = not hasattr(self, "stats_")
-        X, y, weights = self._check_Xy(X, y, sample_weight, reset=first)
-        source = ArraySource(X, y, weights)
-        stats = source.stats() if first else self.stats_ + source.stats()
-        problem = build_problem(
-            source,
-            make_penalty(self.penalty, self.alpha, self.l1_ratio),
-            self.fit_intercept,
-            self.standardize,
-            "stats",
-            precond=None if first else self.preconditioner_,
-            stats=stats,
-        )
-        if first:
-            self._stream = SgdStream.start(problem, config)
-            theta = np.zeros(problem.n_params)
-        else:
-            theta = problem.precond.from_user(self.coef_, self.intercept_)
-        order = config.rng if config.shuffle else None
-        theta = self._stream.epoch(problem, theta, source.batches(config.batch_size, order))
-        self.coef_, self.intercept_ = problem.precond.to_user(theta)
-        self.stats_ = stats
-        self.preconditioner_ = problem.precond
-        self.n_iter_ = 1 if first else self.n_iter_ + 1
-        self.optimality_gap_ = problem.relative_gap(theta)
-        self.converged_ = bool(self.optimality_gap_ <= self.tol)
-        self.stop_reason_ = "partial_fit: one pass over the chunk"
-        self.learning_rate_ = self._stream.base
-        self.lipschitz_ = problem.lipschitz()
-        self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
-        self.metrics_ = training_metrics(problem, theta)
-        return self
+        return partial_fit(self, X, y, sample_weight)
 
     # -----------------------------------------------------------------------------------------
     # Prediction
@@ -605,7 +623,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         with np.errstate(over="ignore", invalid="ignore"):
-            if is_source(X):
+            spec = getattr(self, "design_spec_", None)
+            if spec is not None and not is_source(X):
+                X = spec.design(X, with_target=False)[0]
+                predictions = X @ self.coef_ + self.intercept_
+            elif is_source(X):
                 self._check_source_features(X)
                 parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
                 predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
@@ -673,3 +695,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """The defaults of GDRegressor's parameters, against which "set explicitly" is judged."""
+    signature = inspect.signature(GDRegressor.__init__)
+    return {k: p.default for k, p in signature.parameters.items() if p.default is not p.empty}
