@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
@@ -20,10 +19,10 @@ from ._fitting import (
     power_of_two_scale,
     training_metrics,
     warn_about_problem,
+    warn_not_converged,
     with_checkpoints,
 )
 from .errors import (
-    ConvergenceWarning,
     DataError,
     DataRangeError,
     NotFittedError,
@@ -101,12 +100,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         features) or passes over the data.
     max_iter : int >= 1, default=1000
         Maximum number of epochs (full passes, or CG steps).
-    tol : float > 0, default=1e-20
-        Target relative optimality gap ``(f - f*)/f*``; the fit is converged only when it is
-        met. The gap is quadratic in the error of the coefficients, so the default makes them
-        accurate to about 1e-10 relative on well-conditioned data. Where float64 cannot certify
-        ``tol`` (very ill-conditioned data) the fit stops at the precision limit and says so in
-        ``stop_reason_``.
+    tol : float > 0, default=1e-8
+        Target for ``coef_error_bound_``, the certified bound on the coefficients' relative
+        error; the fit is converged only when the bound meets it. The descent goes on to a
+        hundredth of ``tol`` from the optimum, so the coefficients are usually far more
+        accurate than the bound says. Unlike a gap relative to the loss it means the same
+        whatever the R^2. Where float64 cannot certify ``tol`` (ill-conditioned data) the fit
+        stops at the precision limit, says so in ``stop_reason_`` and warns with the ``tol``
+        that can be certified.
     early_stopping : bool, default=False
         For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
         not improved for ``n_iter_no_change`` epochs.
@@ -130,7 +131,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     converged_ : bool
-        Whether the gap reached ``tol``; never true otherwise.
+        Whether ``coef_error_bound_`` meets ``tol``; never true otherwise.
+    coef_error_bound_ : float
+        Certified bound on the relative error of the fitted coefficients: the larger of the
+        normwise relative error of the slopes in column-equilibrated coordinates
+        ``|D (w - w*)| / |D w*|`` (``D`` the columns' standard deviations, so it does not
+        depend on the units of any column) and the relative error of the intercept of the
+        centred model. It is the distance to the optimum plus the optimum's own rounding error
+        (see :mod:`gradreg.optimum`); infinite on ``route="data"``, which has no optimum.
     optimality_gap_ : float
         Relative gap ``(f - f*)/f*`` after the fit (NaN on the data route).
     history_ : dict of ndarray
@@ -213,7 +221,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         standardize: bool = True,
         route: str = "auto",
         max_iter: int = 1000,
-        tol: float = 1e-20,
+        tol: float = 1e-8,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
@@ -431,7 +439,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             try:
                 problem = build_problem(
                     source, penalty, self.fit_intercept, self.standardize, self.route,
-                    validation_source=validation,
+                    validation_source=validation, tol=config.tol,
                 )
             except DataRangeError:
                 return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
@@ -524,15 +532,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        if not result.converged and result.stop_reason.startswith("max_iter"):
-            gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
-            warnings.warn(
-                f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
-                f"relative optimality gap {gap} above tol={self.tol:g}. Increase max_iter, or "
-                "use solver='cg' or optimizer='nesterov'.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        self.coef_error_bound_ = result.error_bound
+        warn_not_converged(self, result, optimum)
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """One pass of mini-batch SGD over this chunk, continuing from the previous calls.
@@ -580,7 +581,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.n_iter_ = 1 if first else self.n_iter_ + 1
         self.optimality_gap_ = problem.relative_gap(theta)
-        self.converged_ = bool(self.optimality_gap_ <= self.tol)
+        optimum = problem.optimum
+        self.coef_error_bound_ = optimum.error_bound(theta) if optimum else math.inf
+        self.converged_ = bool(self.coef_error_bound_ <= self.tol)
         self.stop_reason_ = "partial_fit: one pass over the chunk"
         self.learning_rate_ = self._stream.base
         self.lipschitz_ = problem.lipschitz()
