@@ -9,7 +9,8 @@ certifies it: the normwise relative error of the slopes in column-equilibrated c
   design with a column of ones (less half a digit: both round at the level of a few eps, and
   half a digit is a factor ~3 in that rounding);
 * at least 9 digits where the standardized design's condition number is below 1e6 and at least
-  7 below 1e10 (for the optimum; the descent itself reaches it where it certifies convergence);
+  7 below 1e10, or as many as lstsq less half a digit where lstsq has fewer (for the optimum;
+  the descent reaches it where it certifies convergence, and says so otherwise);
 * ``coef_error_bound_`` is never smaller than the true error, and whenever ``converged_`` the
   true error is within ``tol``.
 """
@@ -22,7 +23,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gradreg import GDRegressor
@@ -145,7 +146,9 @@ def test_optimum_digits(case):
     if kappa < 1e6:
         assert digits(ours) >= 9
     elif kappa < 1e10:
-        assert digits(ours) >= 7
+        # Where even lstsq and the 50-digit reference's own data leave fewer than 7 digits
+        # (deg10 with R^2 0.9999: lstsq 6.2), the comparison with lstsq above is the test.
+        assert digits(ours) >= min(7, digits(theirs) - 0.5)
     assert optimum.rounding >= ours or ours < 4 * np.finfo(float).eps
 
 
@@ -185,6 +188,9 @@ def test_converged_means_within_bound(degree, offset, scale, r2, intercept, seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = GDRegressor(fit_intercept=intercept).fit(X, y)
+    # A numerically rank-deficient design (condition beyond 1/eps) gets the minimum-norm
+    # solution, which the bound refers to; the 50-digit solution is another point.
+    assume(model.rank_ == degree + int(intercept))
     error = relative_error(model.coef_, reference, D)
     assert error <= model.coef_error_bound_
     if model.converged_:

@@ -139,6 +139,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         depend on the units of any column) and the relative error of the intercept of the
         centred model. It is the distance to the optimum plus the optimum's own rounding error
         (see :mod:`gradreg.optimum`); infinite on ``route="data"``, which has no optimum.
+        With a numerically rank-deficient design (``rank_`` below the number of parameters) it
+        refers to the minimum-norm solution in standardized coordinates.
     optimality_gap_ : float
         Relative gap ``(f - f*)/f*`` after the fit (NaN on the data route).
     history_ : dict of ndarray
@@ -540,7 +542,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         The scaling (the preconditioner) and the base learning rate are taken from the first
         chunk and kept; the statistics of all chunks seen are merged, so ``optimality_gap_`` is
-        measured against the exact optimum of all the data so far.
+        measured against the exact optimum of all the data so far. Chunks cannot be read again,
+        so the optimum and ``coef_error_bound_`` come from the merged Gram matrix only (no QR
+        pass): on ill-conditioned data the bound may stay above ``tol``.
 
         Examples
         --------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .objective import (
 )
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
-from .qr_stats import QRStats, qr_from_batches
+from .qr_stats import QRStats, qr_by_cholesky
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
 
 __all__ = ["Problem", "STATS_MAX_FEATURES", "build_problem"]
@@ -136,8 +136,45 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+    if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
+        optimum = refine(optimum, source, canon)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     return descent, optimum
+
+
+def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
+    """One step of iterative refinement with the residuals recomputed from the rows in memory.
+
+    The gradient of the canonical objective is formed from the data (``Z^T W r`` with
+    ``r = y - Z t``), not from the factor, and the correction solves ``H delta = -g`` by the
+    factor's SVD: the corrected semi-normal equations of Bjorck (1987), which bring the
+    solution from the factor to the accuracy of a backward-stable least-squares solve.
+    """
+    theta = optimum.canonical
+    grad = np.zeros_like(theta)
+    total = 0.0
+    for X, y, w in source.batches(_QR_BATCH):
+        _, batch_grad, batch_total = batch_loss_and_grad(theta, X, y, w, canon)
+        grad += batch_grad
+        total += batch_total
+    canonical = optimum.curvature
+    grad = grad / total + canonical.penalty.smooth_grad(theta)
+    M = canonical.M
+    l2 = canonical.penalty.l2_weights
+    if np.any(l2 > 0):
+        M = np.vstack([M, np.diag(np.sqrt(l2))])
+    _, sigma, Vt = np.linalg.svd(M, full_matrices=False)
+    if not sigma.size or sigma[-1] <= 0:
+        return optimum
+    delta = -(Vt.T @ ((Vt @ grad) / sigma**2))
+    refined = theta + delta
+    return replace(
+        optimum,
+        canonical=refined,
+        theta=optimum.mapping.inverse(refined),
+        value=canonical.value(refined),
+        grad=canonical.smooth_value_and_grad(refined)[1],
+    )
 
 
 def _rereadable(source) -> bool:
@@ -152,7 +189,30 @@ def gather_qr(source, stats, canon) -> QRStats:
     own = getattr(source, "qr_stats", None)
     if own is not None:
         return own(shift, scale, canon.fit_intercept)
-    return qr_from_batches(source.batches(_QR_BATCH), shift, scale, canon.fit_intercept)
+    return qr_by_cholesky(
+        _scaled_gram(stats, shift, scale, canon.fit_intercept),
+        lambda: source.batches(_QR_BATCH),
+        shift,
+        scale,
+        canon.fit_intercept,
+        rows=int(stats.n_rows),
+    )
+
+
+def _scaled_gram(stats, shift, scale, fit_intercept: bool) -> np.ndarray:
+    """``A^T W A`` of the rows ``[(x - shift)/scale, 1, (y - shift_y)/scale_y]`` from the
+    statistics (with the shift at the means the column of ones is orthogonal to the rest)."""
+    W = stats.weight_sum
+    moments = stats.cross if fit_intercept else stats.cross + W * np.outer(stats.mean, stats.mean)
+    scaled = moments / np.outer(scale, scale)
+    if not fit_intercept:
+        return scaled
+    d = stats.n_features
+    gram = np.zeros((d + 2, d + 2))
+    keep = np.r_[0:d, d + 1]
+    gram[np.ix_(keep, keep)] = scaled
+    gram[d, d] = W
+    return gram
 
 
 # Rows per batch of the QR pass over a source that has no pass of its own.

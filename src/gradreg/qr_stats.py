@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-__all__ = ["QRStats", "qr_from_batches"]
+__all__ = ["QRStats", "qr_from_batches", "qr_by_cholesky"]
 
 # Rows per chunk factorised at once: [X 1 y] of 16 features in float64 stays within ~4 MB.
 _CHUNK_ROWS = 32_768
@@ -169,3 +169,68 @@ def qr_from_batches(
             n_rows += block.shape[0]
             weight_sum += float(block.shape[0]) if wr is None else float(np.sum(wr))
     return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, R)
+
+
+# Shifted CholeskyQR: the passes stop once the preconditioned rows have a Gram matrix this well
+# conditioned (then their Cholesky factor is as accurate as a Householder one), or after the
+# passes needed to bring a condition number near 1/eps down to it.
+_WELL_CONDITIONED = 1e4
+_MAX_PASSES = 3
+
+
+def qr_by_cholesky(
+    gram: np.ndarray,
+    batches,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    fit_intercept: bool,
+    rows: int = 1,
+) -> QRStats:
+    """The factor R by shifted CholeskyQR (Fukaya, Kannan, Nakatsukasa, Yamamoto and Yanagisawa
+    2020), started from the Gram matrix already at hand.
+
+    ``R_1`` is the Cholesky factor of the Gram matrix ``gram`` of the scaled rows (shifted by
+    ``11 (m n + m (m + 1)) eps |G|`` so that it exists); each pass over the rows forms the Gram
+    matrix of ``Y = A R^{-1}`` (a triangular solve and a product per chunk: about twice one
+    ``X^T X``), and ``R <- chol(Y^T Y) R``. One pass suffices up to condition numbers near
+    ``1/sqrt(eps)`` of the design, and at most three up to ``1/eps``. ``batches`` is a callable
+    returning a fresh iterable of ``(X, y, weights)`` batches.
+    """
+    shift = np.asarray(shift, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    m = gram.shape[0]
+    R = _cholesky(gram, shifted=True, rows=rows)
+    n_rows, weight_sum = 0, 0.0
+    for _ in range(_MAX_PASSES):
+        G = np.zeros((m, m))
+        n_rows, weight_sum = 0, 0.0
+        for X, y, w in batches():
+            for start in range(0, len(y), _CHUNK_ROWS):
+                rows = slice(start, start + _CHUNK_ROWS)
+                wr = None if w is None else w[rows]
+                block = scaled_rows(X[rows], y[rows], wr, shift, scale, fit_intercept)
+                Y = scipy.linalg.solve_triangular(R, block.T, trans="T", check_finite=False)
+                G += Y @ Y.T
+                n_rows += block.shape[0]
+                weight_sum += float(block.shape[0]) if wr is None else float(np.sum(wr))
+        step = _cholesky(G, shifted=False, rows=n_rows)
+        R = step @ R
+        diagonal = np.abs(np.diag(step))
+        if diagonal.size and diagonal.max() <= _WELL_CONDITIONED * max(diagonal.min(), 1e-300):
+            break
+    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, np.triu(R))
+
+
+def _cholesky(gram: np.ndarray, shifted: bool, rows: int) -> np.ndarray:
+    """Upper Cholesky factor; with a shift of ``11 (m n + m (m + 1)) eps |G|`` when ``shifted``
+    or when the unshifted factorisation fails (a numerically singular Gram matrix)."""
+    gram = 0.5 * (gram + gram.T)
+    m = gram.shape[0]
+    if not shifted:
+        try:
+            return scipy.linalg.cholesky(gram, lower=False, check_finite=False)
+        except np.linalg.LinAlgError:
+            pass
+    size = max(float(np.trace(gram)), 1e-300)
+    shift = 11.0 * (m * max(rows, 1) + m * (m + 1)) * np.finfo(float).eps * size
+    return scipy.linalg.cholesky(gram + shift * np.eye(m), lower=False, check_finite=False)
