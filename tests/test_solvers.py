@@ -136,7 +136,8 @@ def test_ill_conditioned_problems_reach_a_tiny_gap_by_default():
     assert model.condition_number_ > 1e7
     assert model.converged_ and model.optimality_gap_ < 1e-10
     assert model.coef_error_bound_ <= model.tol
-    assert model.n_iter_ < 200
+    # The descent goes on to a hundredth of tol from the optimum (a margin for the bound).
+    assert model.n_iter_ < 300
 
 
 def test_conjugate_gradient_stays_fast_with_many_ill_conditioned_features():

@@ -135,7 +135,7 @@ def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.
         )
     else:
         message = (
-            f"{name} did not converge: {result.stop_reason}, with the coefficients' relative "
+            f"{name} did not converge: {result.stop_reason} with the coefficients' relative "
             f"error bound {bound:.3g} above tol={model.tol:g} (condition number "
             f"{optimum.slope_condition:.3g}). {advice}"
         )
