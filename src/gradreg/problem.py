@@ -143,22 +143,14 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
 
 
 def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
-    """One step of iterative refinement with the residuals recomputed from the rows in memory.
+    """Iterative refinement with the residuals recomputed from the rows in memory.
 
     The gradient of the canonical objective is formed from the data (``Z^T W r`` with
     ``r = y - Z t``), not from the factor, and the correction solves ``H delta = -g`` by the
-    factor's SVD: the corrected semi-normal equations of Bjorck (1987), which bring the
-    solution from the factor to the accuracy of a backward-stable least-squares solve.
+    factor's SVD: the corrected semi-normal equations of Bjorck (1987). Up to
+    ``_REFINE_STEPS`` steps, while the corrections shrink.
     """
-    theta = optimum.canonical
-    grad = np.zeros_like(theta)
-    total = 0.0
-    for X, y, w in source.batches(_QR_BATCH):
-        _, batch_grad, batch_total = batch_loss_and_grad(theta, X, y, w, canon)
-        grad += batch_grad
-        total += batch_total
     canonical = optimum.curvature
-    grad = grad / total + canonical.penalty.smooth_grad(theta)
     M = canonical.M
     l2 = canonical.penalty.l2_weights
     if np.any(l2 > 0):
@@ -166,15 +158,32 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
     _, sigma, Vt = np.linalg.svd(M, full_matrices=False)
     if not sigma.size or sigma[-1] <= 0:
         return optimum
-    delta = -(Vt.T @ ((Vt @ grad) / sigma**2))
-    refined = theta + delta
+    theta = optimum.canonical
+    previous = np.inf
+    for _ in range(_REFINE_STEPS):
+        grad = np.zeros_like(theta)
+        total = 0.0
+        for X, y, w in source.batches(_QR_BATCH):
+            _, batch_grad, batch_total = batch_loss_and_grad(theta, X, y, w, canon)
+            grad += batch_grad
+            total += batch_total
+        grad = grad / total + canonical.penalty.smooth_grad(theta)
+        delta = -(Vt.T @ ((Vt @ grad) / sigma**2))
+        size = float(np.linalg.norm(delta))
+        if not size < previous:
+            break
+        theta, previous = theta + delta, 0.5 * size
     return replace(
         optimum,
-        canonical=refined,
-        theta=optimum.mapping.inverse(refined),
-        value=canonical.value(refined),
-        grad=canonical.smooth_value_and_grad(refined)[1],
+        canonical=theta,
+        theta=optimum.mapping.inverse(theta),
+        value=canonical.value(theta),
+        grad=canonical.smooth_value_and_grad(theta)[1],
     )
+
+
+# Steps of iterative refinement for rows in memory (each a pass of two products).
+_REFINE_STEPS = 3
 
 
 def _rereadable(source) -> bool:
