@@ -58,7 +58,8 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         )
     kappa = _descent_condition(problem)
     slowed = _rate_fraction(problem, config)
-    if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
+    if (config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1
+            and config.tol is not None):
         needed = kappa / slowed * math.log(1.0 / config.tol)
         if needed > config.max_iter and (kappa > 1e3 or slowed < _SLOW_RATE):
             warnings.warn(
@@ -112,7 +113,9 @@ def _descent_condition(problem: Problem) -> float:
 
 def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.") -> None:
     """A ConvergenceWarning for a fit that did not certify ``tol``, with advice that works."""
-    if result.converged or result.stop_reason.startswith(("stopped by", "early stopping")):
+    if model.tol is None or result.converged or result.stop_reason.startswith(
+        ("stopped by", "early stopping")
+    ):
         return
     name = type(model).__name__
     bound = result.error_bound
