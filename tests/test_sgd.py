@@ -124,9 +124,10 @@ def test_an_integer_average_starts_after_that_many_rows():
 @pytest.mark.parametrize("rule", RULES)
 def test_default_sgd_reaches_a_small_gap_within_the_default_epochs(rule):
     # Well conditioned (condition number 1 after standardization): averaged SGD with the
-    # default rate and schedule of each update rule converges, so the gap reaches 1e-5.
+    # default rate and schedule of each update rule converges, so the gap reaches 1e-5
+    # (tol bounds the coefficients' relative error: 1e-3 certifies a gap near 1e-6 here).
     X, y = make_regression(2000, 5, seed=4)
-    model = GDRegressor(solver="sgd", optimizer=rule, tol=1e-5, random_state=0).fit(X, y)
+    model = GDRegressor(solver="sgd", optimizer=rule, tol=1e-3, random_state=0).fit(X, y)
     assert model.converged_, model.stop_reason_
     assert model.optimality_gap_ <= 1e-5
     assert model.n_iter_ <= GDRegressor().max_iter

@@ -80,8 +80,8 @@ def _fit_options(function):
                      help="L1 share of the elastic net."),
         click.option("--max-iter", type=int, default=1000, show_default=True,
                      help="Maximum epochs."),
-        click.option("--tol", type=float, default=1e-20, show_default=True,
-                     help="Target relative optimality gap."),
+        click.option("--tol", type=float, default=1e-8, show_default=True,
+                     help="Target for the certified relative error of the coefficients."),
         click.option("--no-intercept", is_flag=True, help="Fit without an intercept."),
         click.option("--random-state", type=int, default=None, help="Seed for SGD shuffling."),
     ]
