@@ -38,7 +38,7 @@ from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
-from .stats import blas_for_small_products
+from .stats import SufficientStats, blas_for_small_products
 
 __all__ = ["GDRegressor"]
 
@@ -419,7 +419,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
-        for attribute in ("feature_names_in_",):
+        for attribute in ("feature_names_in_", "stats_", "_stream"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None
@@ -482,6 +482,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 "is enormous compared with the features. Rescale the target or the features."
             )
         state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
+        state.pop("stats_", None)  # statistics of the scaled data: no inference from them
         self.__dict__.update(state)
         self.coef_, self.intercept_ = coef, intercept
         precond = scaled.preconditioner_
@@ -524,6 +525,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
+        if isinstance(problem.stats, SufficientStats):
+            self.stats_ = problem.stats  # what summary() and predict_interval() compute from
         if not result.converged and result.stop_reason.startswith("max_iter"):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(
@@ -555,7 +558,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         array([ 1., -2.])
         """
         config = self._config(solver="sgd")
-        first = not hasattr(self, "stats_")
+        first = not hasattr(self, "_stream")
         X, y, weights = self._check_Xy(X, y, sample_weight, reset=first)
         source = ArraySource(X, y, weights)
         stats = source.stats() if first else self.stats_ + source.stats()
@@ -668,6 +671,109 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         return fit_report(self)
+
+    def summary(
+        self,
+        cov_type: str = "nonrobust",
+        alpha: float = 0.05,
+        *,
+        X: Any = None,
+        y: Any = None,
+        sample_weight: Any = None,
+        use_t: bool | None = None,
+    ):
+        """Standard errors, tests and intervals of the coefficients, as statsmodels reports them.
+
+        Computed from the statistics the fit kept (``stats_``) in O(d^3), whatever the number
+        of rows; weighted fits are weighted least squares. Penalized fits are refused.
+
+        Parameters
+        ----------
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
+            The HC types (White; MacKinnon and White) need one more pass over the training
+            data, given as ``X``, ``y`` and ``sample_weight`` (or ``X=gradreg.scan(...)``, or
+            Dask collections).
+        alpha : float in (0, 1), default=0.05
+            Level of the confidence intervals ``conf_int()``.
+        use_t : bool, optional
+            Student's t (and F) distributions; by default for ``"nonrobust"`` only, as
+            statsmodels.
+
+        Returns
+        -------
+        Summary
+            ``params``, ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``rsquared``, ...;
+            ``print(summary)`` draws the table.
+
+        Raises
+        ------
+        ParameterError
+            For a penalized fit, an unknown ``cov_type`` or ``alpha`` outside (0, 1).
+        DataError
+            With no more rows than parameters, or an HC type without the training data.
+
+        Examples
+        --------
+        >>> from gradreg import GDRegressor, load_study_time
+        >>> data = load_study_time()
+        >>> summary = GDRegressor().fit(data.X, data.score).summary()
+        >>> summary.names, summary.bse.round(4), round(summary.rsquared, 4)
+        (['Intercept', 'x0'], array([1.8047, 0.3224]), 0.7453)
+        """
+        from .inference import model_statistics, summarize, term_names
+
+        self._check_fitted()
+        stats = model_statistics(self)
+        source = None if X is None else self._data_source(X, y, sample_weight)
+        return summarize(
+            stats, self.coef_, self.intercept_, fit_intercept=self.fit_intercept,
+            names=term_names(self), cov_type=cov_type, alpha=alpha, use_t=use_t, source=source,
+            converged=getattr(self, "converged_", None),
+            coef_error_bound=getattr(self, "coef_error_bound_", None),
+        )
+
+    def predict_interval(self, X: Any, alpha: float = 0.05, kind: str = "prediction"):
+        """``(n_samples, 2)`` lower and upper bounds around ``predict(X)``.
+
+        ``kind="confidence"`` bounds the mean response, ``"prediction"`` a new observation (of
+        weight one), at level ``1 - alpha``, from the statistics the fit kept; unpenalized fits
+        only.
+
+        Examples
+        --------
+        >>> from gradreg import GDRegressor, load_study_time
+        >>> data = load_study_time()
+        >>> model = GDRegressor().fit(data.X, data.score)
+        >>> model.predict_interval([[5.0]], kind="confidence").round(2)
+        array([[63.95, 67.05]])
+        """
+        from .inference import model_statistics, prediction_interval
+
+        self._check_fitted()
+        stats = model_statistics(self)
+        checked = self._check_X(X, reset=False)
+        return prediction_interval(
+            stats, self.coef_, self.intercept_, checked, fit_intercept=self.fit_intercept,
+            alpha=alpha, kind=kind,
+        )
+
+    def _data_source(self, X: Any, y: Any, sample_weight: Any):
+        """The training data again, as a source checked against the fitted features."""
+        if is_dask_collection(X):
+            from .sources.dask import DaskSource
+
+            source = DaskSource(X, y, sample_weight)
+        elif is_source(X):
+            if y is not None or sample_weight is not None:
+                raise DataError(
+                    "When X is a data source (from gradreg.scan), the target comes from the "
+                    "source: pass y=None and no sample_weight."
+                )
+            source = X
+        else:
+            return ArraySource(*self._check_Xy(X, y, sample_weight, reset=False))
+        self._check_source_features(source)
+        return source
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
