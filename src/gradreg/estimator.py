@@ -718,7 +718,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> data = load_study_time()
         >>> summary = GDRegressor().fit(data.X, data.score).summary()
         >>> summary.names, summary.bse.round(4), round(summary.rsquared, 4)
-        (['Intercept', 'x0'], array([1.8047, 0.3224]), 0.7453)
+        (['Intercept', 'x0'], array([0.9967, 0.1739]), 0.9091)
         """
         from .inference import model_statistics, summarize, term_names
 
@@ -745,7 +745,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> data = load_study_time()
         >>> model = GDRegressor().fit(data.X, data.score)
         >>> model.predict_interval([[5.0]], kind="confidence").round(2)
-        array([[63.95, 67.05]])
+        array([[63.93, 65.67]])
         """
         from .inference import model_statistics, prediction_interval
 

@@ -72,6 +72,7 @@ _MAX_DIGITS = 15
 @dataclass(frozen=True)
 class _Design:
     fit_intercept: bool
+    gram: np.ndarray  # B: diag(W, S_xx) with an intercept, the uncentred X^T W X without
     centre: np.ndarray  # xbar with an intercept, zeros without
     inverse: np.ndarray  # B^+ in centred coordinates, (p, p)
     transform: np.ndarray  # T: user parameters theta = T phi
@@ -132,7 +133,8 @@ def _design(stats: SufficientStats, fit_intercept: bool) -> _Design:
     if null.shape[1]:
         basis, _ = np.linalg.qr(null)
         identifiable = np.linalg.norm(basis, axis=1) <= _IDENTIFIABLE_TOL
-    return _Design(fit_intercept, centre, inverse, transform, rank, condition, identifiable)
+    return _Design(fit_intercept, gram, centre, inverse, transform, rank, condition,
+                   identifiable)
 
 
 def _ssr(stats: SufficientStats, coef: np.ndarray, intercept: float) -> float:
@@ -407,13 +409,14 @@ def summarize(
     df_resid = float(nobs - design.rank)
     ssr = _ssr(stats, coef, intercept)
     scale = ssr / df_resid
+    meat = None
     if cov_type == "nonrobust":
         cov_centred = scale * design.inverse
     else:
-        part = _robust_part(source, stats, design, coef, intercept, cov_type)
-        cov_centred = design.inverse @ part.meat @ design.inverse
+        meat = _robust_part(source, stats, design, coef, intercept, cov_type).meat
         if cov_type == "HC1":
-            cov_centred = cov_centred * (nobs / df_resid)
+            meat = meat * (nobs / df_resid)
+        cov_centred = design.inverse @ meat @ design.inverse
     covariance = design.user_cov(cov_centred)
     with np.errstate(divide="ignore", invalid="ignore"):
         bse = np.where(design.identifiable, np.sqrt(np.clip(np.diag(covariance), 0, None)),
@@ -428,8 +431,8 @@ def summarize(
     rsquared = 1.0 - ssr / tss if tss > 0 else math.nan
     rsquared_adj = 1.0 - (nobs - k_constant) / df_resid * (1.0 - rsquared)
     df_model = float(design.rank - k_constant)
-    fvalue, f_pvalue = _f_test(params, covariance, design, tss - ssr, scale, df_model,
-                               df_resid, cov_type)
+    fvalue, f_pvalue = _f_test(params, meat, design, tss - ssr, scale, df_model, df_resid,
+                               cov_type)
     _warn_unidentifiable(names, design)
     digits = _digits(design)
     return Summary(
@@ -472,18 +475,23 @@ def _robust_part(source, stats, design, coef, intercept, cov_type) -> RobustPart
     return part
 
 
-def _f_test(params, covariance, design, ess, scale, df_model, df_resid, cov_type):
+def _f_test(params, meat, design, ess, scale, df_model, df_resid, cov_type):
     if df_model <= 0:
         return math.nan, math.nan
     if cov_type == "nonrobust":
         fvalue = (ess / df_model) / scale if scale > 0 else math.inf
         return fvalue, float(distributions.f.sf(fvalue, df_model, df_resid))
-    # Wald test of the slopes with the robust covariance; identifiable directions only.
+    # Wald test of the slopes with the robust covariance V. Its slope block is
+    # S^-1 M_ss S^-1 (B is block diagonal in centred coordinates), so the quadratic form
+    # b^T V_ss^-1 b is g^T M_ss^-1 g with g = S b: no inverse of the far worse conditioned V.
     slopes = slice(1, None) if design.fit_intercept else slice(None)
-    restricted = params[slopes]
-    inverse = np.linalg.pinv(covariance[slopes, slopes], hermitian=True)
-    count = restricted.shape[0]
-    fvalue = float(restricted @ inverse @ restricted) / count
+    g = design.gram[slopes, slopes] @ params[slopes]
+    block = meat[slopes, slopes]
+    size = np.sqrt(np.clip(np.diag(block), 0, None))
+    size = np.where(size > 0, size, 1.0)
+    inverse = np.linalg.pinv(block / np.outer(size, size), hermitian=True)
+    count = g.shape[0]
+    fvalue = float((g / size) @ inverse @ (g / size)) / count
     return fvalue, float(distributions.f.sf(fvalue, count, df_resid))
 
 
