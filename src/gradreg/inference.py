@@ -35,7 +35,7 @@ from scipy import stats as distributions
 
 from .errors import DataError, GradregWarning, ParameterError
 from .optimum import RANK_RTOL
-from .stats import SufficientStats, chunk_rows_for
+from .stats import SufficientStats, blas_for_small_products, chunk_rows_for
 
 __all__ = [
     "COV_TYPES",
@@ -169,27 +169,37 @@ class RobustPart:
 
 
 def _robust_rows(X, y, w, *, design: _Design, coef, offset: float, power: int) -> RobustPart:
-    """The robust part of a block of rows (float64 work, in chunks of a few MB)."""
+    """The robust part of a block of rows (float64 work, in chunks of a few MB).
+
+    Each chunk is copied once into a buffer of design rows ``z``, which are then scaled in
+    place by ``|e| w / (1 - h)^(k/2)`` so that the meat is one symmetric product ``Z^T Z``.
+    """
     X = np.asarray(X)
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
     p = design.n_params
+    first = int(design.fit_intercept)
     meat = np.zeros((p, p))
     rows = chunk_rows_for(p)
+    buffer = np.empty((min(rows, len(y)), p))
+    if first:
+        buffer[:, 0] = 1.0
     for start in range(0, len(y), rows):
         block = slice(start, start + rows)
-        Z = design.rows(X[block])
-        features = Z[:, 1:] if design.fit_intercept else Z
-        residual = y[block] - features @ coef - offset
-        scale = residual**2
+        Z = buffer[: len(y[block])]
+        np.subtract(X[block], design.centre, out=Z[:, first:], casting="unsafe")
+        root = np.abs(y[block] - Z[:, first:] @ coef - offset)
         if weights is not None:
-            scale *= weights[block] ** 2
+            root *= weights[block]
         if power:
             leverage = np.einsum("ij,ij->i", Z @ design.inverse, Z)
             if weights is not None:
                 leverage *= weights[block]
-            scale /= (1.0 - leverage) ** power
-        meat += Z.T @ (Z * scale[:, None])
+            root /= (1.0 - leverage) ** (power / 2)
+        Z *= root[:, None]
+        meat += Z.T @ Z
+        if first:
+            Z[:, 0] = 1.0
     weight_sum = float(len(y)) if weights is None else float(weights.sum())
     return RobustPart(len(y), weight_sum, meat)
 
@@ -208,7 +218,9 @@ def robust_meat(source: Any, design: _Design, coef: np.ndarray, intercept: float
     offset = float(intercept) + (float(design.centre @ coef) if design.fit_intercept else 0.0)
     summarise = functools.partial(_robust_rows, design=design, coef=np.asarray(coef, float),
                                   offset=offset, power=_HC_POWER[cov_type])
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # Products of a few columns gain nothing from BLAS threads (as in the statistics pass).
+    small = blas_for_small_products("stats", design.n_params - 1)
+    with small, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if hasattr(source, "reduce"):
             return source.reduce(summarise, _add_parts)
         p = design.n_params
