@@ -475,3 +475,13 @@ def test_cli_summary_says_what_it_needs(capsys, tmp_path):
     code, _, err = run(capsys, "summary", penalized)
     assert code == 1 and err.startswith("gradreg: error: Inference needs an unpenalized fit")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_fit_on_rescaled_columns_keeps_no_statistics():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(40, 2)) * 1e200
+    y = X @ [1e-200, 2e-200] + rng.normal(size=40)
+    model = GDRegressor().fit(X, y)
+    assert "rescaled" in model.stop_reason_
+    with pytest.raises(DataError, match="with columns rescaled because their squares leave"):
+        model.summary()

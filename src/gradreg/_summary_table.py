@@ -30,7 +30,10 @@ def _p(value: float) -> str:
 
 
 def _bound(bound) -> str:
-    values = np.atleast_1d(np.asarray(bound, dtype=np.float64))
+    try:
+        values = np.atleast_1d(np.asarray(bound, dtype=np.float64))
+    except (TypeError, ValueError):
+        return str(bound)
     if values.size == 1:
         return f"{values[0]:.3g}"
     return f"{np.max(values):.3g} (largest)"
