@@ -46,6 +46,7 @@ __all__ = [
     "prediction_interval",
     "robust_meat",
     "summarize",
+    "term_names",
 ]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
@@ -257,6 +258,8 @@ class Summary:
         Weighted sum of squared residuals.
     scale : float
         ``ssr / df_resid``.
+    covariance : ndarray of shape (k, k)
+        The covariance of ``params`` (also ``cov_params()``).
     condition_number : float
         Largest over smallest singular value of the *standardized* design (each column scaled
         to unit size): the figure that limits the accuracy, independent of the data's units.
