@@ -729,6 +729,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             stats, self.coef_, self.intercept_, fit_intercept=self.fit_intercept,
             names=term_names(self), cov_type=cov_type, alpha=alpha, use_t=use_t, source=source,
             converged=getattr(self, "converged_", None),
+            optimality_gap=getattr(self, "optimality_gap_", None),
             coef_error_bound=getattr(self, "coef_error_bound_", None),
         )
 

@@ -265,7 +265,9 @@ class Summary:
         to unit size): the figure that limits the accuracy, independent of the data's units.
         statsmodels' figure is of the raw design and so also measures the units.
     digits : int
-        Significant digits the standard errors can be vouched for: ``-log10(k cond^2 eps)``.
+        Significant digits the standard errors can be vouched for: ``-log10`` of
+        ``k cond^2 eps`` (rounding) plus, for the HC types, ``2 sqrt(gap)`` (the fit's own
+        distance from the optimum moves the residuals).
     cov_type, use_t, alpha, rank, weighted, converged, coef_error_bound, target
         How the table was made, and the fit's own account (``None`` where unknown).
     """
@@ -393,12 +395,14 @@ def summarize(
     use_t: bool | None = None,
     source: Any = None,
     converged: bool | None = None,
+    optimality_gap: float | None = None,
     coef_error_bound: Any = None,
     target: str | None = None,
 ) -> Summary:
     """The :class:`Summary` of coefficients ``coef``, ``intercept`` fitted to ``stats``.
 
     ``source`` (re-readable rows of the same data) is needed for the HC covariance types.
+    ``optimality_gap``, the fit's relative gap, enters the digits the table vouches for.
 
     Raises
     ------
@@ -449,7 +453,7 @@ def summarize(
     fvalue, f_pvalue = _f_test(params, meat, design, tss - ssr, scale, df_model, df_resid,
                                cov_type)
     _warn_unidentifiable(names, design)
-    digits = _digits(design)
+    digits = _digits(design, cov_type, optimality_gap)
     return Summary(
         names=list(names), params=params, bse=bse, tvalues=tvalues, pvalues=pvalues,
         covariance=covariance, rsquared=rsquared, rsquared_adj=rsquared_adj, fvalue=fvalue,
@@ -522,14 +526,18 @@ def _warn_unidentifiable(names: Sequence[str], design: _Design) -> None:
         )
 
 
-def _digits(design: _Design) -> int:
-    """Digits of the standard errors that survive rounding of the Gram route.
+def _digits(design: _Design, cov_type: str, optimality_gap: float | None) -> int:
+    """Digits of the standard errors that survive rounding and the fit's own error.
 
     Forming ``X^T X`` perturbs it by about ``k eps`` relative (k entries summed per product);
     its inverse, and so the squared standard errors, move by that times its condition number
-    ``cond^2``.
+    ``cond^2``. Coefficients at relative gap ``g`` from the optimum change the residuals by
+    ``sqrt(g)`` of their norm: the robust meat, quadratic in them, by about ``2 sqrt(g)``; the
+    sum of squares only by ``g``.
     """
     error = design.n_params * design.condition_number**2 * _EPS
+    if optimality_gap is not None and math.isfinite(optimality_gap) and optimality_gap > 0:
+        error += 2.0 * math.sqrt(optimality_gap) if cov_type != "nonrobust" else optimality_gap
     if not math.isfinite(error) or error >= 1.0:
         return 0
     return int(min(_MAX_DIGITS, math.floor(-math.log10(error))))
