@@ -221,8 +221,8 @@ def test_streamed_and_in_memory_tables_are_equal(tmp_path):
                      memory.summary(cov_type, X=pd.DataFrame(X, columns=names), y=y))
 
 
-def _assert_same(actual, expected, rtol=SAME_RTOL):
-    assert actual.names == expected.names
+def _assert_same(actual, expected, rtol=SAME_RTOL, same_names=True):
+    assert actual.names == expected.names or not same_names
     for name in FIELDS:
         np.testing.assert_allclose(getattr(actual, name), getattr(expected, name), rtol=rtol,
                                    err_msg=name)
@@ -483,7 +483,8 @@ def test_cli_summary_says_what_it_needs(capsys, tmp_path):
     assert run(capsys, "fit", study_time_path(), "--target", "score", "--penalty", "l1",
                "--model", penalized, "--quiet")[0] == 0
     code, _, err = run(capsys, "summary", penalized)
-    assert code == 1 and err.startswith("gradreg: error: Inference needs an unpenalized fit")
+    # A parameter error (the fit's penalty), so a usage error as for every ParameterError.
+    assert code == 2 and err.startswith("gradreg: error: Inference needs an unpenalized fit")
     assert len(err.strip().splitlines()) == 1
 
 
@@ -495,3 +496,20 @@ def test_fit_on_rescaled_columns_keeps_no_statistics():
     assert "rescaled" in model.stop_reason_
     with pytest.raises(DataError, match="with columns rescaled because their squares leave"):
         model.summary()
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + C(g)", "y ~ x + C(g) - 1"])
+def test_formula_fits_get_the_table_of_their_design(formula):
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"x": rng.normal(size=120), "g": rng.choice(["a", "b", "c"], 120)})
+    frame["y"] = 2.0 * frame["x"] + (frame["g"] == "b") + rng.normal(size=120) * (1 + frame["x"]**2)
+    model = GDRegressor(formula=formula).fit(frame)
+    spec = model.design_spec_
+    design, target, _ = spec.design(frame)
+    plain = GDRegressor(fit_intercept=spec.fit_intercept).fit(design, target)
+    for cov_type in ("nonrobust", "HC3"):
+        summary = model.summary(cov_type, X=None if cov_type == "nonrobust" else frame)
+        assert summary.names == (["Intercept"] if spec.fit_intercept else []) + spec.columns
+        _assert_same(summary, plain.summary(cov_type, X=design, y=target), same_names=False)
+    np.testing.assert_allclose(model.predict_interval(frame[:5]),
+                               plain.predict_interval(design[:5]), rtol=SAME_RTOL)

@@ -380,7 +380,9 @@ def term_names(model: Any) -> list[str]:
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = [f"x{i}" for i in range(model.n_features_in_)]
-    return (["Intercept"] if model.fit_intercept else []) + [str(n) for n in names]
+    # The fitted intercept (a formula's "- 1" overrides fit_intercept).
+    fitted = model.preconditioner_.fit_intercept
+    return (["Intercept"] if fitted else []) + [str(n) for n in names]
 
 
 def summarize(
