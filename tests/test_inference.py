@@ -356,8 +356,8 @@ def test_fit_after_partial_fit_keeps_only_its_own_statistics():
     X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
     model = GDRegressor(random_state=0).partial_fit(X[:20], y[:20]).fit(X, y)
     assert model.summary().nobs == 50
-    model.partial_fit(X[:10], y[:10])  # starts a new stream
-    assert model.summary().nobs == 10
+    model.partial_fit(X[:10], y[:10])  # continues from the fit's rows
+    assert model.summary().nobs == 60
 
 
 @pytest.mark.parametrize(("penalty", "message"), [
