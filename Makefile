@@ -49,6 +49,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks.scale && \
 	$(BIN)/python -m benchmarks.stats_pass && \
 	$(BIN)/python -m benchmarks.sgd && \
+	$(BIN)/python -m benchmarks.summary && \
 	echo "make bench: $$(( $$(date +%s) - started )) s in all"
 
 bench-quick: $(VENV)/.bench

@@ -90,6 +90,15 @@ def _fit_options(function):
     return function
 
 
+def _cov_type_option(function):
+    from .inference import COV_TYPES
+
+    return click.option(
+        "--cov-type", type=click.Choice(COV_TYPES), default="nonrobust", show_default=True,
+        help="Covariance of the coefficients; the HC types read the data once more.",
+    )(function)
+
+
 def _estimator(options: dict) -> GDRegressor:
     rate = options["learning_rate"]
     if rate != "auto":
@@ -243,10 +252,13 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None, re
               help="Read and summarise the data on this Dask cluster (tcp://host:port).")
 @click.option("--dask-workers", type=click.IntRange(min=1), default=None,
               help="Start a local Dask cluster of this many worker processes for the fit.")
+@click.option("--summary", "show_summary", is_flag=True,
+              help="Print the regression table (standard errors, tests, intervals) after the fit.")
+@_cov_type_option
 @_fit_options
 @_reading_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
-        scheduler, dask_workers, **options) -> None:
+        scheduler, dask_workers, show_summary, cov_type, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
     reading = _reading(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
@@ -262,12 +274,16 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
             from .sources.dask import read_files
 
             source = read_files(list(data), target, _feature_list(features), **reading)
-            _fit_and_report(source, target, model_path, False, quiet, checkpoint,
-                            checkpoint_every, resume, options)
+            model = _fit_and_report(source, target, model_path, False, quiet, checkpoint,
+                                    checkpoint_every, resume, options)
+            if show_summary:
+                _print_summary(model, target, cov_type, source)
         return
     source = _read_training(data, target, features, reading)
-    _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
-                    resume, options)
+    model = _fit_and_report(source, target, model_path, explain, quiet, checkpoint,
+                            checkpoint_every, resume, options)
+    if show_summary:
+        _print_summary(model, target, cov_type, source)
 
 
 @contextlib.contextmanager
@@ -288,7 +304,7 @@ def _dask_client(scheduler: str | None, workers: int | None):
 
 
 def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
-                    resume, options) -> None:
+                    resume, options) -> GDRegressor:
     estimator = _estimator(options)
     if explain:
         from .guidance import learning_rate_limits
@@ -310,6 +326,49 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
     if model_path:
         model.save(model_path)
         _out.print(f"\nmodel written to {model_path}")
+    return model
+
+
+def _print_summary(model: GDRegressor, target: str | None, cov_type: str, source) -> None:
+    from dataclasses import replace
+
+    summary = model.summary(cov_type, X=None if cov_type == "nonrobust" else source)
+    _out.print()
+    _out.print(replace(summary, target=target))
+
+
+@cli.command()
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1)
+@click.option("--target", default=None, help="Name of the target column in DATA.")
+@_cov_type_option
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="1 - level of the confidence intervals.")
+def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type: str,
+            alpha: float) -> None:
+    """Print the regression table of MODEL_FILE (the HC types also read the training DATA)."""
+    model = load_model(model_file)
+    source = None
+    if cov_type != "nonrobust":
+        if not data or target is None:
+            raise click.UsageError(
+                f"--cov-type {cov_type} needs the residual of every row: give the training "
+                "DATA files and --target (the model file holds only the statistics)."
+            )
+        from .sources.files import FileSource
+
+        names = getattr(model, "feature_names_in_", None)
+        features = None if names is None else [str(n) for n in names]
+        source = FileSource(list(data), target=target, features=features)
+    elif data:
+        raise click.UsageError(
+            "DATA is read only for --cov-type HC0, HC1, HC2 or HC3; the nonrobust table comes "
+            "from the model file alone."
+        )
+    from dataclasses import replace
+
+    table = model.summary(cov_type, alpha, X=source)
+    _out.print(replace(table, target=target))
 
 
 @cli.command()

@@ -94,6 +94,7 @@ def model_to_dict(model) -> dict:
             "learning_rate": _json_float(model.learning_rate_),
             "lipschitz": _json_float(model.lipschitz_),
             "metrics": {k: _json_float(v) for k, v in getattr(model, "metrics_", {}).items()},
+            "statistics": _statistics_to_json(model),
         },
     }
 
@@ -223,7 +224,57 @@ def _model_from_dict(data: Any, where: str, estimator_class, precond_class):
     metrics = fit.get("metrics", {})
     if isinstance(metrics, dict):
         model.metrics_ = {k: _none_to_nan(v) for k, v in metrics.items()}
+    if fit.get("statistics") is not None:
+        model.stats_ = _statistics_from_json(fit["statistics"], d)
     return model
+
+
+# Sufficient statistics are kept in model files (for summary tables without the data) up to
+# this many features: (d+1)^2 numbers, about 6 MB of JSON at 512.
+_MAX_STORED_FEATURES = 512
+_SYMMETRY_RTOL = 1e-10
+
+
+def _statistics_to_json(model) -> dict | None:
+    stats = getattr(model, "stats_", None)
+    if stats is None or stats.n_features > _MAX_STORED_FEATURES:
+        return None
+    return stats.to_dict()
+
+
+def _statistics_from_json(data: Any, d: int):
+    """The statistics of field ``fit.statistics``, checked as untrusted input."""
+    from .stats import SufficientStats
+
+    field = "fit.statistics"
+    if not isinstance(data, dict) or set(data) != {"n_rows", "weight_sum", "mean", "cross"}:
+        raise ModelFormatError(
+            f"Model field {field!r} must hold exactly n_rows, weight_sum, mean and cross."
+        )
+    rows = data["n_rows"]
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ModelFormatError(f"Model field '{field}.n_rows' must be a positive integer.")
+    weight_sum = _finite_floats([data["weight_sum"]], f"{field}.weight_sum")[0]
+    if weight_sum <= 0:
+        raise ModelFormatError(f"Model field '{field}.weight_sum' must be positive.")
+    mean, cross = data["mean"], data["cross"]
+    shape = f"({d + 1} columns: the features and the target)"
+    if not isinstance(mean, list) or len(mean) != d + 1:
+        raise ModelFormatError(f"Model field '{field}.mean' must be {d + 1} numbers {shape}.")
+    if not (isinstance(cross, list) and len(cross) == d + 1
+            and all(isinstance(row, list) and len(row) == d + 1 for row in cross)):
+        raise ModelFormatError(
+            f"Model field '{field}.cross' must be a {d + 1} x {d + 1} matrix {shape}."
+        )
+    mean = _finite_floats(mean, f"{field}.mean")
+    matrix = np.vstack([_finite_floats(row, f"{field}.cross") for row in cross])
+    # Products of the blocked pass are symmetric only up to rounding.
+    asymmetry = np.abs(matrix - matrix.T).max() if matrix.size else 0.0
+    if asymmetry > _SYMMETRY_RTOL * np.abs(matrix).max() or np.any(np.diag(matrix) < 0):
+        raise ModelFormatError(
+            f"Model field '{field}.cross' must be symmetric with a non-negative diagonal."
+        )
+    return SufficientStats(rows, float(weight_sum), mean, matrix)
 
 
 def _none_to_nan(value: Any) -> float:

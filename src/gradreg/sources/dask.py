@@ -8,7 +8,7 @@ no further round trips. Stochastic methods pull one partition at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -149,6 +149,20 @@ class DaskSource:
         (total,) = dask.compute(level[0])
         if total.n_rows == 0:
             raise DataError("The Dask data hold no rows.")
+        return total
+
+    def reduce(self, summarise: Callable, combine: Callable) -> Any:
+        """``summarise(X, y, w)`` of each partition where it lives, merged in a tree by
+        ``combine`` (a list of summaries to one); only the result travels back."""
+        import dask
+        from dask import delayed
+
+        level = [delayed(summarise)(x, y, w) for x, y, w in self._blocks()]
+        while len(level) > 1:
+            level = [
+                delayed(combine)(level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)
+            ]
+        (total,) = dask.compute(level[0])
         return total
 
     def locate_non_finite(self) -> None:
