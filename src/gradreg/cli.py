@@ -14,9 +14,8 @@ from rich.table import Table
 
 from . import datasets
 from .errors import ConvergenceWarning, FitInterrupted, GradregError, GradregWarning
-from .estimator import PENALTIES, SCHEDULES, GDRegressor
+from .estimator import PENALTIES, SCHEDULES, GDRegressor, load_model
 from .optim import OPTIMIZERS
-from .persistence import load_model
 from .solvers import SOLVERS
 
 __all__ = ["main"]

@@ -23,6 +23,7 @@ __all__ = [
     "MissingFileError",
     "ModelFormatError",
     "NotFittedError",
+    "OutputFileError",
     "ParameterError",
     "UnreadableFileError",
 ]
@@ -70,6 +71,14 @@ class MissingFileError(InputFileError, FileNotFoundError):
 
 class UnreadableFileError(InputFileError, PermissionError):
     """A file exists but may not be read."""
+
+
+class OutputFileError(InputFileError):
+    """An output cannot be written: disk full, file-size limit, no permission, no reader.
+
+    ``errno`` is that of the failed system call (e.g. ``errno.ENOSPC``); the message reads
+    ``cannot write 'pred.csv': No space left on device``.
+    """
 
 
 class NotFittedError(GradregError, _SklearnNotFittedError):

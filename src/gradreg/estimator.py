@@ -16,6 +16,7 @@ from sklearn.utils.validation import validate_data
 from . import _validation as v
 from ._fitting import (
     fit_report,
+    json_params,
     out_of_range,
     power_of_two_scale,
     training_metrics,
@@ -26,13 +27,15 @@ from .errors import (
     ConvergenceWarning,
     DataError,
     DataRangeError,
+    GradregError,
+    ModelFormatError,
     NotFittedError,
     ParameterError,
 )
 from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
-from .persistence import save_model
+from .persistence import read_model, write_model
 from .problem import Problem, build_problem, choose_route
 from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
@@ -40,7 +43,7 @@ from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
 from .stats import blas_for_small_products
 
-__all__ = ["GDRegressor"]
+__all__ = ["GDRegressor", "load_model"]
 
 SCHEDULES = ("constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
@@ -654,7 +657,74 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         array([7.])
         """
         self._check_fitted()
-        save_model(self, path)
+        names = getattr(self, "feature_names_in_", None)
+        write_model(path, {
+            "n_features": int(self.n_features_in_),
+            "feature_names": None if names is None else [str(n) for n in names],
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "preconditioner": {
+                "shift": self.preconditioner_.shift,
+                "scale": self.preconditioner_.scale,
+                "fit_intercept": self.preconditioner_.fit_intercept,
+                "constant": self.preconditioner_.constant,
+            },
+            "params": json_params(self),
+            "fit": {
+                "n_iter": self.n_iter_,
+                "converged": self.converged_,
+                "stop_reason": getattr(self, "stop_reason_", ""),
+                "optimality_gap": getattr(self, "optimality_gap_", float("nan")),
+                "solver": self.solver_,
+                "optimizer": self.optimizer_,
+                "route": self.route_,
+                "learning_rate": self.learning_rate_,
+                "lipschitz": self.lipschitz_,
+                "metrics": getattr(self, "metrics_", {}),
+            },
+        })
+
+    @classmethod
+    def _from_model_fields(cls, fields: dict) -> GDRegressor:
+        """A fitted estimator from the checked plain data of :func:`persistence.read_model`."""
+        model = cls()
+        params = fields["params"]
+        expected = set(json_params(model))
+        if set(params) != expected:
+            unknown = sorted(set(params) - expected)
+            missing = sorted(expected - set(params))
+            raise ModelFormatError(
+                "Model field 'params' is invalid: "
+                + (f"unknown parameter(s) {', '.join(unknown)}" if unknown else
+                   f"it lacks {', '.join(missing)}")
+                + "."
+            )
+        try:
+            model.set_params(**params)
+            model._config()
+        except GradregError as exc:
+            raise ModelFormatError(f"Model field 'params' is invalid: {exc}") from None
+        pre = fields["preconditioner"]
+        fit = fields["fit"]
+        model.coef_ = fields["coef"]
+        model.intercept_ = fields["intercept"]
+        model.n_features_in_ = fields["n_features"]
+        if fields["feature_names"] is not None:
+            model.feature_names_in_ = np.asarray(fields["feature_names"], dtype=object)
+        model.preconditioner_ = Preconditioner(
+            pre["shift"], pre["scale"], pre["fit_intercept"], pre["constant"]
+        )
+        model.n_iter_ = fit["n_iter"]
+        model.converged_ = fit["converged"]
+        model.stop_reason_ = fit["stop_reason"]
+        model.optimality_gap_ = fit["optimality_gap"]
+        model.solver_ = fit["solver"]
+        model.optimizer_ = fit["optimizer"]
+        model.route_ = fit["route"]
+        model.learning_rate_ = fit["learning_rate"]
+        model.lipschitz_ = fit["lipschitz"]
+        model.metrics_ = fit["metrics"]
+        return model
 
     def report(self) -> str:
         """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
@@ -673,3 +743,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def load_model(path) -> GDRegressor:
+    """Read a model written by :meth:`GDRegressor.save`; returns a fitted GDRegressor.
+
+    The file is checked field by field (see :func:`gradreg.persistence.read_model`) before
+    the estimator is built from it.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, unreadable or not a regular file.
+    ModelFormatError
+        When it is not a valid gradreg model file (corrupt, truncated, pickled, wrong version,
+        a field of the wrong type or out of range).
+    """
+    return GDRegressor._from_model_fields(read_model(path))
