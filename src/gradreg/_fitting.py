@@ -21,7 +21,7 @@ __all__ = [
     "fit_report",
     "json_params",
     "out_of_range",
-    "power_of_two_scale",
+    "power_of_two_exponent",
     "training_metrics",
     "warn_about_problem",
     "with_checkpoints",
@@ -252,11 +252,15 @@ def out_of_range(stats) -> bool:
     return bool(np.any((size > 0) & (size < _TINY)))
 
 
-def power_of_two_scale(largest) -> np.ndarray:
-    """2**-k bringing ``largest`` near one (1 where it is zero or already moderate)."""
+def power_of_two_exponent(largest) -> np.ndarray:
+    """Integers ``k`` for which ``ldexp(largest, k)`` lies in [0.5, 1) (0 where ``largest`` is 0).
+
+    Scaling by ``ldexp`` is exact, also for exponents beyond float64's range of powers of two
+    (a subnormal column needs ``2**1074``, which is not a float64).
+    """
     largest = np.asarray(largest, dtype=np.float64)
-    exponent = np.where(largest > 0, np.floor(np.log2(np.where(largest > 0, largest, 1.0))), 0)
-    return np.ldexp(1.0, (-exponent).astype(int))
+    _, exponent = np.frexp(largest)
+    return np.where(largest > 0, -exponent, 0).astype(int)
 
 
 def training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:

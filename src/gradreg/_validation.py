@@ -5,9 +5,10 @@ Messages follow scikit-learn's: they name the parameter, the allowed set and the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -15,7 +16,13 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import DataConversionWarning
 
-from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
+from .errors import (
+    DataError,
+    DataTypeError,
+    GradregError,
+    InsufficientMemoryError,
+    ParameterError,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Parameter constraints
@@ -268,7 +275,12 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
         raise DataError("sample_weight must be non-negative; found a negative weight.")
     if not weights.any():
         raise DataError("sample_weight sums to zero: at least one row needs a positive weight.")
-    return weights.astype(np.float64, copy=False)
+    # Weights are scale-free: bring the largest into [0.5, 1) by a power of two, exactly, so
+    # that weights near either end of float64's range give the fit of weights / max(weights).
+    weights = weights.astype(np.float64, copy=False)
+    _, exponent = np.frexp(weights.max())
+    with np.errstate(under="ignore"):
+        return np.ldexp(weights, -exponent)
 
 
 def feature_names_of(X: Any) -> list[str] | None:
@@ -303,6 +315,22 @@ def check_memory(nbytes: int, what: str) -> None:
             f"{available / 2**30:.2f} GiB are available. Stream the data from files instead: "
             "GDRegressor().fit(gradreg.scan(paths, target=...)) reads them in batches."
         )
+
+
+@contextlib.contextmanager
+def as_data_errors() -> Iterator[None]:
+    """Checks delegated to scikit-learn raise its plain ``ValueError``/``TypeError``; make them
+    a :class:`~gradreg.errors.DataError` (still a ``ValueError``) or
+    :class:`~gradreg.errors.DataTypeError` (still a ``TypeError``), same message.
+    """
+    try:
+        yield
+    except GradregError:
+        raise
+    except TypeError as exc:
+        raise DataTypeError(str(exc)) from exc
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def check_random_state(seed: Any) -> np.random.Generator:

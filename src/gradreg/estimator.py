@@ -18,7 +18,7 @@ from ._fitting import (
     fit_report,
     json_params,
     out_of_range,
-    power_of_two_scale,
+    power_of_two_exponent,
     training_metrics,
     warn_about_problem,
     with_checkpoints,
@@ -333,13 +333,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _check_X(self, X: Any, reset: bool, finite: bool = True) -> np.ndarray:
         checked = v.check_X(X, finite=finite)
-        if reset:
-            validate_data(self, checked, reset=True, skip_check_array=True)
-            names = v.feature_names_of(X)
-            if names is not None:
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-        else:
-            validate_data(self, X, reset=False, skip_check_array=True)
+        with v.as_data_errors():
+            if reset:
+                validate_data(self, checked, reset=True, skip_check_array=True)
+                names = v.feature_names_of(X)
+                if names is not None:
+                    self.feature_names_in_ = np.asarray(names, dtype=object)
+            else:
+                validate_data(self, X, reset=False, skip_check_array=True)
         return checked
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
@@ -422,7 +423,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
-        for attribute in ("feature_names_in_",):
+        # fit starts afresh: nothing partial_fit kept (the merged statistics, the SGD stream)
+        # survives it, as in scikit-learn.
+        for attribute in ("feature_names_in_", "stats_", "_stream"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None
@@ -468,30 +471,44 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                 "largest absolute value."
             )
         v.check_memory(source.X.shape[0] * (source.X.shape[1] + 1) * 8, "Rescaling the data")
-        column_scale = power_of_two_scale(np.abs(source.X).max(axis=0))
-        target_scale = float(power_of_two_scale(np.abs(source.y).max()))
+        if getattr(self, "_rescaled", False):
+            # Already rescaled once: columns are within [0.5, 1) of their largest value, so
+            # what still leaves float64's range is the spread within a column.
+            raise DataRangeError(
+                f"The data {kind} float64 when squared even after each column is scaled to a "
+                "largest absolute value near 1: the values within a column span more than "
+                "float64's range allows. Remove the extreme rows or transform the column "
+                "(e.g. take logarithms)."
+            )
+        column_exponent = power_of_two_exponent(np.abs(source.X).max(axis=0))
+        target_exponent = int(power_of_two_exponent(np.abs(source.y).max()))
         scaled = clone(self).set_params(warm_start=False)
+        scaled._rescaled = True
         scaled.fit(
-            np.asarray(source.X, dtype=np.float64) * column_scale,
-            np.asarray(source.y, dtype=np.float64) * target_scale,
+            np.ldexp(np.asarray(source.X, dtype=np.float64), column_exponent),
+            np.ldexp(np.asarray(source.y, dtype=np.float64), target_exponent),
             sample_weight=source.sample_weight,
         )
-        with np.errstate(over="ignore", invalid="ignore"):
-            coef = scaled.coef_ * column_scale / target_scale
-            intercept = scaled.intercept_ / target_scale
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            coef = np.ldexp(scaled.coef_, column_exponent - target_exponent)
+            intercept = float(np.ldexp(scaled.intercept_, -target_exponent))
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise DataRangeError(
-                "The fitted coefficients are beyond float64's range (about 1e308): the target "
-                "is enormous compared with the features. Rescale the target or the features."
+                "The fitted coefficients are beyond float64's range (about 1e308): a "
+                "coefficient is about target / feature, and the target is that much larger "
+                "than the features. Rescale the target or the features."
             )
         state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
         self.__dict__.update(state)
         self.coef_, self.intercept_ = coef, intercept
         precond = scaled.preconditioner_
-        self.preconditioner_ = Preconditioner(
-            precond.shift / column_scale, precond.scale / column_scale, precond.fit_intercept,
-            precond.constant,
-        )
+        with np.errstate(over="ignore", under="ignore"):
+            self.preconditioner_ = Preconditioner(
+                np.ldexp(precond.shift, -column_exponent),
+                np.ldexp(precond.scale, -column_exponent),
+                precond.fit_intercept,
+                precond.constant,
+            )
         self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
         return self
 
@@ -738,6 +755,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         return fit_report(self)
+
+    def set_params(self, **params: Any) -> GDRegressor:
+        """Set parameters (scikit-learn's ``set_params``); an unknown name is a ParameterError."""
+        try:
+            return super().set_params(**params)
+        except GradregError:
+            raise
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``)."""
+        with v.as_data_errors():
+            return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
