@@ -12,6 +12,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -53,8 +54,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         When the output cannot be written; the previous file is then left as it was.
     """
     if output_kind(path) == STREAM:
-        with _write_errors(path):
-            yield os.fspath(path)
+        # The writer gets a file of its own (it may seek, and it may infer the format from the
+        # suffix), copied into the device or FIFO when complete.
+        with tempfile.TemporaryDirectory(prefix="gradreg-") as folder, _write_errors(path):
+            temporary = os.path.join(folder, "output" + Path(path).suffix)
+            yield temporary
+            with open(temporary, "rb") as source, _open_stream(path, "wb") as stream:
+                shutil.copyfileobj(source, stream)
         return
     target = resolved(path)
     folder = target.parent

@@ -62,7 +62,16 @@ class ModelFormatError(GradregError, ValueError):
 
 
 class InputFileError(GradregError, OSError):
-    """A file or folder cannot be read or written."""
+    """A file or folder cannot be read or written.
+
+    Raised as ``InputFileError(message)`` or ``InputFileError(errno, message)``; either way
+    ``str()`` is the message alone.
+    """
+
+    def __str__(self) -> str:
+        if self.errno is not None and self.strerror:
+            return self.strerror
+        return super().__str__()
 
 
 class MissingFileError(InputFileError, FileNotFoundError):
