@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_regression
-from gradreg import GDRegressor, InputFileError, ModelFormatError, load_model
-from gradreg import persistence
+from gradreg import GDRegressor, InputFileError, ModelFormatError, load_model, persistence
 
 # Example counts of the property tests below (reported with the suite).
 MODEL_EXAMPLES = 300

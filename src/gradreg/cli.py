@@ -391,11 +391,11 @@ def plot(data, target, features, kind, out, learning_rate, epochs) -> None:
     from . import plotting
     from .sources.files import read_all
 
+    _check_outputs({"--out": out}, _input_files(data))
     if kind == "animation" and not out.lower().endswith(".gif"):
         raise click.UsageError(
             f"--kind animation writes a GIF: --out must end in .gif, got {out!r}."
         )
-    _check_outputs({"--out": out}, _input_files(data))
     source = _read_training(data, target, features)
     X, y = read_all(source)
     if kind == "animation" and X.shape[1] != 1:
