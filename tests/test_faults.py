@@ -150,6 +150,15 @@ def test_an_input_named_by_a_glob_is_found(capsys, folder):
     assert "is also the output of --model" in err
 
 
+def test_demo_plots_under_a_file_size_limit(capsys, folder):
+    (folder / "gradreg-demo-line.png").write_bytes(OLD)
+    before = snapshot(folder)
+    with file_size_limit(len(OLD) + 64):
+        code, err = run_main(capsys, "demo", "--out-dir", folder)
+    check_after(folder, before, code, err, 1)
+    assert "gradreg-demo-line.png': File too large" in err
+
+
 def test_demo_refuses_an_output_folder_that_is_missing(capsys, folder):
     before = snapshot(folder)
     code, err = run_main(capsys, "demo", "--out-dir", folder / "missing")

@@ -271,3 +271,21 @@ def test_a_checkpoint_for_other_data_with_the_same_means_is_refused(tmp_path):
     with _quiet():
         GDRegressor(solver="gd", optimizer="plain", max_iter=10).fit(X[order], y[order],
                                                                     resume=path)
+
+
+def test_the_file_formats_import_no_face():
+    """persistence and checkpoint read and write plain data; the estimator builds on them."""
+    import ast
+    from pathlib import Path
+
+    import gradreg
+
+    faces = {"estimator", "cli", "plotting", "progress", "_fitting"}
+    for module in ("persistence", "checkpoint", "_atomic", "_outputs"):
+        tree = ast.parse((Path(gradreg.__file__).parent / f"{module}.py").read_text())
+        imported = {
+            (node.module or "").lstrip(".").split(".")[0]
+            for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             for alias in node.names}
+        assert not imported & faces, (module, imported & faces)

@@ -185,6 +185,7 @@ def demo(no_plot: bool, out_dir: str) -> None:
     model = GDRegressor(solver="gd", optimizer="plain", standardize=False, max_iter=20_000)
     model.fit(data.X, data.score)
     model.feature_names_in_ = np.asarray(["hours"], dtype=object)
+    written = [] if no_plot else _demo_plots(model, data, out_dir)
     _out.print(
         "[bold]gradreg demo[/]: hours studied vs test score, "
         f"{len(data.score)} students (bundled data)\n"
@@ -202,21 +203,29 @@ def demo(no_plot: bool, out_dir: str) -> None:
     verdict = "yes" if model.converged_ else "no"
     table.add_row("converged", f"{verdict} (relative optimality gap {model.optimality_gap_:.2g})")
     _out.print(table)
-    if not no_plot:
-        from .plotting import plot_cost, plot_fit, plot_path, save_figure
-
-        figures = {
-            "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
-                             ylabel="test score"),
-            "cost": plot_cost(model),
-            "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
-                                                                     "intercept b")),
-        }
+    if written:
         _out.print()
-        for kind, figure in figures.items():
-            path = Path(out_dir) / f"gradreg-demo-{kind}.png"
-            save_figure(figure, path)
-            _out.print(f"{kind} plot written to {path}")
+    for kind, path in written:
+        _out.print(f"{kind} plot written to {path}")
+
+
+def _demo_plots(model: GDRegressor, data, out_dir: str) -> list[tuple[str, Path]]:
+    """Write the demo's line, cost and path plots (before anything is printed)."""
+    from .plotting import plot_cost, plot_fit, plot_path, save_figure
+
+    figures = {
+        "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
+                         ylabel="test score"),
+        "cost": plot_cost(model),
+        "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
+                                                                 "intercept b")),
+    }
+    written = []
+    for kind, figure in figures.items():
+        path = Path(out_dir) / f"gradreg-demo-{kind}.png"
+        save_figure(figure, path)
+        written.append((kind, path))
+    return written
 
 
 def _feature_list(features: str | None) -> list[str] | None:
