@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 import signal
@@ -25,7 +24,10 @@ from .errors import GradregError, OutputFileError
 
 __all__ = ["atomic_path", "atomic_write"]
 
-_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The signals the command line turns into a clean stop (SIGHUP does not exist on Windows).
+_DEFERRED = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @contextlib.contextmanager
@@ -114,7 +116,7 @@ def _open_stream(path: str | os.PathLike, mode: str) -> IO:
     flags = os.O_WRONLY
     fifo = stat.S_ISFIFO(os.stat(path).st_mode)
     if fifo:
-        flags |= os.O_NONBLOCK
+        flags |= getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(path, flags)
     except OSError as exc:
@@ -124,8 +126,7 @@ def _open_stream(path: str | os.PathLike, mode: str) -> IO:
             ) from None
         raise
     if fifo:
-        fcntl.fcntl(descriptor, fcntl.F_SETFL, fcntl.fcntl(descriptor, fcntl.F_GETFL)
-                    & ~os.O_NONBLOCK)
+        os.set_blocking(descriptor, True)
     encoding = {} if "b" in mode else {"encoding": "utf-8"}
     return open(descriptor, mode, **encoding)
 

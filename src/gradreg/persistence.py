@@ -143,7 +143,7 @@ def _read_bounded(target: Path, what: str) -> bytes:
     where = str(target)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused.
-        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise MissingFileError(f"The {what} {where!r} does not exist.") from None
     except IsADirectoryError:
