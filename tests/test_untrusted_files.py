@@ -254,7 +254,8 @@ def test_mutated_checkpoints_resume_or_give_model_format_error(checkpoints, tmp_
     resume_or_refuse(settings_, X, y, write(tmp_path, mutated, "ck.json"))
 
 
-def test_a_checkpoint_for_other_data_with_the_same_means_is_refused(tmp_path):
+@pytest.mark.parametrize("route", ["stats", "data"])
+def test_a_checkpoint_for_other_data_with_the_same_means_is_refused(tmp_path, route):
     rng = np.random.default_rng(5)
     X = rng.normal(size=(80, 3))
     y = X @ [1.0, -2.0, 0.5] + rng.normal(size=80)
@@ -262,15 +263,16 @@ def test_a_checkpoint_for_other_data_with_the_same_means_is_refused(tmp_path):
     other[:, 1] = other[::-1, 1]  # same rows, weight sum, means and variances
     path = tmp_path / "ck.json"
     with _quiet():
-        GDRegressor(solver="gd", optimizer="plain", max_iter=10).fit(
+        GDRegressor(solver="gd", optimizer="plain", max_iter=10, route=route).fit(
             X, y, checkpoint=path, checkpoint_every=5)
     with pytest.raises(ModelFormatError, match="written for other data"), _quiet():
-        GDRegressor(solver="gd", optimizer="plain", max_iter=10).fit(other, y, resume=path)
+        GDRegressor(solver="gd", optimizer="plain", max_iter=10, route=route).fit(
+            other, y, resume=path)
     # The same data in another row order has the same statistics: full-batch resumes.
     order = rng.permutation(80)
     with _quiet():
-        GDRegressor(solver="gd", optimizer="plain", max_iter=10).fit(X[order], y[order],
-                                                                    resume=path)
+        GDRegressor(solver="gd", optimizer="plain", max_iter=10, route=route).fit(
+            X[order], y[order], resume=path)
 
 
 def test_the_file_formats_import_no_face():
