@@ -24,6 +24,7 @@ from .errors import (
     GradregWarning,
     InputFileError,
     OutputFileError,
+    ParameterError,
 )
 from .estimator import PENALTIES, SCHEDULES, GDRegressor, load_model
 from .optim import OPTIMIZERS
@@ -106,6 +107,8 @@ def _fit_options(function):
                      help="'auto' (1/L) or a positive number."),
         click.option("--schedule", type=click.Choice(SCHEDULES), default="constant",
                      show_default=True, help="Learning-rate decay."),
+        click.option("--momentum", type=float, default=0.9, show_default=True,
+                     help="Momentum of the 'momentum' optimizer (and of sgd's 'nesterov')."),
         click.option("--line-search", is_flag=True, help="Backtracking line search (gd)."),
         click.option("--batch-size", type=int, default=32, show_default=True,
                      help="Rows per SGD step."),
@@ -141,6 +144,7 @@ def _estimator(options: dict) -> GDRegressor:
         optimizer=options["optimizer"],
         learning_rate=rate,
         schedule=options["schedule"],
+        momentum=options["momentum"],
         line_search=options["line_search"],
         batch_size=options["batch_size"],
         penalty=options["penalty"],
@@ -168,7 +172,7 @@ def _coefficient_table(model: GDRegressor, title: str) -> Table:
 
 
 def _print_report(model: GDRegressor) -> None:
-    _out.print(model.report())
+    _out.print(model.report(), soft_wrap=True)
 
 
 @cli.command()
@@ -294,6 +298,9 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     )
     _check_outputs({"--model": model_path, "--checkpoint": checkpoint},
                    [*_input_files(data), *([] if reused or resume is None else [resume])])
+    with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
+        warnings.simplefilter("ignore")  # the fit itself repeats any warning
+        _estimator(options)._config()
     if scheduler or dask_workers:
         if explain:
             raise click.UsageError(
@@ -516,6 +523,11 @@ def _run(args: list[str], debug: bool) -> int:
         return exc.exit_code
     except click.Abort:
         raise KeyboardInterrupt from None
+    except ParameterError as exc:  # settings that contradict each other: a usage error
+        if debug:
+            raise
+        print(f"gradreg: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except GradregError as exc:
         if debug:
             raise
