@@ -474,7 +474,7 @@ def _signals_handled():
 def _interrupted(epochs: int | None) -> int:
     number = _received[0] if _received else signal.SIGINT
     after = "" if epochs is None else f" after {epochs} epochs"
-    print(f"gradreg: error: interrupted by {signal.Signals(number).name}{after}; no output was "
+    print(f"gradreg: error: interrupted{after} ({signal.Signals(number).name}); no output was "
           "written or replaced", file=sys.stderr)
     return 128 + number
 
