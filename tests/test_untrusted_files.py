@@ -201,6 +201,15 @@ def resume_or_refuse(settings_, X, y, path):
         pass
 
 
+def test_the_unmutated_checkpoints_resume(checkpoints, tmp_path):
+    """So that the property test below mutates checkpoints that are accepted as written."""
+    X, y, written = checkpoints
+    for settings_, text in written:
+        with _quiet():
+            GDRegressor(max_iter=6, tol=1e-30, **settings_).fit(
+                X, y, resume=write(tmp_path, text, "ck.json"))
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [

@@ -12,7 +12,15 @@ import numpy as np
 
 from ._outputs import check_output
 from ._params import Choice, describe, switch
-from .checkpoint import CheckpointWriter, Floats, Integer, Real, Rows, read_checkpoint
+from .checkpoint import (
+    CheckpointWriter,
+    Floats,
+    Integer,
+    Maybe,
+    Real,
+    Rows,
+    read_checkpoint,
+)
 from .errors import GradregWarning, ModelFormatError, ParameterError
 from .optim import OPTIMIZERS
 from .problem import Problem
@@ -252,7 +260,9 @@ def state_template(config: FitConfig, n_params: int) -> dict:
         if config.solver == "sgd":
             template.update(count=Integer(0, 2**62), best_validation=Real(infinite=True),
                             stale=Integer(0, config.max_iter),
-                            rng=config.rng.bit_generator.state)
+                            rng=config.rng.bit_generator.state,
+                            average=Maybe(vector), average_count=Integer(0, 2**62),
+                            rows_seen=Integer(0, 2**62))
         else:
             template["step"] = Real()
     return template

@@ -27,6 +27,7 @@ __all__ = [
     "CheckpointWriter",
     "Floats",
     "Integer",
+    "Maybe",
     "Real",
     "Rows",
     "decode_state",
@@ -96,6 +97,13 @@ class Floats:
 
 
 @dataclass(frozen=True)
+class Maybe:
+    """``null`` or what ``template`` accepts (a value a fit may not have yet)."""
+
+    template: Any
+
+
+@dataclass(frozen=True)
 class Rows:
     """A 2-D array of up to ``most`` rows of ``width`` finite values."""
 
@@ -116,6 +124,8 @@ def decode_state(value: Any, template: Any, field: str = "state") -> Any:
     ModelFormatError
         Naming the field that differs from the template.
     """
+    if isinstance(template, Maybe):
+        return None if value is None else decode_state(value, template.template, field)
     if isinstance(template, Integer):
         if not isinstance(value, int) or isinstance(value, bool):
             raise _bad(field, "an integer")
