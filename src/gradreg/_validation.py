@@ -289,9 +289,18 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
         raise DataError("sample_weight must be non-negative; found a negative weight.")
     if not weights.any():
         raise DataError("sample_weight sums to zero: at least one row needs a positive weight.")
-    # Weights are scale-free: bring the largest into [0.5, 1) by a power of two, exactly, so
-    # that weights near either end of float64's range give the fit of weights / max(weights).
-    weights = weights.astype(np.float64, copy=False)
+    return weights.astype(np.float64, copy=False)
+
+
+def scale_free_weights(weights: np.ndarray | None) -> np.ndarray | None:
+    """``weights`` with the largest brought into [0.5, 1) by a power of two, exactly.
+
+    A fit is the same for weights and weights / max(weights); this keeps weights near either
+    end of float64's range from overflowing or underflowing the statistics. (Not for
+    partial_fit, whose chunks must keep one common scale.)
+    """
+    if weights is None:
+        return None
     _, exponent = np.frexp(weights.max())
     with np.errstate(under="ignore"):
         return np.ldexp(weights, -exponent)

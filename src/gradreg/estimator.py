@@ -381,7 +381,7 @@ default="auto"
             source = X
         else:
             checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
-            return ArraySource(checked_X, checked_y, weights)
+            return ArraySource(checked_X, checked_y, v.scale_free_weights(weights))
         self.n_features_in_ = source.n_features
         names = getattr(source, "feature_names", None)
         if names is not None:
