@@ -264,10 +264,45 @@ def _check_outputs(outputs: dict, inputs: list) -> None:
         raise click.UsageError(str(exc)) from None
 
 
-def _read_training(paths: tuple[str, ...], target: str, features: str | None):
+def _reading_options(function):
+    """CSV reading options, named as pandas and pyarrow name them."""
+    options = [
+        click.option("--delimiter", default=None,
+                     help="CSV field delimiter (default: sniffed from the first line among "
+                          "',', ';', tab and '|'; write tab as '\\t')."),
+        click.option("--decimal", type=click.Choice([".", ","]), default=".",
+                     show_default=True, help="Decimal mark of the numbers in CSV files."),
+        click.option("--no-header", is_flag=True,
+                     help="CSV files have no header line: columns are named 1, 2, ..."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="Text encoding of CSV files."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _reading(options: dict) -> dict:
+    """The reading options taken out of ``options``, as keyword arguments of scan."""
+    delimiter = options.pop("delimiter")
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    reading = {"delimiter": delimiter, "decimal": options.pop("decimal"),
+               "header": None if options.pop("no_header") else "infer",
+               "encoding": options.pop("encoding")}
+    from .sources._dialect import CsvOptions
+
+    try:
+        CsvOptions(**reading)
+    except ParameterError as exc:
+        raise click.UsageError(str(exc)) from None
+    return reading
+
+
+def _read_training(paths: tuple[str, ...], target: str, features: str | None, reading: dict):
     from .sources import scan
 
-    return scan(list(paths), target=target, features=_feature_list(features))
+    return scan(list(paths), target=target, features=_feature_list(features), **reading)
 
 
 @cli.command()
@@ -289,6 +324,7 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 @click.option("--dask-workers", type=click.IntRange(min=1), default=None,
               help="Start a local Dask cluster of this many worker processes for the fit.")
 @_fit_options
+@_reading_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
         scheduler, dask_workers, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
@@ -298,6 +334,7 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     )
     _check_outputs({"--model": model_path, "--checkpoint": checkpoint},
                    [*_input_files(data), *([] if reused or resume is None else [resume])])
+    reading = _reading(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
         _estimator(options)._config()
@@ -310,11 +347,11 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         with _dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
-            source = read_files(list(data), target, _feature_list(features))
+            source = read_files(list(data), target, _feature_list(features), **reading)
             _fit_and_report(source, target, model_path, False, quiet, checkpoint,
                             checkpoint_every, resume, options)
         return
-    source = _read_training(data, target, features)
+    source = _read_training(data, target, features, reading)
     _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
                     resume, options)
 
@@ -346,9 +383,8 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
         X, y = read_all(source)
         _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
         _out.print()
+    # The estimator passes the reading-progress callback to the source when verbose.
     estimator.set_params(verbose=0 if quiet else 1)
-    if hasattr(source, "show_progress"):
-        source.show_progress = False if quiet else None
     try:
         model = estimator.fit(source, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                               resume=resume)
@@ -370,16 +406,19 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
 @click.argument("data", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write predictions to this CSV file (default: standard output).")
-def predict(model_file: str, data: tuple[str, ...], out: str | None) -> None:
+@_reading_options
+def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) -> None:
     """Predict with MODEL_FILE for the rows of DATA."""
     from ._atomic import atomic_write
     from .sources.files import FileSource
 
     _check_outputs({"--out": out}, [model_file, *_input_files(data)])
+    reading = _reading(options)
     model = load_model(model_file)
     names = getattr(model, "feature_names_in_", None)
     features = None if names is None else [str(n) for n in names]
-    predictions = model.predict(FileSource(list(data), target=None, features=features))
+    predictions = model.predict(FileSource(list(data), target=None, features=features,
+                                           **reading))
     text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
     if out:
         with atomic_write(out) as handle:
@@ -404,7 +443,8 @@ _PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
 @click.option("--learning-rate", type=float, default=None,
               help="Constant rate for path and animation (default 1/L).")
 @click.option("--epochs", type=int, default=None, help="Epochs for path, rates and animation.")
-def plot(data, target, features, kind, out, learning_rate, epochs) -> None:
+@_reading_options
+def plot(data, target, features, kind, out, learning_rate, epochs, **options) -> None:
     """Draw a plot of gradient descent on DATA."""
     from . import plotting
     from .sources.files import read_all
@@ -414,7 +454,7 @@ def plot(data, target, features, kind, out, learning_rate, epochs) -> None:
         raise click.UsageError(
             f"--kind animation writes a GIF: --out must end in .gif, got {out!r}."
         )
-    source = _read_training(data, target, features)
+    source = _read_training(data, target, features, _reading(options))
     X, y = read_all(source)
     if kind == "animation" and X.shape[1] != 1:
         raise click.UsageError("--kind animation needs exactly one feature (use --features).")

@@ -16,6 +16,7 @@ import numpy as np
 from .._validation import check_finite
 from ..errors import DataError
 from ..stats import SufficientStats, merge, stats_from_arrays
+from .arrays import minibatches
 
 __all__ = ["DaskSource", "is_dask_collection", "read_files"]
 
@@ -36,6 +37,25 @@ def _partition_stats(X: Any, y: Any, w: Any) -> SufficientStats:
     return stats_from_arrays(X, y, weights, threads=1)
 
 
+def _as_array(values: Any) -> Any:
+    """A dask array with known chunk sizes for a dask DataFrame, Series or array.
+
+    Partitions of unknown length (a filtered frame, a boolean-masked array) are counted in one
+    pass, so that ``y`` and the weights can be cut at the same rows as ``X``.
+    """
+    if values is None:
+        return None
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(values, dd.DataFrame | dd.Series):
+        return values.to_dask_array(lengths=True)
+    values = da.asarray(values)
+    if values.ndim and np.isnan(values.chunks[0]).any():
+        values = values.compute_chunk_sizes()
+    return values
+
+
 def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
     """Rows in this partition, and the first row holding NaN or infinity (-1 when none)."""
     values = np.column_stack([np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)])
@@ -46,7 +66,8 @@ def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
 class DaskSource:
     """Rows of a dask array or DataFrame ``X`` with targets ``y`` (dask array or Series).
 
-    Partitions of ``X`` and ``y`` must line up (same row chunks).
+    The partitions may be of any sizes (empty, one row, unknown until computed), and ``y`` and
+    ``sample_weight`` may be partitioned differently from ``X``: they are cut at ``X``'s rows.
     """
 
     def __init__(self, X: Any, y: Any, sample_weight: Any = None) -> None:
@@ -56,32 +77,47 @@ class DaskSource:
         self.feature_names: list[str] | None = None
         if isinstance(X, dd.DataFrame):
             self.feature_names = [str(c) for c in X.columns]
-            X = X.to_dask_array(lengths=True)
-        if isinstance(y, dd.Series | dd.DataFrame):
-            y = y.to_dask_array(lengths=True)
-        if isinstance(sample_weight, dd.Series):
-            sample_weight = sample_weight.to_dask_array(lengths=True)
+        X, y, sample_weight = (_as_array(v) for v in (X, y, sample_weight))
         if not isinstance(X, da.Array) or X.ndim != 2:
             raise DataError("A Dask X must be a 2-D dask array or a dask DataFrame.")
         if y is None:
             raise DataError("GDRegressor requires y to be passed, but the target y is None.")
-        y = da.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1:
             raise DataError(f"y must be 1-D (one target per row); got shape {y.shape}.")
         if X.dtype.kind not in "iufb":
             raise DataError(f"Input X must be numeric; the dask array has dtype {X.dtype}.")
-        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
-        y = y.rechunk(X.chunks[0])
-        if sample_weight is not None:
-            sample_weight = da.asarray(sample_weight).rechunk(X.chunks[0])
         if X.shape[0] != y.shape[0]:
             raise DataError(
                 f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}."
             )
+        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
+        # A tuple of block sizes for the one dimension (a bare tuple would name a size per
+        # dimension and give blocks that do not line up with the rows of X).
+        y = y.rechunk((X.chunks[0],))
+        if sample_weight is not None:
+            sample_weight = da.asarray(sample_weight)
+            if sample_weight.shape != (X.shape[0],):
+                raise DataError(
+                    f"sample_weight must be 1-D with {X.shape[0]} values (one per row); got "
+                    f"shape {sample_weight.shape}."
+                )
+            sample_weight = sample_weight.rechunk((X.chunks[0],))
         if X.shape[1] == 0:
             raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
+        # Whole rows in each block, and y and the weights cut at the same rows as X, whatever
+        # the partitions each came with.
+        rows = (X.chunks[0],)
+        X = X.rechunk((rows[0], (X.shape[1],)))
+        y = y.rechunk(rows)
+        if sample_weight is not None:
+            if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
+                raise DataError(
+                    f"sample_weight must be 1-D with {X.shape[0]} values (one per row); got "
+                    f"shape {sample_weight.shape}."
+                )
+            sample_weight = sample_weight.rechunk(rows)
         self.X, self.y, self.sample_weight = X, y, sample_weight
 
     @property
@@ -143,27 +179,52 @@ class DaskSource:
             X, Y, W = dask.compute(x, y, w)
             X, Y = np.asarray(X), np.asarray(Y, dtype=np.float64)
             W = None if W is None else np.asarray(W, dtype=np.float64)
-            if rng is not None:
-                order = rng.permutation(len(Y))
-                X, Y = X[order], Y[order]
-                W = None if W is None else W[order]
-            for start in range(0, len(Y), batch_size):
-                rows = slice(start, start + batch_size)
-                yield X[rows], Y[rows], None if W is None else W[rows]
+            yield from minibatches(X, Y, W, batch_size, rng)
 
 
-def read_files(paths: list, target: str, features: list[str] | None) -> DaskSource:
-    """CSV or Parquet files as a dask DataFrame read by the cluster's workers."""
+def read_files(paths: list, target: str, features: list[str] | None, **reading) -> DaskSource:
+    """CSV or Parquet files as a dask DataFrame read by the cluster's workers.
+
+    ``reading`` holds the CSV options of :func:`gradreg.scan` (``delimiter``, ``decimal``,
+    ``header``, ``encoding``); the dialect, header and schema of every file are checked here
+    first, with the same messages as a local fit.
+    """
     import dask.dataframe as dd
 
     from .files import FileSource
 
-    local = FileSource(paths, target, features)  # checks paths and columns, reads headers only
+    # Checks paths, dialects, columns and types; reads headers only.
+    local = FileSource(paths, target, features, **reading)
     columns = [*local.feature_names, target]
     names = [str(p) for p in local.paths]
-    if all(p.suffix.lower() in (".parquet", ".pq") for p in local.paths):
+    if all(f.kind.format == "parquet" for f in local.files):
         frame = dd.read_parquet(names, columns=columns)
+    elif all(f.kind.format == "csv" for f in local.files):
+        frame = dd.concat([_csv_frame(f, local.options, columns) for f in local.files])
     else:
-        frame = dd.read_csv(names, usecols=columns, dtype=dict.fromkeys(columns, "float64"))
+        raise DataError(
+            "A Dask fit reads CSV or Parquet files, not both at once: convert them to one format."
+        )
     frame = frame.astype("float64")
     return DaskSource(frame[local.feature_names], frame[target])
+
+
+def _csv_frame(file, options, columns: list[str]):
+    """One CSV file as a dask DataFrame, in the dialect and with the names read locally."""
+    import dask.dataframe as dd
+    from fsspec.compression import compr
+
+    if file.kind.compression not in compr:
+        raise DataError(
+            f"{str(file.path)!r}: Dask workers cannot decompress {file.kind.compression} here "
+            "(fsspec lacks its codec; for zstd: pip install zstandard). Fit without Dask, or "
+            "decompress the file first."
+        )
+    return dd.read_csv(
+        str(file.path), sep=file.delimiter, decimal=options.decimal, names=file.names,
+        header=0 if options.has_header else None, usecols=columns, encoding=options.encoding,
+        dtype=dict.fromkeys(columns, "float64"), skipinitialspace=True,
+        compression=file.kind.compression, skip_blank_lines=True,
+        # Compressed files cannot be split into blocks.
+        **({"blocksize": None} if file.kind.compression else {}),
+    )
