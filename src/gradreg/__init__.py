@@ -16,11 +16,11 @@ from .errors import (
     MissingFileError,
     ModelFormatError,
     NotFittedError,
+    OutputFileError,
     ParameterError,
 )
-from .estimator import GDRegressor
+from .estimator import GDRegressor, load_model
 from .guidance import LearningRateLimits, learning_rate_limits
-from .persistence import load_model
 from .sources import scan
 from .stats import SufficientStats
 from .tutorial import classic_max_stable_learning_rate, gradient_descent
@@ -41,6 +41,7 @@ __all__ = [
     "MissingFileError",
     "ModelFormatError",
     "NotFittedError",
+    "OutputFileError",
     "ParameterError",
     "SufficientStats",
     "__version__",

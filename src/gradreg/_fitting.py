@@ -10,18 +10,28 @@ from numbers import Integral
 
 import numpy as np
 
+from ._outputs import check_output
 from ._params import Choice, describe, switch
-from .checkpoint import CheckpointWriter, read_checkpoint
-from .errors import ConvergenceWarning, GradregWarning, ParameterError
-from .persistence import json_params
+from .checkpoint import (
+    CheckpointWriter,
+    Floats,
+    Integer,
+    Maybe,
+    Real,
+    Rows,
+    read_checkpoint,
+)
+from .errors import ConvergenceWarning, GradregWarning, ModelFormatError, ParameterError
+from .optim import OPTIMIZERS
 from .problem import Problem
-from .solvers import FitConfig
+from .solvers import FitConfig, _optimizer_kwargs
 
 __all__ = [
     "faster_settings",
     "fit_report",
+    "json_params",
     "out_of_range",
-    "power_of_two_scale",
+    "power_of_two_exponent",
     "training_metrics",
     "warn_about_problem",
     "warn_not_converged",
@@ -152,6 +162,18 @@ def _round_up(value: float) -> str:
     return f"{mantissa}e{exponent}" if mantissa < 10 else f"1e{exponent + 1}"
 
 
+def json_params(model) -> dict:
+    """The estimator's parameters that a JSON file can hold (callbacks and schedules are code)."""
+    params = {
+        k: v for k, v in model.get_params(deep=False).items() if k not in ("callbacks", "verbose")
+    }
+    if callable(params.get("learning_rate")):
+        params["learning_rate"] = "auto"  # a schedule is code, which a model file never holds
+    if not isinstance(params.get("random_state"), int | type(None)):
+        params["random_state"] = None
+    return params
+
+
 # A constant learning rate below this fraction of 1/L is called out when it makes the fit slow.
 _SLOW_RATE = 1e-3
 _TINY_FRACTION = 1e-300
@@ -203,16 +225,118 @@ def with_checkpoints(model, config, problem, path, every, resume) -> FitConfig:
         raise ParameterError(
             f"checkpoint_every must be an int in the range [1, inf). Got {every!r} instead."
         )
+    if path is not None:
+        check_output(path)  # before the fit, not after its first checkpoint_every epochs
     settings = json.loads(json.dumps(json_params(model)))
-    stats = problem.stats
-    fingerprint = {
-        "n_rows": float(stats.n_rows),
-        "weight_sum": float(stats.weight_sum),
-        "mean": [float(m) for m in stats.mean],
-    }
+    fingerprint, tolerance = data_fingerprint(problem)
     writer = None if path is None else CheckpointWriter(path, every, settings, fingerprint)
-    state = None if resume is None else read_checkpoint(resume, settings, fingerprint)
+    state = None
+    if resume is not None:
+        state = read_checkpoint(resume, settings, fingerprint, tolerance,
+                                state_template(config, problem.n_params))
+        check_resumed_state(state, config)
     return replace(config, checkpoint=writer, resume=state)
+
+
+# Columns of the random +-1 matrix that sketches the cross-products in a fingerprint.
+_SKETCH = 8
+# Two passes over the same data agree to within rounding, which for centred, pairwise-merged
+# sums is a few units of eps times log2(rows) relative to the Cauchy-Schwarz scale of each
+# entry; 1e-10 leaves a factor of more than 1000 for that. Other data differ at O(1).
+_FINGERPRINT_RTOL = 1e-10
+
+
+def data_fingerprint(problem: Problem) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Statistics that identify the data of a fit, and the rounding allowed in each.
+
+    The row count, weight sum, column means and sums of squares, and ``U^T C U`` for the
+    centred cross-products ``C`` of ``[X, y]`` and a fixed random +-1 matrix ``U``: data with
+    the same means and variances but other cross-products (a column reversed, rows of one
+    column swapped) differ there. On the data route, where ``C`` is not kept, ``U^T C U``
+    takes one pass over the data.
+    """
+    stats = problem.stats
+    mean = np.asarray(stats.mean, dtype=np.float64)
+    sketch_matrix = np.random.default_rng(0).choice([-1.0, 1.0], size=(mean.size, _SKETCH))
+    if hasattr(stats, "cross"):
+        squares = np.diag(stats.cross).copy()
+        sketch = sketch_matrix.T @ stats.cross @ sketch_matrix
+    else:
+        squares = np.asarray(stats.squares, dtype=np.float64)
+        sketch = _projected_cross(problem.source, mean, sketch_matrix)
+    root = np.sqrt(np.maximum(squares, 0.0))
+    values = {
+        "n_rows": np.array([float(stats.n_rows)]),
+        "weight_sum": np.array([float(stats.weight_sum)]),
+        "mean": mean,
+        "squares": squares,
+        "sketch": sketch.ravel(),
+    }
+    tolerance = {
+        "n_rows": np.zeros(1),
+        "weight_sum": _FINGERPRINT_RTOL * values["weight_sum"],
+        "mean": _FINGERPRINT_RTOL * stats.magnitudes,
+        "squares": _FINGERPRINT_RTOL * squares,
+        "sketch": np.full(sketch.size, _FINGERPRINT_RTOL * root.sum() ** 2),
+    }
+    return values, tolerance
+
+
+def _projected_cross(source, mean: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``U^T C U`` from one pass over the data, C the centred weighted cross-products."""
+    total = np.zeros((matrix.shape[1], matrix.shape[1]))
+    for X, y, w in source.batches(65_536):
+        projected = (np.column_stack([np.asarray(X, dtype=np.float64), y]) - mean) @ matrix
+        weighted = projected if w is None else projected * np.asarray(w)[:, None]
+        total += weighted.T @ projected
+    return total
+
+
+def state_template(config: FitConfig, n_params: int) -> dict:
+    """The state a checkpoint of this fit holds, as :func:`checkpoint.decode_state` checks it."""
+    vector = np.zeros(n_params)
+    longest = config.max_iter + 1
+    template: dict = {
+        "epoch": Integer(1, config.max_iter),
+        "history": {"loss": Floats(longest), "grad_norm": Floats(longest),
+                    "gap": Floats(longest, nan=True)},
+        "rises": Integer(0, config.max_iter),
+        "theta": vector,
+    }
+    if config.solver == "cg":
+        template.update(residual=vector, direction=vector, basis=Rows(n_params, n_params))
+    elif config.solver == "gd" and config.optimizer == "nesterov":
+        template.update(extrapolated=vector, t=Real(), step=Real())
+    else:
+        optimizer = OPTIMIZERS[config.optimizer](lambda count: 1.0, **_optimizer_kwargs(config))
+        template["optimizer_state"] = optimizer.init(vector)
+        if config.solver == "sgd":
+            template.update(count=Integer(0, 2**62), best_validation=Real(infinite=True),
+                            stale=Integer(0, config.max_iter),
+                            rng=config.rng.bit_generator.state,
+                            average=Maybe(vector), average_count=Integer(0, 2**62),
+                            rows_seen=Integer(0, 2**62))
+        else:
+            template["step"] = Real()
+    return template
+
+
+def check_resumed_state(state: dict, config: FitConfig) -> None:
+    """What the template cannot say: the history's length and the generator's state."""
+    expected = state["epoch"] + 1
+    for key, values in state["history"].items():
+        if len(values) != expected:
+            raise ModelFormatError(
+                f"Checkpoint field 'state.history.{key}' has {len(values)} values; epoch "
+                f"{state['epoch']} needs {expected}."
+            )
+    if "rng" in state:
+        try:
+            type(config.rng.bit_generator)().state = state["rng"]
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise ModelFormatError(
+                "Checkpoint field 'state.rng' is not a valid random generator state."
+            ) from None
 
 
 def fit_report(model) -> str:
@@ -265,11 +389,15 @@ def out_of_range(stats) -> bool:
     return bool(np.any((size > 0) & (size < _TINY)))
 
 
-def power_of_two_scale(largest) -> np.ndarray:
-    """2**-k bringing ``largest`` near one (1 where it is zero or already moderate)."""
+def power_of_two_exponent(largest) -> np.ndarray:
+    """Integers ``k`` for which ``ldexp(largest, k)`` lies in [0.5, 1) (0 where ``largest`` is 0).
+
+    Scaling by ``ldexp`` is exact, also for exponents beyond float64's range of powers of two
+    (a subnormal column needs ``2**1074``, which is not a float64).
+    """
     largest = np.asarray(largest, dtype=np.float64)
-    exponent = np.where(largest > 0, np.floor(np.log2(np.where(largest > 0, largest, 1.0))), 0)
-    return np.ldexp(1.0, (-exponent).astype(int))
+    _, exponent = np.frexp(largest)
+    return np.where(largest > 0, -exponent, 0).astype(int)
 
 
 def training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:

@@ -5,9 +5,10 @@ Messages follow scikit-learn's: they name the parameter, the allowed set and the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -17,7 +18,13 @@ import pyarrow as pa
 from sklearn.exceptions import DataConversionWarning
 
 from ._columns import check_column_type, frame_names, frame_to_array
-from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
+from .errors import (
+    DataError,
+    DataTypeError,
+    GradregError,
+    InsufficientMemoryError,
+    ParameterError,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Parameter constraints
@@ -293,6 +300,20 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     return weights.astype(np.float64, copy=False)
 
 
+def scale_free_weights(weights: np.ndarray | None) -> np.ndarray | None:
+    """``weights`` with the largest brought into [0.5, 1) by a power of two, exactly.
+
+    A fit is the same for weights and weights / max(weights); this keeps weights near either
+    end of float64's range from overflowing or underflowing the statistics. (Not for
+    partial_fit, whose chunks must keep one common scale.)
+    """
+    if weights is None:
+        return None
+    _, exponent = np.frexp(weights.max())
+    with np.errstate(under="ignore"):
+        return np.ldexp(weights, -exponent)
+
+
 def feature_names_of(X: Any) -> list[str] | None:
     """Column names of a DataFrame-like input when they are all strings, else ``None``."""
     return frame_names(X)
@@ -319,6 +340,22 @@ def check_memory(nbytes: int, what: str) -> None:
             f"{available / 2**30:.2f} GiB are available. Stream the data from files instead: "
             "GDRegressor().fit(gradreg.scan(paths, target=...)) reads them in batches."
         )
+
+
+@contextlib.contextmanager
+def as_data_errors() -> Iterator[None]:
+    """Checks delegated to scikit-learn raise its plain ``ValueError``/``TypeError``; make them
+    a :class:`~gradreg.errors.DataError` (still a ``ValueError``) or
+    :class:`~gradreg.errors.DataTypeError` (still a ``TypeError``), same message.
+    """
+    try:
+        yield
+    except GradregError:
+        raise
+    except TypeError as exc:
+        raise DataTypeError(str(exc)) from exc
+    except ValueError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def check_random_state(seed: Any) -> np.random.Generator:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -13,25 +16,62 @@ from rich.console import Console
 from rich.table import Table
 
 from . import datasets
+from ._outputs import check_distinct, check_output, same_file
 from .errors import (
     ConvergenceWarning,
     FitInterrupted,
     GradregError,
     GradregWarning,
+    InputFileError,
+    OutputFileError,
     ParameterError,
 )
-from .estimator import PENALTIES, SCHEDULES, GDRegressor
+from .estimator import PENALTIES, SCHEDULES, GDRegressor, load_model
 from .optim import OPTIMIZERS
-from .persistence import load_model
 from .solvers import SOLVERS
 
 __all__ = ["main"]
 
 EXIT_DATA = 1
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP give 128 + their number
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
-_out = Console(highlight=False)
+
+class _Stdout:
+    """``sys.stdout`` as it is at each call, whose write failures are one OutputFileError.
+
+    rich would otherwise end the process silently on a closed pipe, and a full disk would
+    surface as a traceback.
+    """
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def __getattr__(self, name: str):
+        return getattr(sys.stdout, name)
+
+
+def _stdout_error(exc: OSError) -> OutputFileError:
+    # What is still buffered would fail again when Python flushes at exit: send it nowhere.
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return OutputFileError(exc.errno, f"cannot write to standard output: {exc.strerror or exc}")
+
+
+_stdout = _Stdout()
+_out = Console(file=_stdout, highlight=False)
 
 
 class _Stopped(Exception):
@@ -150,10 +190,17 @@ def _print_report(model: GDRegressor) -> None:
               help="Folder for the plot.")
 def demo(no_plot: bool, out_dir: str) -> None:
     """Fit the bundled study-time data by gradient descent and plot the line."""
+    if not no_plot:
+        _check_outputs(
+            {f"--out-dir ({kind} plot)": Path(out_dir) / f"gradreg-demo-{kind}.png"
+             for kind in ("line", "cost", "path")},
+            [datasets.study_time_path()],
+        )
     data = datasets.load_study_time()
     model = GDRegressor(solver="gd", optimizer="plain", standardize=False, max_iter=20_000)
     model.fit(data.X, data.score)
     model.feature_names_in_ = np.asarray(["hours"], dtype=object)
+    written = [] if no_plot else _demo_plots(model, data, out_dir)
     _out.print(
         "[bold]gradreg demo[/]: hours studied vs test score, "
         f"{len(data.score)} students (bundled data)\n"
@@ -171,26 +218,59 @@ def demo(no_plot: bool, out_dir: str) -> None:
     verdict = "yes" if model.converged_ else "no"
     table.add_row("converged", f"{verdict} (relative optimality gap {model.optimality_gap_:.2g})")
     _out.print(table)
-    if not no_plot:
-        from .plotting import plot_cost, plot_fit, plot_path, save_figure
-
-        figures = {
-            "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
-                             ylabel="test score"),
-            "cost": plot_cost(model),
-            "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
-                                                                     "intercept b")),
-        }
+    if written:
         _out.print()
-        for kind, figure in figures.items():
-            path = Path(out_dir) / f"gradreg-demo-{kind}.png"
-            save_figure(figure, path)
-            _out.print(f"{kind} plot written to {path}")
+    for kind, path in written:
+        _out.print(f"{kind} plot written to {path}")
+
+
+def _demo_plots(model: GDRegressor, data, out_dir: str) -> list[tuple[str, Path]]:
+    """Write the demo's line, cost and path plots (before anything is printed)."""
+    from .plotting import plot_cost, plot_fit, plot_path, save_figure
+
+    figures = {
+        "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
+                         ylabel="test score"),
+        "cost": plot_cost(model),
+        "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
+                                                                 "intercept b")),
+    }
+    written = []
+    for kind, figure in figures.items():
+        path = Path(out_dir) / f"gradreg-demo-{kind}.png"
+        save_figure(figure, path)
+        written.append((kind, path))
+    return written
 
 
 def _feature_list(features: str | None) -> list[str] | None:
     """The --features option as column names (None: all columns but the target)."""
     return [f.strip() for f in features.split(",")] if features else None
+
+
+def _input_files(data) -> list[str]:
+    """The files DATA names (folders and globs expanded); those it cannot resolve are left to
+    the reader, which reports them (a Dask cluster may read paths this machine cannot)."""
+    from .sources.files import resolve_paths
+
+    try:
+        return [str(p) for p in resolve_paths(list(data))]
+    except GradregError:
+        return []
+
+
+def _check_outputs(outputs: dict, inputs: list) -> None:
+    """Refuse, before any work, outputs that cannot be written or would overwrite an input."""
+    try:
+        for option, path in outputs.items():
+            if path is not None:
+                try:
+                    check_output(path)
+                except InputFileError as exc:
+                    raise InputFileError(exc.errno, f"{option}: {exc}") from None
+        check_distinct(outputs, inputs)
+    except InputFileError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _reading_options(function):
@@ -260,6 +340,12 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None, re
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
         scheduler, dask_workers, show_summary, cov_type, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
+    # A checkpoint resumed and written again is the one file that is both read and written.
+    reused = resume is not None and checkpoint is not None and (
+        same_file(resume, checkpoint) or os.path.realpath(resume) == os.path.realpath(checkpoint)
+    )
+    _check_outputs({"--model": model_path, "--checkpoint": checkpoint},
+                   [*_input_files(data), *([] if reused or resume is None else [resume])])
     reading = _reading(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
@@ -320,11 +406,14 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
                               resume=resume)
     except FitInterrupted as interrupt:
         raise _Stopped(interrupt.epochs) from None
+    # Results first: a report that cannot be printed (a closed pipe, a full disk) must not
+    # cost the model.
+    if model_path:
+        model.save(model_path)
     _out.print(_coefficient_table(model, f"{target} ~ " + " + ".join(source.feature_names)))
     _out.print()
     _print_report(model)
     if model_path:
-        model.save(model_path)
         _out.print(f"\nmodel written to {model_path}")
     return model
 
@@ -379,8 +468,10 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
 @_reading_options
 def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) -> None:
     """Predict with MODEL_FILE for the rows of DATA."""
+    from ._atomic import atomic_write
     from .sources.files import FileSource
 
+    _check_outputs({"--out": out}, [model_file, *_input_files(data)])
     reading = _reading(options)
     model = load_model(model_file)
     names = getattr(model, "feature_names_in_", None)
@@ -389,13 +480,11 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
                                            **reading))
     text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
     if out:
-        from ._atomic import atomic_write
-
         with atomic_write(out) as handle:
             handle.write(text)
         print(f"{len(predictions)} predictions written to {out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        _stdout.write(text)
 
 
 _PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
@@ -419,6 +508,11 @@ def plot(data, target, features, kind, out, learning_rate, epochs, **options) ->
     from . import plotting
     from .sources.files import read_all
 
+    _check_outputs({"--out": out}, _input_files(data))
+    if kind == "animation" and not out.lower().endswith(".gif"):
+        raise click.UsageError(
+            f"--kind animation writes a GIF: --out must end in .gif, got {out!r}."
+        )
     source = _read_training(data, target, features, _reading(options))
     X, y = read_all(source)
     if kind == "animation" and X.shape[1] != 1:
@@ -447,13 +541,72 @@ def plot(data, target, features, kind, out, learning_rate, epochs, **options) ->
     print(f"{kind} plot written to {out}", file=sys.stderr)
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: the same clean-up on the way out."""
+
+
+_received: list[int] = []
+
+
+def _on_signal(signum, frame) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else _Signalled()
+
+
+@contextlib.contextmanager
+def _signals_handled():
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread while main runs:
+    temporary files are removed, nothing half-written stays, one line is printed."""
+    _received.clear()
+    try:
+        previous = {number: signal.signal(number, _on_signal) for number in _SIGNALS}
+    except ValueError:  # not the main thread: leave the handlers alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _interrupted(epochs: int | None) -> int:
+    number = _received[0] if _received else signal.SIGINT
+    after = "" if epochs is None else f" after {epochs} epochs"
+    print(f"gradreg: error: interrupted{after} ({signal.Signals(number).name}); no output was "
+          "written or replaced", file=sys.stderr)
+    return 128 + number
+
+
+_STREAM_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gradreg`` console script; returns the exit code."""
+    """Entry point of the ``gradreg`` console script; returns the exit code.
+
+    Exit codes: 0 success, 1 data or runtime errors (also a failed write), 2 usage errors
+    (also an output refused before any work), 128 + the signal's number on SIGINT, SIGTERM
+    or SIGHUP.
+    """
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     warnings.showwarning = _warning_line
+    with _signals_handled():
+        try:
+            return _run(args, debug)
+        except (FitInterrupted, _Stopped) as interrupt:
+            return _interrupted(interrupt.epochs)
+        except KeyboardInterrupt:
+            return _interrupted(None)
+
+
+def _run(args: list[str], debug: bool) -> int:
     try:
-        cli.main(args=args, prog_name="gradreg", standalone_mode=False)
+        # Not cli.main: it would swallow a closed pipe as a silent exit 1, and print a blank
+        # line on Ctrl-C.
+        with cli.make_context("gradreg", list(args)) as ctx:
+            cli.invoke(ctx)
+        _stdout.flush()
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
@@ -462,12 +615,13 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"{exc.ctx.command_path} --help" if exc.ctx else "gradreg --help"
         print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
         return EXIT_USAGE
-    except (FitInterrupted, _Stopped) as interrupt:
-        print(f"gradreg: interrupted after {interrupt.epochs} epochs", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (KeyboardInterrupt, click.Abort):
-        print("gradreg: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        if debug:
+            raise
+        print(f"gradreg: error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    except click.Abort:
+        raise KeyboardInterrupt from None
     except ParameterError as exc:  # settings that contradict each other: a usage error
         if debug:
             raise
@@ -481,6 +635,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # parameter errors from scikit-learn's own checks
         if debug:
             raise
+        print(f"gradreg: error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.filename is None and exc.errno in _STREAM_ERRORS:  # click's own output
+            exc = _stdout_error(exc)
         print(f"gradreg: error: {exc}", file=sys.stderr)
         return EXIT_DATA
     return 0

@@ -23,6 +23,7 @@ __all__ = [
     "MissingFileError",
     "ModelFormatError",
     "NotFittedError",
+    "OutputFileError",
     "ParameterError",
     "UnreadableFileError",
 ]
@@ -61,7 +62,16 @@ class ModelFormatError(GradregError, ValueError):
 
 
 class InputFileError(GradregError, OSError):
-    """A file or folder cannot be read or written."""
+    """A file or folder cannot be read or written.
+
+    Raised as ``InputFileError(message)`` or ``InputFileError(errno, message)``; either way
+    ``str()`` is the message alone.
+    """
+
+    def __str__(self) -> str:
+        if self.errno is not None and self.strerror:
+            return self.strerror
+        return super().__str__()
 
 
 class MissingFileError(InputFileError, FileNotFoundError):
@@ -70,6 +80,14 @@ class MissingFileError(InputFileError, FileNotFoundError):
 
 class UnreadableFileError(InputFileError, PermissionError):
     """A file exists but may not be read."""
+
+
+class OutputFileError(InputFileError):
+    """An output cannot be written: disk full, file-size limit, no permission, no reader.
+
+    ``errno`` is that of the failed system call (e.g. ``errno.ENOSPC``); the message reads
+    ``cannot write 'pred.csv': No space left on device``.
+    """
 
 
 class NotFittedError(GradregError, _SklearnNotFittedError):

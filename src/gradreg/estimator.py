@@ -18,8 +18,9 @@ from ._columns import align_columns
 from ._fitting import (
     faster_settings,
     fit_report,
+    json_params,
     out_of_range,
-    power_of_two_scale,
+    power_of_two_exponent,
     training_metrics,
     warn_about_problem,
     warn_not_converged,
@@ -30,13 +31,15 @@ from ._streaming import partial_fit
 from .errors import (
     DataError,
     DataRangeError,
+    GradregError,
+    ModelFormatError,
     NotFittedError,
     ParameterError,
 )
 from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
-from .persistence import save_model
+from .persistence import read_model, write_model
 from .problem import Problem, build_problem, choose_route
 from .progress import epoch_progress, reading_progress
 from .solvers import SOLVERS, FitConfig, FitResult, solve
@@ -45,7 +48,7 @@ from .sources.dask import is_dask_collection
 from .sources.frames import formula_source, intercept_of
 from .stats import SufficientStats, blas_for_small_products
 
-__all__ = ["GDRegressor"]
+__all__ = ["GDRegressor", "load_model"]
 
 SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
@@ -364,13 +367,14 @@ default="auto"
         if not reset:
             X = self._by_name(X)
         checked = v.check_X(X, finite=finite)
-        if reset:
-            validate_data(self, checked, reset=True, skip_check_array=True)
-            names = v.feature_names_of(X)
-            if names is not None:
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-        else:
-            validate_data(self, X, reset=False, skip_check_array=True)
+        with v.as_data_errors():
+            if reset:
+                validate_data(self, checked, reset=True, skip_check_array=True)
+                names = v.feature_names_of(X)
+                if names is not None:
+                    self.feature_names_in_ = np.asarray(names, dtype=object)
+            else:
+                validate_data(self, X, reset=False, skip_check_array=True)
         return checked
 
     def _by_name(self, X: Any) -> Any:
@@ -396,7 +400,7 @@ default="auto"
                 source = source.with_progress(reading_progress(self.verbose))
         else:
             checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
-            return ArraySource(checked_X, checked_y, weights)
+            return ArraySource(checked_X, checked_y, v.scale_free_weights(weights))
         self.n_features_in_ = source.n_features
         names = getattr(source, "feature_names", None)
         if names is not None:
@@ -463,6 +467,8 @@ default="auto"
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
+        # fit starts afresh: nothing partial_fit kept (the merged statistics, the SGD stream)
+        # survives it, as in scikit-learn.
         for attribute in ("feature_names_in_", "design_spec_", "stats_", "_stream"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
@@ -523,31 +529,45 @@ default="auto"
                 "largest absolute value."
             )
         v.check_memory(source.X.shape[0] * (source.X.shape[1] + 1) * 8, "Rescaling the data")
-        column_scale = power_of_two_scale(np.abs(source.X).max(axis=0))
-        target_scale = float(power_of_two_scale(np.abs(source.y).max()))
+        if getattr(self, "_rescaled", False):
+            # Already rescaled once: columns are within [0.5, 1) of their largest value, so
+            # what still leaves float64's range is the spread within a column.
+            raise DataRangeError(
+                f"The data {kind} float64 when squared even after each column is scaled to a "
+                "largest absolute value near 1: the values within a column span more than "
+                "float64's range allows. Remove the extreme rows or transform the column "
+                "(e.g. take logarithms)."
+            )
+        column_exponent = power_of_two_exponent(np.abs(source.X).max(axis=0))
+        target_exponent = int(power_of_two_exponent(np.abs(source.y).max()))
         scaled = clone(self).set_params(warm_start=False)
+        scaled._rescaled = True
         scaled.fit(
-            np.asarray(source.X, dtype=np.float64) * column_scale,
-            np.asarray(source.y, dtype=np.float64) * target_scale,
+            np.ldexp(np.asarray(source.X, dtype=np.float64), column_exponent),
+            np.ldexp(np.asarray(source.y, dtype=np.float64), target_exponent),
             sample_weight=source.sample_weight,
         )
-        with np.errstate(over="ignore", invalid="ignore"):
-            coef = scaled.coef_ * column_scale / target_scale
-            intercept = scaled.intercept_ / target_scale
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            coef = np.ldexp(scaled.coef_, column_exponent - target_exponent)
+            intercept = float(np.ldexp(scaled.intercept_, -target_exponent))
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise DataRangeError(
-                "The fitted coefficients are beyond float64's range (about 1e308): the target "
-                "is enormous compared with the features. Rescale the target or the features."
+                "The fitted coefficients are beyond float64's range (about 1e308): a "
+                "coefficient is about target / feature, and the target is that much larger "
+                "than the features. Rescale the target or the features."
             )
         state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
         state.pop("stats_", None)  # statistics of the scaled data: no inference from them
         self.__dict__.update(state)
         self.coef_, self.intercept_ = coef, intercept
         precond = scaled.preconditioner_
-        self.preconditioner_ = Preconditioner(
-            precond.shift / column_scale, precond.scale / column_scale, precond.fit_intercept,
-            precond.constant,
-        )
+        with np.errstate(over="ignore", under="ignore"):
+            self.preconditioner_ = Preconditioner(
+                np.ldexp(precond.shift, -column_exponent),
+                np.ldexp(precond.scale, -column_exponent),
+                precond.fit_intercept,
+                precond.constant,
+            )
         self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
         return self
 
@@ -690,7 +710,86 @@ default="auto"
         array([7.])
         """
         self._check_fitted()
-        save_model(self, path)
+        names = getattr(self, "feature_names_in_", None)
+        spec = getattr(self, "design_spec_", None)
+        write_model(path, {
+            "n_features": int(self.n_features_in_),
+            "feature_names": None if names is None else [str(n) for n in names],
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "preconditioner": {
+                "shift": self.preconditioner_.shift,
+                "scale": self.preconditioner_.scale,
+                "fit_intercept": self.preconditioner_.fit_intercept,
+                "constant": self.preconditioner_.constant,
+            },
+            "params": json_params(self),
+            "fit": {
+                "n_iter": self.n_iter_,
+                "converged": self.converged_,
+                "stop_reason": getattr(self, "stop_reason_", ""),
+                "optimality_gap": getattr(self, "optimality_gap_", float("nan")),
+                "solver": self.solver_,
+                "optimizer": self.optimizer_,
+                "route": self.route_,
+                "learning_rate": self.learning_rate_,
+                "lipschitz": self.lipschitz_,
+                "metrics": getattr(self, "metrics_", {}),
+                "coef_error_bound": getattr(self, "coef_error_bound_", None),
+                "statistics": getattr(self, "stats_", None),
+            },
+            "design": None if spec is None else spec.to_dict(),
+        })
+
+    @classmethod
+    def _from_model_fields(cls, fields: dict) -> GDRegressor:
+        """A fitted estimator from the checked plain data of :func:`persistence.read_model`."""
+        model = cls()
+        params = fields["params"]
+        expected = set(json_params(model))
+        if set(params) != expected:
+            unknown = sorted(set(params) - expected)
+            missing = sorted(expected - set(params))
+            raise ModelFormatError(
+                "Model field 'params' is invalid: "
+                + (f"unknown parameter(s) {', '.join(unknown)}" if unknown else
+                   f"it lacks {', '.join(missing)}")
+                + "."
+            )
+        try:
+            model.set_params(**params)
+            model._config()
+        except GradregError as exc:
+            raise ModelFormatError(f"Model field 'params' is invalid: {exc}") from None
+        pre = fields["preconditioner"]
+        fit = fields["fit"]
+        model.coef_ = fields["coef"]
+        model.intercept_ = fields["intercept"]
+        model.n_features_in_ = fields["n_features"]
+        if fields["feature_names"] is not None:
+            model.feature_names_in_ = np.asarray(fields["feature_names"], dtype=object)
+        model.preconditioner_ = Preconditioner(
+            pre["shift"], pre["scale"], pre["fit_intercept"], pre["constant"]
+        )
+        model.n_iter_ = fit["n_iter"]
+        model.converged_ = fit["converged"]
+        model.stop_reason_ = fit["stop_reason"]
+        model.optimality_gap_ = fit["optimality_gap"]
+        model.solver_ = fit["solver"]
+        model.optimizer_ = fit["optimizer"]
+        model.route_ = fit["route"]
+        model.learning_rate_ = fit["learning_rate"]
+        model.lipschitz_ = fit["lipschitz"]
+        model.metrics_ = fit["metrics"]
+        if not np.isnan(fit["coef_error_bound"]):
+            model.coef_error_bound_ = fit["coef_error_bound"]
+        if fit["statistics"] is not None:
+            model.stats_ = fit["statistics"]
+        if fields["design"] is not None:
+            from .formula import DesignSpec
+
+            model.design_spec_ = DesignSpec.from_dict(fields["design"])
+        return model
 
     def report(self) -> str:
         """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
@@ -831,10 +930,41 @@ default="auto"
             weights = v.check_sample_weight(sample_weight, design.shape[0])
         return ArraySource(design, target, weights)
 
+    def set_params(self, **params: Any) -> GDRegressor:
+        """Set parameters (scikit-learn's ``set_params``); an unknown name is a ParameterError."""
+        try:
+            return super().set_params(**params)
+        except GradregError:
+            raise
+        except ValueError as exc:
+            raise ParameterError(str(exc)) from None
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``)."""
+        with v.as_data_errors():
+            return super().score(X, y, sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+def load_model(path) -> GDRegressor:
+    """Read a model written by :meth:`GDRegressor.save`; returns a fitted GDRegressor.
+
+    The file is checked field by field (see :func:`gradreg.persistence.read_model`) before
+    the estimator is built from it.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, unreadable or not a regular file.
+    ModelFormatError
+        When it is not a valid gradreg model file (corrupt, truncated, pickled, wrong version,
+        a field of the wrong type or out of range).
+    """
+    return GDRegressor._from_model_fields(read_model(path))
 
 
 @functools.cache

@@ -1,0 +1,121 @@
+"""Estimator state across fit and partial_fit, errors of delegated checks, extreme inputs."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import lstsq_fit, make_regression, relative_error
+from gradreg import DataError, DataRangeError, GDRegressor, GradregError, ParameterError
+
+EPS = np.finfo(np.float64).eps
+
+
+def test_fit_resets_what_partial_fit_kept():
+    rng = np.random.default_rng(0)
+    A, y_a = rng.normal(size=(30, 3)), rng.normal(size=30)
+    B = rng.normal(size=(40, 2))
+    y_b = B @ [1.0, -1.0] + 0.5
+    model = GDRegressor(random_state=0).partial_fit(A, y_a)
+    model.fit(B, y_b)
+    assert not hasattr(model, "stats_")
+    model.partial_fit(B, y_b)  # A had another width: this failed before
+    assert model.stats_.n_rows == 40
+    fresh = GDRegressor(random_state=0).partial_fit(B, y_b)
+    np.testing.assert_array_equal(model.coef_, fresh.coef_)
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "match"),
+    [
+        (lambda m, X, y: m.predict(X[:, :2]), DataError, "X has 2 features, but GDRegressor"),
+        (lambda m, X, y: m.set_params(learning_speed=1), ParameterError,
+         "Invalid parameter 'learning_speed'"),
+        (lambda m, X, y: m.score(X, y[:5]), DataError, "inconsistent numbers of samples"),
+    ],
+)
+def test_checks_delegated_to_scikit_learn_raise_gradreg_errors(call, kind, match):
+    X, y = make_regression(20, 3, seed=1)
+    model = GDRegressor().fit(X, y)
+    with pytest.raises(kind, match=match) as info:
+        call(model, X, y)
+    assert isinstance(info.value, GradregError) and isinstance(info.value, ValueError)
+
+
+def test_other_feature_names_raise_a_data_error():
+    pd = pytest.importorskip("pandas")
+    X, y = make_regression(20, 2, seed=2)
+    model = GDRegressor().fit(pd.DataFrame(X, columns=["a", "b"]), y)
+    with pytest.raises(DataError, match="feature names should match") as info:
+        model.predict(pd.DataFrame(X, columns=["a", "c"]))
+    assert isinstance(info.value, GradregError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extreme but finite inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _bound(X, weights=None):
+    """Coefficient accuracy of a converged fit: tol=1e-20 bounds the relative optimality gap,
+    and a relative gap g bounds the relative coefficient error by about sqrt(g) times the
+    condition number k of the standardized design (a quadratic's level sets); a factor 10
+    covers the rounding of the reference, itself k * eps."""
+    design = (X - X.mean(axis=0)) / X.std(axis=0)
+    if weights is not None:
+        design = design * np.sqrt(weights / weights.max())[:, None]
+    kappa = np.linalg.cond(np.c_[design, np.ones(len(X))])
+    return 10 * kappa * (math.sqrt(1e-20) + EPS)
+
+
+@pytest.mark.parametrize("exponent", [1000, 1022, -1000])
+def test_weights_are_scale_free_exactly(exponent):
+    X, y = make_regression(60, 3, seed=3)
+    weights = np.random.default_rng(3).uniform(0.5, 1.0, size=60)
+    reference = GDRegressor().fit(X, y, sample_weight=weights)
+    scaled = GDRegressor().fit(X, y, sample_weight=np.ldexp(weights, exponent))
+    np.testing.assert_array_equal(scaled.coef_, reference.coef_)
+    assert scaled.intercept_ == reference.intercept_
+
+
+@pytest.mark.parametrize(
+    "value", [np.finfo(np.float64).max, 1e300, 1e-300, np.finfo(np.float64).tiny, 5e-324]
+)
+def test_weights_at_either_end_of_float64_fit_correctly(value):
+    X, y = make_regression(60, 3, seed=4)
+    weights = np.full(60, value)
+    weights[::3] = value / 2 if value > 1 else value * 2 if value < 1e-300 else value
+    model = GDRegressor().fit(X, y, sample_weight=weights)
+    # The reference weighs by w / max(w): the same fit, and sqrt of it in float64's range.
+    coef, intercept = lstsq_fit(X, y, sample_weight=weights / weights.max())
+    assert relative_error(model.coef_, coef) <= _bound(X, weights)
+    assert abs(model.intercept_ - intercept) <= _bound(X, weights) * max(abs(intercept), 1)
+
+
+@pytest.mark.parametrize("shift", [-1070, -1000, 1000])
+def test_features_at_either_end_of_float64_fit_correctly(shift):
+    X, y = make_regression(60, 2, seed=5)
+    X_extreme = np.ldexp(X, shift)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if shift < -1020:
+            # Subnormal features: the coefficients, about y / x, are beyond float64.
+            with pytest.raises(DataRangeError, match="coefficient is about target / feature") \
+                    as info:
+                GDRegressor().fit(X_extreme, y)
+            assert "infinity" not in str(info.value) and "NaN" not in str(info.value)
+            return
+        model = GDRegressor().fit(X_extreme, y)
+    coef, intercept = lstsq_fit(X, y)
+    # Scaling a column by 2**shift scales its coefficient by 2**-shift, exactly.
+    assert relative_error(np.ldexp(model.coef_, shift), coef) <= _bound(X)
+    assert abs(model.intercept_ - intercept) <= _bound(X) * max(abs(intercept), 1)
+
+
+def test_subnormal_features_and_target_together_fit_correctly():
+    X, y = make_regression(60, 2, seed=6)
+    model = GDRegressor().fit(np.ldexp(X, -1040), np.ldexp(y, -1040))
+    coef, intercept = lstsq_fit(X, y)
+    # Subnormal numbers keep fewer bits: at 2**-1040 about 53 - 18 = 35 of them.
+    assert relative_error(model.coef_, coef) <= _bound(X) + 2.0**-30
