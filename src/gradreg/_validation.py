@@ -300,18 +300,19 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     return weights.astype(np.float64, copy=False)
 
 
-def scale_free_weights(weights: np.ndarray | None) -> np.ndarray | None:
-    """``weights`` with the largest brought into [0.5, 1) by a power of two, exactly.
+def scale_free_weights(weights: np.ndarray | None) -> tuple[np.ndarray | None, int]:
+    """``weights`` with the largest brought into [0.5, 1) by a power of two, exactly, and
+    that power's exponent (``weights = ldexp(result, exponent)``).
 
     A fit is the same for weights and weights / max(weights); this keeps weights near either
     end of float64's range from overflowing or underflowing the statistics. (Not for
     partial_fit, whose chunks must keep one common scale.)
     """
     if weights is None:
-        return None
+        return None, 0
     _, exponent = np.frexp(weights.max())
     with np.errstate(under="ignore"):
-        return np.ldexp(weights, -exponent)
+        return np.ldexp(weights, -exponent), int(exponent)
 
 
 def feature_names_of(X: Any) -> list[str] | None:

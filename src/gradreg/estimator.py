@@ -400,7 +400,10 @@ default="auto"
                 source = source.with_progress(reading_progress(self.verbose))
         else:
             checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
-            return ArraySource(checked_X, checked_y, v.scale_free_weights(weights))
+            scaled, exponent = v.scale_free_weights(weights)
+            source = ArraySource(checked_X, checked_y, scaled)
+            source.weight_exponent = exponent
+            return source
         self.n_features_in_ = source.n_features
         names = getattr(source, "feature_names", None)
         if names is not None:
@@ -606,7 +609,13 @@ default="auto"
         self.metrics_ = training_metrics(problem, result.theta)
         self.coef_error_bound_ = result.error_bound
         if isinstance(problem.stats, SufficientStats):
-            self.stats_ = problem.stats  # what summary() and predict_interval() compute from
+            # What summary() and predict_interval() compute from, in the weights' own units
+            # (none kept when those overflow float64).
+            with np.errstate(over="ignore"):
+                stats = problem.stats.with_weights_scaled(
+                    getattr(problem.source, "weight_exponent", 0))
+            if np.isfinite(stats.weight_sum) and np.all(np.isfinite(stats.cross)):
+                self.stats_ = stats
         warn_not_converged(
             self, result, optimum,
             faster_settings(self._choice, problem.objective.penalty.has_l1),

@@ -183,6 +183,13 @@ class SufficientStats:
         cross = self.cross + other.cross + factor * np.outer(delta, delta)
         return SufficientStats(self.n_rows + other.n_rows, total, mean, cross)
 
+    def with_weights_scaled(self, exponent: int) -> SufficientStats:
+        """The statistics of the same rows with every weight times ``2**exponent`` (exact)."""
+        if not exponent:
+            return self
+        return SufficientStats(self.n_rows, float(np.ldexp(self.weight_sum, exponent)),
+                               self.mean, np.ldexp(self.cross, exponent))
+
     @classmethod
     def empty(cls, n_features: int) -> SufficientStats:
         """Statistics of no rows: the neutral element of ``+``."""
