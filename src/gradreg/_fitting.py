@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ._units import cost_label
 from .checkpoint import CheckpointWriter, read_checkpoint
 from .errors import GradregWarning, ParameterError
 from .persistence import json_params
@@ -108,7 +109,8 @@ def fit_report(model) -> str:
     ]
     history = getattr(model, "history_", None)
     if history is not None and len(history["loss"]):
-        lines.append(f"final loss        {history['loss'][-1]:.6g}")
+        penalized = getattr(model, "penalty", None) is not None
+        lines.append(f"final cost        {history['loss'][-1]:.6g} ({cost_label(penalized)})")
         lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
     gap = getattr(model, "optimality_gap_", float("nan"))
     lines.append(
@@ -116,8 +118,10 @@ def fit_report(model) -> str:
     )
     rate = model.learning_rate_
     if not math.isnan(rate):
+        where = ", standardized problem" if getattr(model, "standardize", False) else ""
         lines.append(
-            f"learning rate     {rate:.6g} (stable below {2 / model.lipschitz_:.6g} = 2/L)"
+            f"learning rate     {rate:.6g} (stable below {2 / model.lipschitz_:.6g} = 2/L"
+            f"{where})"
         )
     metrics = getattr(model, "metrics_", {})
     if "r2" in metrics:
