@@ -26,4 +26,6 @@ def test_plots_example_writes_every_image(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["plots.py", str(tmp_path)])
     runpy.run_path(str(EXAMPLES / "plots.py"), run_name="__main__")
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["cost.png", "descent.gif", "line.png", "path.png", "rates.png"]
+    assert names == [
+        "cost.png", "descent.gif", "line.png", "path-slice.png", "path.png", "rates.png"
+    ]
