@@ -135,14 +135,15 @@ def test_plot_command_writes_each_kind(capsys, tmp_path, kind):
 def test_fit_explain_prints_the_limits(capsys):
     code, out, _ = run(capsys, "fit", study_time_path(), "--target", "score", "--explain")
     assert code == 0
-    assert "stable below 2/L = 0.0297266" in out and "learning_rate='auto' uses 1" in out
+    assert "stable below 2/L = 0.0297266" in out and "learning_rate='auto' uses 0.5" in out
 
 
 def test_demo_writes_line_cost_and_path(capsys, tmp_path):
     code, out, _ = run(capsys, "demo", "--out-dir", str(tmp_path))
     assert code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "gradreg-demo-cost.png", "gradreg-demo-line.png", "gradreg-demo-path.png"]
+        "gradreg-demo-cost.png", "gradreg-demo-explore.html", "gradreg-demo-line.png",
+        "gradreg-demo-path.png"]
 
 
 def test_progress_bar_callback_advances(capsys):

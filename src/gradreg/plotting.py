@@ -303,6 +303,28 @@ def plot_rates(
     return figure
 
 
+def animated_descent(x, y, learning_rate=None, epochs=None, frames: int = 40):
+    """The rate, the classic descent and the epochs shown by :func:`save_animation`.
+
+    The default rate is 1/L; the default ``epochs`` is the exact count the descent needs to
+    bring ``m`` and ``b`` within 1e-4 (relative) of the least-squares line.
+    """
+    from ._trace import classic_optimum, epochs_needed
+    from .tutorial import classic_max_stable_learning_rate, descent_path
+
+    rate = classic_max_stable_learning_rate(x) / 2 if learning_rate is None else learning_rate
+    optimum = classic_optimum(x, y)
+    if epochs is None:
+        epochs = 300
+        if optimum is not None:
+            start = -np.array(optimum[:2])
+            needed = epochs_needed(x, start, rate, 1e-4 * float(np.linalg.norm(start)))
+            epochs = int(min(max(needed, 1), _MAX_ANIMATED_EPOCHS))
+    descent = descent_path(x.reshape(-1, 1), y, rate, epochs)
+    shown = np.unique(np.geomspace(1, len(descent.cost), frames).astype(int) - 1)
+    return rate, descent, shown
+
+
 def save_animation(
     X: np.ndarray,
     y: np.ndarray,
@@ -323,21 +345,12 @@ def save_animation(
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    from ._trace import classic_optimum, epochs_needed
-    from .tutorial import classic_max_stable_learning_rate, descent_path
+    from ._trace import classic_optimum
 
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(X, dtype=np.float64).reshape(len(y), -1)[:, 0]
-    rate = classic_max_stable_learning_rate(x) / 2 if learning_rate is None else learning_rate
+    rate, descent, shown = animated_descent(x, y, learning_rate, epochs, frames)
     optimum = classic_optimum(x, y)
-    if epochs is None:
-        epochs = 300
-        if optimum is not None:
-            start = -np.array(optimum[:2])
-            needed = epochs_needed(x, start, rate, 1e-4 * float(np.linalg.norm(start)))
-            epochs = int(min(max(needed, 1), _MAX_ANIMATED_EPOCHS))
-    descent = descent_path(x.reshape(-1, 1), y, rate, epochs)
-    shown = np.unique(np.geomspace(1, len(descent.cost), frames).astype(int) - 1)
     figure, axes = _new_figure()
     axes.scatter(x, y, s=22, color=_DATA_COLOR, alpha=0.75, edgecolor="white", linewidth=0.5,
                  label="data")
