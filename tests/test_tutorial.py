@@ -1,7 +1,10 @@
 """The classic algorithm against a literal transcription of the ten-line loop."""
 
 import re
+import shlex
+import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +174,46 @@ def test_data_errors():
         gradient_descent([], [])
     with pytest.raises(ValueError, match="contains NaN at row 1"):
         gradient_descent([1.0, np.nan], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's tutorial runs as pasted: its doctests run with the suite, its other snippets here
+# ---------------------------------------------------------------------------------------------
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def tutorial_blocks(language):
+    text = README.read_text()
+    section = text[text.index("## Tutorial"):text.index("## The command line")]
+    blocks = re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
+    return [block for block in blocks if ">>>" not in block]
+
+
+def test_the_readme_loop_runs_as_pasted(capsys):
+    (block,) = tutorial_blocks("python")
+    exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out == "score = 5.44 * hours + 37.58\n"
+
+
+def test_the_readme_command_lines_run_as_pasted(capsys, tmp_path, monkeypatch):
+    from gradreg.cli import main
+    from gradreg.datasets import study_time_path
+
+    (block,) = tutorial_blocks("sh")
+    data = tmp_path / "src" / "gradreg" / "data"
+    data.mkdir(parents=True)
+    shutil.copy(study_time_path(), data / "study_time.csv")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for line in block.strip().splitlines():
+        words = shlex.split(line)
+        assert words[0] == "gradreg"
+        code = main(words[1:])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        outputs.append(captured.out)
+    for figure in ("5.44424", "37.5797", "18.9461 (mean squared error)", "0.0297266 = 2/L"):
+        assert figure in outputs[0]
+    for written in ("cost.png", "explore.html"):
+        assert (tmp_path / written).stat().st_size > 1000
