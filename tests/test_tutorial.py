@@ -217,3 +217,60 @@ def test_the_readme_command_lines_run_as_pasted(capsys, tmp_path, monkeypatch):
         assert figure in outputs[0]
     for written in ("cost.png", "explore.html"):
         assert (tmp_path / written).stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# One convention: the same cost and the same learning rate in every face
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gdregressor_runs_the_tutorial_descent_with_the_same_rate_and_cost():
+    from gradreg import GDRegressor, learning_rate_limits
+
+    data = load_study_time()
+    epochs = 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        trace = gradient_descent(data.hours, data.score, 0.01, epochs, trace=True)
+        model = GDRegressor(solver="gd", optimizer="plain", standardize=False,
+                            learning_rate=0.01, max_iter=epochs).fit(data.X, data.score)
+    # history_ holds the cost before each epoch and after the last: the tutorial's MSE. The
+    # estimator's gradients come from the statistics, the loop's from the rows: the same
+    # arithmetic in another order, so agreement to rounding amplified by kappa ~ 177.
+    np.testing.assert_allclose(model.history_["loss"][:-1], trace.cost, rtol=1e-10)
+    assert model.coef_[0] == pytest.approx(trace.final_m, rel=1e-10)
+    assert model.intercept_ == pytest.approx(trace.final_b, rel=1e-10)
+    limits = learning_rate_limits(data.hours, data.score)
+    assert 2 / model.lipschitz_ == pytest.approx(limits.max_stable, rel=1e-12)
+    assert limits.max_stable == pytest.approx(classic_max_stable_learning_rate(data.hours),
+                                              rel=1e-12)
+    best = np.polyfit(data.hours, data.score, 1)
+    optimal_mse = np.mean((data.score - np.polyval(best, data.hours)) ** 2)
+    assert model.optimal_loss_ == pytest.approx(optimal_mse, rel=1e-10)
+    assert "final cost        " in model.report() and "(mean squared error)" in model.report()
+
+
+def test_gdregressor_refuses_the_same_rates_as_the_tutorial_function():
+    from gradreg import GDRegressor
+
+    data = load_study_time()
+    limit = classic_max_stable_learning_rate(data.hours)
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False,
+                        learning_rate=1.001 * limit)
+    with pytest.raises(DivergenceError, match=r"mean squared error is 0\.0297266 \(2/L\)"):
+        model.fit(data.X, data.score)
+    scaled = GDRegressor(solver="gd", optimizer="plain", learning_rate=1.5)
+    with pytest.raises(DivergenceError, match=r"learning_rate=1\.5: .* standardized problem is 1 "):
+        scaled.fit(data.X, data.score)
+
+
+def test_a_penalised_cost_is_labelled_as_such():
+    from gradreg import GDRegressor
+
+    data = load_study_time()
+    model = GDRegressor(penalty="l2", alpha=0.5).fit(data.X, data.score)
+    assert "(MSE + 2 x alpha x penalty)" in model.report()
+    w = model.coef_[0]
+    mse = np.mean((data.score - model.predict(data.X)) ** 2)
+    # scikit-learn's objective (1/2n)|r|^2 + alpha/2 |w|^2, doubled.
+    assert model.history_["loss"][-1] == pytest.approx(mse + 0.5 * w**2, rel=1e-9)
