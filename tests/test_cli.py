@@ -139,9 +139,13 @@ def test_fit_explain_prints_the_limits(capsys):
 
 
 def test_demo_writes_line_cost_and_path(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--out-dir", str(tmp_path))
+    folder = tmp_path / "new" / "folder"  # created when missing
+    code, out, _ = run(capsys, "demo", "--out-dir", str(folder), "--epochs", "2")
     assert code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    # The worked example: the first epochs of the tutorial's descent, the first by hand.
+    assert "dJ/dm   = -(2/N) sum x (y - (m x + b))  = -743.936" in out
+    assert "new m = 0 - 0.01 x (-743.936) = 7.43936" in out
+    assert sorted(p.name for p in folder.iterdir()) == [
         "gradreg-demo-cost.png", "gradreg-demo-explore.html", "gradreg-demo-line.png",
         "gradreg-demo-path.png"]
 

@@ -161,3 +161,53 @@ def test_animation_is_a_gif_with_frames(data, tmp_path):
     assert frames >= 5
     assert check_image(tmp_path / "fit.gif") == frames
     assert [p.name for p in tmp_path.iterdir()] == ["fit.gif"]
+
+
+def _drawn(monkeypatch):
+    """The figures `gradreg plot` draws, kept instead of written."""
+    figures = []
+    monkeypatch.setattr(plotting, "save_figure", lambda figure, path: figures.append(figure))
+    return figures
+
+
+def test_plot_command_draws_the_fit_its_options_make(capsys, monkeypatch, tmp_path):
+    from gradreg.cli import main
+    from gradreg.datasets import study_time_path
+
+    figures = _drawn(monkeypatch)
+    tutorial = ["--no-standardize", "--solver", "gd", "--optimizer", "plain",
+                "--learning-rate", "0.01", "--max-iter", "50"]
+    code = main(["plot", study_time_path(), "--target", "score", "--kind", "cost",
+                 "--out", "cost.png", *tutorial])
+    assert code == 0, capsys.readouterr().err
+    left = figures[0].axes[0]
+    assert len(left.lines[0].get_xdata()) == 51
+    assert "learning rate 0.01, 2/L = 0.02973" in figures[0].get_suptitle()
+    # The same fit from a saved model file.
+    model = tmp_path / "model.json"
+    assert main(["fit", study_time_path(), "--target", "score", "--quiet", "--model",
+                 str(model), *tutorial]) == 0
+    assert main(["plot", study_time_path(), "--target", "score", "--kind", "cost",
+                 "--out", "cost.png", "--model", str(model)]) == 0
+    np.testing.assert_array_equal(figures[1].axes[0].lines[0].get_ydata(),
+                                  left.lines[0].get_ydata())
+
+
+def test_plot_command_path_takes_named_coefficients(capsys, monkeypatch, tmp_path):
+    from gradreg.cli import main
+
+    figures = _drawn(monkeypatch)
+    rng = np.random.default_rng(3)
+    rows = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rng.normal(size=(60, 4)))
+    path = tmp_path / "d.csv"
+    path.write_text("u,v,w,y\n" + rows + "\n")
+    code = main(["plot", str(path), "--target", "y", "--kind", "path", "--out", "p.png",
+                 "--coefficients", "intercept,w", "--epochs", "20"])
+    assert code == 0, capsys.readouterr().err
+    axes = figures[0].axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("coefficient of w", "intercept b")
+    code = main(["plot", str(path), "--target", "y", "--kind", "path", "--out", "p.png",
+                 "--coefficients", "u,z"])
+    assert code == 2
+    assert "'z' is not a feature; choose from ['u', 'v', 'w'] or 'intercept'" in (
+        capsys.readouterr().err)

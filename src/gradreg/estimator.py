@@ -68,6 +68,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     in one pass, so an epoch costs O(d^2) whatever the number of rows, and the exact optimum is
     known: ``optimality_gap_`` says how far the fit is from it.
 
+    What it reports follows the tutorial's convention: costs (``history_``, ``optimal_loss_``,
+    the report) are twice the objective above, the mean squared error when there is no
+    penalty, and ``learning_rate`` is a step on that cost, so with ``standardize=False`` a
+    rate means what it means in :func:`gradreg.gradient_descent`.
+
     Parameters
     ----------
     solver : {"auto", "gd", "sgd", "cg"}, default="auto"
