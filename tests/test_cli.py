@@ -76,7 +76,7 @@ def test_fit_flags_reach_the_estimator(capsys, flags, expected):
         (["fit", study_time_path()], 2, "gradreg: error: Missing option '--target'"),
         (["fit", study_time_path(), "--target", "score", "--learning-rate", "fast"], 2,
          "must be 'auto' or a positive number"),
-        (["fit", study_time_path(), "--target", "score", "--max-iter", "0"], 1,
+        (["fit", study_time_path(), "--target", "score", "--max-iter", "0"], 2,
          "The 'max_iter' parameter of GDRegressor must be an int in the range [1, inf)"),
         (["fit", study_time_path(), "--target", "score", "--solver", "newton"], 2,
          "'newton' is not one of"),

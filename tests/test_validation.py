@@ -45,8 +45,9 @@ PARAMETER_CASES = [
     ({"random_state": -3}, r"'random_state' .* None, a non-negative int or a numpy random "
      r"generator. Got -3"),
     ({"callbacks": [1]}, r"'callbacks' .* a callable or a list of callables. Got \[1\]"),
-    ({"line_search": True, "solver": "sgd"}, r"line_search=True needs solver='gd'"),
-    ({"early_stopping": True, "solver": "gd"}, r"early_stopping=True applies to solver='sgd'"),
+    ({"line_search": True, "solver": "sgd"}, r"line_search=True was set, but only solver='gd'"),
+    ({"early_stopping": True, "solver": "gd"}, r"early_stopping=True was set, but only "
+     r"solver='sgd'"),
 ]
 
 

@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ._params import Choice, describe, switch
 from ._units import cost_label
 from .checkpoint import CheckpointWriter, read_checkpoint
 from .errors import GradregWarning, ParameterError
@@ -18,6 +19,7 @@ from .problem import Problem
 from .solvers import FitConfig
 
 __all__ = [
+    "faster_settings",
     "fit_report",
     "out_of_range",
     "power_of_two_scale",
@@ -30,7 +32,7 @@ __all__ = [
 _ILL_CONDITIONED = 1e12
 
 
-def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -> None:
+def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> None:
     """Warnings about constant columns, rank, conditioning and the epochs plain descent needs."""
     precond = problem.precond
     constant = np.flatnonzero(precond.constant)
@@ -53,26 +55,91 @@ def warn_about_problem(problem: Problem, config: FitConfig, standardize: bool) -
             stacklevel=4,
         )
     kappa = optimum.condition_number
+    slowed = _rate_fraction(problem, config)
     if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
-        needed = kappa * math.log(1.0 / config.tol)
-        if needed > config.max_iter and kappa > 1e3:
+        needed = kappa / slowed * math.log(1.0 / config.tol)
+        if needed > config.max_iter and (kappa > 1e3 or slowed < _SLOW_RATE):
             warnings.warn(
                 f"The problem is badly conditioned (condition number {kappa:.3g}): plain "
                 f"gradient descent needs about {needed:.3g} epochs to reach tol={config.tol:g}"
-                f" but max_iter={config.max_iter}. Use "
-                + ("" if standardize else "standardize=True, ")
-                + "solver='cg' or optimizer='nesterov'.",
+                f" but max_iter={config.max_iter}. "
+                + faster_settings(choice, problem.objective.penalty.has_l1),
                 GradregWarning,
                 stacklevel=4,
             )
-    elif kappa > _ILL_CONDITIONED:
+            return
+    elif slowed < _SLOW_RATE and config.solver == "gd" and config.optimizer != "adam":
+        # Accelerated descent needs about sqrt(kappa / slowed) log(1/tol) epochs.
+        needed = math.sqrt(max(kappa, 1.0) / slowed) * math.log(1.0 / config.tol)
+        if needed > config.max_iter:
+            warnings.warn(
+                f"learning_rate={config.learning_rate:g} is {slowed:.3g} times the automatic "
+                f"rate 1/L = {1.0 / problem.lipschitz():.6g}: the descent needs about "
+                f"{needed:.3g} epochs to reach tol={config.tol:g} but max_iter="
+                f"{config.max_iter}. Use learning_rate='auto' or increase max_iter.",
+                GradregWarning,
+                stacklevel=4,
+            )
+    if kappa > _ILL_CONDITIONED and not (config.solver in ("gd", "sgd")
+                                         and config.optimizer == "plain"):
+        penalty = problem.objective.penalty
+        if penalty.l2_weights.any():
+            remedy = "increasing alpha"
+        elif penalty.has_l1:
+            remedy = ("adding an L2 part (penalty='elasticnet' with l1_ratio below 1, and a "
+                      "larger alpha if the condition number stays high)")
+        else:
+            remedy = "adding penalty='l2'"
         warnings.warn(
             f"The problem is badly conditioned (condition number {kappa:.3g}); the "
             "coefficients are sensitive to rounding. Consider removing nearly collinear "
-            "features or adding penalty='l2'.",
+            f"features or {remedy}.",
             GradregWarning,
             stacklevel=4,
         )
+
+
+# A constant learning rate below this fraction of 1/L is called out when it makes the fit slow.
+_SLOW_RATE = 1e-3
+_TINY_FRACTION = 1e-300
+
+
+def _rate_fraction(problem: Problem, config: FitConfig) -> float:
+    """A constant learning rate set by the user as a fraction of 1/L (1 when it is automatic)."""
+    rate = config.learning_rate
+    if isinstance(rate, str) or callable(rate) or config.line_search:
+        return 1.0
+    if config.solver != "gd" or config.optimizer in ("adam", "adagrad"):
+        return 1.0
+    # A rate so small that the product underflows still counts as slow, not as zero.
+    return min(1.0, max(float(rate) * problem.lipschitz(), _TINY_FRACTION))
+
+
+def faster_settings(choice: Choice, has_l1: bool) -> str:
+    """Advice for a slow descent that is valid for this configuration.
+
+    Each alternative is given with the resets it needs to be accepted (see
+    :func:`gradreg._params.switch`).
+    """
+    params = choice.params
+    changes = []
+    if not params["standardize"]:
+        changes.append({"standardize": True})
+    rate = params["learning_rate"]
+    if choice.solver != "cg" and not params["line_search"] and not (
+        isinstance(rate, str) and rate == "auto"
+    ):
+        changes.append({"learning_rate": "auto"})
+    if not has_l1 and choice.solver != "cg":
+        changes.append({"solver": "cg"})
+    if choice.solver == "gd" and choice.optimizer != "nesterov":
+        changes.append({"optimizer": "nesterov"})
+    elif choice.solver == "sgd" and not choice.one_pass:
+        changes.append({"solver": "gd"})
+    if not changes:
+        return "Increase max_iter."
+    options = [describe(switch(choice, change)) for change in changes]
+    return "Increase max_iter, or use " + " or ".join(options) + "."
 
 
 def with_checkpoints(model, config, problem, path, every, resume) -> FitConfig:
@@ -103,6 +170,11 @@ def fit_report(model) -> str:
     lines = [
         f"solver            {method}, gradients from the "
         f"{'sufficient statistics' if model.route_ == 'stats' else 'data'}",
+    ]
+    choice = getattr(model, "solver_choice_", None)
+    if choice:
+        lines.append(f"solver choice     {choice}")
+    lines += [
         f"epochs            {model.n_iter_}",
         f"converged         {'yes' if model.converged_ else 'no'}: "
         f"{getattr(model, 'stop_reason_', '')}",

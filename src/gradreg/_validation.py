@@ -34,7 +34,8 @@ class Interval:
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, self.kind):
             return False
-        if isinstance(value, Real) and math.isnan(value):
+        if isinstance(value, Real) and not math.isfinite(value):
+            # NaN is in no range, and an open end ("inf)") excludes infinity itself.
             return False
         if self.low is not None:
             if value < self.low or (value == self.low and self.closed in ("right", "neither")):
@@ -107,7 +108,20 @@ class RandomState:
         return "None, a non-negative int or a numpy random generator"
 
 
-Constraint = Interval | Options | IsCallable | ListOfCallables | RandomState
+@dataclass(frozen=True)
+class Text:
+    """A string, such as a model formula."""
+
+    what: str = "a str"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def describe(self) -> str:
+        return self.what
+
+
+Constraint = Interval | Options | IsCallable | ListOfCallables | RandomState | Text
 
 
 def validate_params(

@@ -11,7 +11,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .errors import ConvergenceWarning, FitInterrupted, GradregError, GradregWarning
+from .errors import (
+    ConvergenceWarning,
+    FitInterrupted,
+    GradregError,
+    GradregWarning,
+    ParameterError,
+)
 from .estimator import PENALTIES, SCHEDULES, GDRegressor
 from .optim import OPTIMIZERS
 from .persistence import load_model
@@ -59,6 +65,8 @@ def _fit_options(function):
                      help="'auto' (1/L) or a positive number."),
         click.option("--schedule", type=click.Choice(SCHEDULES), default="constant",
                      show_default=True, help="Learning-rate decay."),
+        click.option("--momentum", type=float, default=0.9, show_default=True,
+                     help="Momentum of the 'momentum' optimizer (and of sgd's 'nesterov')."),
         click.option("--line-search", is_flag=True, help="Backtracking line search (gd)."),
         click.option("--batch-size", type=int, default=32, show_default=True,
                      help="Rows per SGD step."),
@@ -97,6 +105,7 @@ def _estimator(options: dict) -> GDRegressor:
         optimizer=options["optimizer"],
         learning_rate=rate,
         schedule=options["schedule"],
+        momentum=options["momentum"],
         line_search=options["line_search"],
         batch_size=options["batch_size"],
         penalty=options["penalty"],
@@ -125,7 +134,7 @@ def _coefficient_table(model: GDRegressor, title: str) -> Table:
 
 
 def _print_report(model: GDRegressor) -> None:
-    _out.print(model.report())
+    _out.print(model.report(), soft_wrap=True)
 
 
 @cli.command()
@@ -174,6 +183,9 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
         scheduler, dask_workers, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
+    with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
+        warnings.simplefilter("ignore")  # the fit itself repeats any warning
+        _estimator(options)._config()
     if scheduler or dask_workers:
         if explain:
             raise click.UsageError(
@@ -401,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, click.Abort):
         print("gradreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ParameterError as exc:  # settings that contradict each other: a usage error
+        if debug:
+            raise
+        print(f"gradreg: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except GradregError as exc:
         if debug:
             raise

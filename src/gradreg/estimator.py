@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 import warnings
@@ -15,6 +17,7 @@ from sklearn.utils.validation import validate_data
 
 from . import _validation as v
 from ._fitting import (
+    faster_settings,
     fit_report,
     out_of_range,
     power_of_two_scale,
@@ -22,6 +25,7 @@ from ._fitting import (
     warn_about_problem,
     with_checkpoints,
 )
+from ._params import check_unused, choose
 from ._units import (
     COST_FACTOR,
     UserCallback,
@@ -47,6 +51,7 @@ from .progress import epoch_progress
 from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
+from .sources.frames import formula_source, intercept_of
 from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor"]
@@ -77,8 +82,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ----------
     solver : {"auto", "gd", "sgd", "cg"}, default="auto"
         ``"gd"`` full-batch gradient descent (proximal with an L1 penalty), ``"sgd"`` mini-batch
-        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"cg"``, or
-        ``"gd"`` with ``"nesterov"`` (FISTA) when the penalty has an L1 part.
+        stochastic gradient descent, ``"cg"`` conjugate gradient. ``"auto"`` picks ``"gd"`` when
+        ``learning_rate``, ``optimizer``, ``schedule``, ``momentum`` or ``line_search`` is set (so
+        that it is used) or the penalty has an L1 part, and ``"cg"`` otherwise; ``solver_choice_``
+        says which and why. A parameter set to a value other than its default that the chosen
+        solver, optimizer, schedule or penalty does not use raises ``ParameterError`` (``alpha``
+        without a penalty warns), e.g. ``solver="cg"`` with a ``learning_rate``.
     optimizer : {"auto", "plain", "momentum", "nesterov", "adam", "adagrad"}, default="auto"
         The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
         and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
@@ -136,6 +145,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     callbacks : callable or list of callables, default=None
         Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
         stops the fit.
+    formula : str or None, default=None
+        A model formula, as in statsmodels and R (``"y ~ x1 + C(region) + I(x2**2)"``, read by
+        formulaic): ``fit`` then takes a DataFrame (pandas, polars, pyarrow) or a Dask
+        DataFrame as ``X`` with ``y=None``; the formula's intercept (``- 1`` removes it)
+        replaces ``fit_intercept``. Sources from :func:`gradreg.scan` carry their own formula.
     verbose : int, default=0
         ``1`` shows a progress bar (epoch, loss, gradient norm, time left) when standard error
         is a terminal; ``2`` shows it anywhere.
@@ -155,6 +169,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         the objective above), ``grad_norm`` (of that cost) and ``gap`` at the start and after
         each epoch.
     stop_reason_, solver_, optimizer_, route_ : str
+    solver_choice_ : str
+        The solver that ran and why, e.g. ``"cg (solver='auto': no learning rate set)"``.
     learning_rate_ : float
         The base learning rate used (a step on the mean squared error, as ``learning_rate``).
     lipschitz_ : float
@@ -168,7 +184,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Numerical rank of the standardized design (with the intercept column).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
-        Only when ``X`` has string column names.
+        Only when ``X`` has string column names; with a formula, the design's column names
+        (``C(region)[T.north]``).
+    design_spec_ : DesignSpec
+        With a formula: the formula, its categorical levels and design columns, which
+        ``predict`` uses to build the same design from new frames.
 
     Examples
     --------
@@ -212,6 +232,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "random_state": [v.RandomState()],
         "callbacks": [v.Options((None,)), v.ListOfCallables()],
         "verbose": [v.Interval(Integral, 0, None, closed="left"), v.Options((True, False))],
+        "formula": [v.Options((None,)), v.Text("a formula string such as 'y ~ x1 + C(g)'")],
     }
 
     def __init__(
@@ -244,6 +265,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         random_state: Any = None,
         callbacks: Any = None,
         verbose: int = 0,
+        formula: str | None = None,
     ) -> None:
         self.solver = solver
         self.optimizer = optimizer
@@ -272,6 +294,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.formula = formula
 
     # -----------------------------------------------------------------------------------------
     # Parameters
@@ -288,20 +311,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         params = {key: getattr(self, key) for key in self._parameter_constraints}
         v.validate_params(name, params, self._parameter_constraints)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        solver = solver or self.solver
-        if solver == "auto":
-            solver = "gd" if penalty.has_l1 else "cg"
-        optimizer = self.optimizer
-        if optimizer == "auto":
-            optimizer = "plain" if solver == "sgd" else "nesterov"
-        if solver == "cg":
-            optimizer = "none"
-            if penalty.has_l1:
-                raise ParameterError(
-                    f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
-                    "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
-                    "solver='auto'."
-                )
+        choice = choose(params, _defaults(), penalty.has_l1, forced=solver)
+        solver, optimizer = choice.solver, choice.optimizer
+        if solver == "cg" and penalty.has_l1:
+            raise ParameterError(
+                f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
+                "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
+                "solver='auto'."
+            )
         if penalty.has_l1:
             allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
             if optimizer not in allowed:
@@ -310,16 +327,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                     f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
                     f"gradient steps. Got optimizer={optimizer!r}."
                 )
-        if self.line_search and not (solver == "gd" and optimizer in ("plain", "nesterov")):
-            raise ParameterError(
-                "line_search=True needs solver='gd' with optimizer 'plain' or 'nesterov'. "
-                f"Got solver={solver!r}, optimizer={optimizer!r}."
-            )
-        if self.early_stopping and solver != "sgd":
-            raise ParameterError(
-                f"early_stopping=True applies to solver='sgd' only. Got solver={solver!r}; "
-                "full-batch solvers stop on the optimality gap (tol)."
-            )
+        check_unused(params, _defaults(), choice)
+        self._choice = choice
         callbacks = self.callbacks
         if callbacks is None:
             callbacks = ()
@@ -367,7 +376,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
         """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
-        if is_dask_collection(X):
+        if self.formula is not None and not is_source(X):
+            source = formula_source(self.formula, X, y, sample_weight)
+        elif is_dask_collection(X):
             from .sources.dask import DaskSource
 
             source = DaskSource(X, y, sample_weight)
@@ -385,6 +396,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         names = getattr(source, "feature_names", None)
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        if getattr(source, "design_spec", None) is not None:
+            self.design_spec_ = source.design_spec
         return source
 
     def _check_Xy(self, X: Any, y: Any, sample_weight: Any, reset: bool):
@@ -445,18 +458,32 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         config = self._config()
         started = time.perf_counter()
         previous = self._warm_parameters()
-        for attribute in ("feature_names_in_",):
+        for attribute in ("feature_names_in_", "design_spec_"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None
         if config.early_stopping:
+            if not hasattr(source, "split"):
+                raise ParameterError(
+                    "early_stopping=True holds out validation rows, which needs the data as "
+                    f"arrays in memory; got a {type(source).__name__}. Fit arrays, or set "
+                    "early_stopping=False."
+                )
             source, validation = source.split(self.validation_fraction, config.rng)
+            if source.n_rows == 0:
+                raise ParameterError(
+                    f"validation_fraction={self.validation_fraction!r} holds out all "
+                    f"{validation.n_rows} rows, leaving none to train on. Use a smaller "
+                    "validation_fraction (the default is 0.1)"
+                    + (", or early_stopping=False." if validation.n_rows > 1 else
+                       "; with a single row, set early_stopping=False.")
+                )
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         route = choose_route(self.route, source.n_features)
         with blas_for_small_products(route, source.n_features):
             try:
                 problem = build_problem(
-                    source, penalty, self.fit_intercept, self.standardize, self.route,
+                    source, penalty, intercept_of(self, source), self.standardize, self.route,
                     validation_source=validation,
                 )
             except DataRangeError:
@@ -466,7 +493,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             theta0 = None
             if previous is not None and previous[0].shape[0] == source.n_features:
                 theta0 = problem.precond.from_user(*previous)
-            warn_about_problem(problem, config, self.standardize)
+            warn_about_problem(problem, config, self._choice)
             config = with_checkpoints(self, config, problem, checkpoint, checkpoint_every,
                                       resume)
             show = None if self.verbose == 1 else bool(self.verbose)
@@ -478,7 +505,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
                     result = solve(problem, config, theta0)
                 except DivergenceError as error:
                     raise self._user_divergence(error, problem, config) from error
-        self._store(problem, result, time.perf_counter() - started)
+        self._store(problem, result, time.perf_counter() - started, config)
         return self
 
     def _fit_rescaled(self, source, penalty, checkpoint, resume, overflow: bool) -> GDRegressor:
@@ -536,7 +563,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self.coef_, self.intercept_
         return None
 
-    def _store(self, problem: Problem, result: FitResult, seconds: float) -> None:
+    def _store(self, problem: Problem, result: FitResult, seconds: float, config) -> None:
         coef, intercept = problem.precond.to_user(result.theta)
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise DataError(
@@ -553,6 +580,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.history_ = user_history({k: np.asarray(h) for k, h in result.history.items()})
         self.solver_ = result.solver
         self.optimizer_ = result.optimizer
+        self.solver_choice_ = self._choice.description
         self.route_ = problem.route
         self.learning_rate_ = result.learning_rate / rate_factor(result.optimizer)
         self.lipschitz_ = COST_FACTOR * result.lipschitz
@@ -567,8 +595,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(
                 f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
-                f"relative optimality gap {gap} above tol={self.tol:g}. Increase max_iter, or "
-                "use solver='cg' or optimizer='nesterov'.",
+                f"relative optimality gap {gap} above tol={self.tol:g}. "
+                + faster_settings(self._choice, problem.objective.penalty.has_l1),
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -624,6 +652,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.learning_rate_ = self._stream.base / rate_factor(config.optimizer)
         self.lipschitz_ = COST_FACTOR * problem.lipschitz()
         self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
+        self.solver_choice_ = self._choice.description
         self.metrics_ = training_metrics(problem, theta)
         return self
 
@@ -644,7 +673,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_fitted()
         with np.errstate(over="ignore", invalid="ignore"):
-            if is_source(X):
+            spec = getattr(self, "design_spec_", None)
+            if spec is not None and not is_source(X):
+                X = spec.design(X, with_target=False)[0]
+                predictions = X @ self.coef_ + self.intercept_
+            elif is_source(X):
                 self._check_source_features(X)
                 parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
                 predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
@@ -712,3 +745,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """The defaults of GDRegressor's parameters, against which "set explicitly" is judged."""
+    signature = inspect.signature(GDRegressor.__init__)
+    return {k: p.default for k, p in signature.parameters.items() if p.default is not p.empty}

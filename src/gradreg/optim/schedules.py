@@ -47,7 +47,10 @@ def inverse_scaling(init_value: float, power: float = 0.25) -> Schedule:
     """
 
     def schedule(count: int) -> float:
-        return init_value / (count + 1) ** power
+        try:
+            return init_value / (count + 1) ** power
+        except OverflowError:  # a huge power: the rate is below init_value / 1e308
+            return 0.0
 
     return schedule
 

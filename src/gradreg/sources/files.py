@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import glob
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -309,10 +309,19 @@ def _line_of_row(path: Path, row: int) -> tuple[int, list[str], list[str]] | Non
 
 def scan(
     paths: str | os.PathLike | Sequence[str | os.PathLike],
-    target: str,
+    target: str | None = None,
     features: Sequence[str] | None = None,
-) -> FileSource:
+    *,
+    formula: str | None = None,
+    levels: Mapping[str, Sequence] | None = None,
+    weights: str | None = None,
+):
     """Lazy view of CSV/Parquet files, for ``GDRegressor().fit(scan(...))``.
+
+    With ``formula`` (``"y ~ x1 + C(region)"``, see :mod:`gradreg.formula`) the rows are
+    streamed through the formula's design instead of ``target``/``features``; the levels of
+    categorical columns come from one first pass over those columns, or from ``levels``
+    (``{"region": ["north", "south"]}``). ``weights`` names a column of sample weights.
 
     Examples
     --------
@@ -320,7 +329,22 @@ def scan(
     >>> source = scan(study_time_path(), target="score")
     >>> source.feature_names, source.n_rows
     (['hours'], 100)
+    >>> scan(study_time_path(), formula="score ~ hours + I(hours ** 2)").feature_names
+    ['hours', 'I(hours ** 2)']
     """
+    if formula is not None:
+        if target is not None or features is not None:
+            raise DataError(
+                "Give either a formula or target/features to scan, not both: the formula "
+                "names the target and the terms."
+            )
+        from .frames import scan_formula
+
+        return scan_formula(resolve_paths(paths), formula, levels, weights)
+    if weights is not None or levels is not None:
+        raise DataError("weights= and levels= of scan need formula=.")
+    if target is None:
+        raise DataError("scan needs target= (the name of the target column) or formula=.")
     return FileSource(paths, target, features)
 
 
