@@ -11,7 +11,7 @@ from numbers import Integral
 import numpy as np
 
 from ._params import Choice, describe, switch
-from ._units import cost_label
+from ._units import COST_FACTOR, cost_label, rate_factor
 from .checkpoint import CheckpointWriter, read_checkpoint
 from .errors import GradregWarning, ParameterError
 from .persistence import json_params
@@ -72,9 +72,12 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         # Accelerated descent needs about sqrt(kappa / slowed) log(1/tol) epochs.
         needed = math.sqrt(max(kappa, 1.0) / slowed) * math.log(1.0 / config.tol)
         if needed > config.max_iter:
+            # In the user's units: a step on the mean squared error, whose L is twice.
+            rate = config.learning_rate / rate_factor(config.optimizer)
             warnings.warn(
-                f"learning_rate={config.learning_rate:g} is {slowed:.3g} times the automatic "
-                f"rate 1/L = {1.0 / problem.lipschitz():.6g}: the descent needs about "
+                f"learning_rate={rate:g} is {slowed:.3g} times the automatic "
+                f"rate 1/L = {1.0 / (COST_FACTOR * problem.lipschitz()):.6g}: the descent "
+                "needs about "
                 f"{needed:.3g} epochs to reach tol={config.tol:g} but max_iter="
                 f"{config.max_iter}. Use learning_rate='auto' or increase max_iter.",
                 GradregWarning,
