@@ -35,6 +35,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks && \
 	$(BIN)/python -m benchmarks.methods && \
 	$(BIN)/python -m benchmarks.scale && \
+	$(BIN)/python -m benchmarks.sgd && \
 	echo "make bench: $$(( $$(date +%s) - started )) s in all"
 
 bench-quick: $(VENV)/.bench

@@ -30,6 +30,8 @@ METHODS = {
     "gd, AdaGrad": {"solver": "gd", "optimizer": "adagrad"},
     "conjugate gradient": {"solver": "cg"},
     "sgd, plain, batch 32": {"solver": "sgd", "optimizer": "plain", "random_state": 0},
+    "sgd, Adam, batch 32": {"solver": "sgd", "optimizer": "adam", "random_state": 0},
+    "sgd, AdaGrad, batch 32": {"solver": "sgd", "optimizer": "adagrad", "random_state": 0},
     "sgd, Adam, batch 256, cosine": {"solver": "sgd", "optimizer": "adam", "batch_size": 256,
                                      "schedule": "cosine", "random_state": 0},
     "lasso (alpha=0.01), FISTA": {"penalty": "l1", "alpha": 0.01},

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from benchmarks.data import Case, make, oracle, save
 from benchmarks.run_one import gap_function
+from benchmarks.sgd import Gap
 from benchmarks.workers import Pool
 
 
@@ -73,3 +74,16 @@ def test_workers_measure_and_are_stopped_at_the_limit(ill_case):
         assert stopped["status"].startswith("stopped after")
     finally:
         pool.close()
+
+
+def test_sgd_benchmark_gap_is_the_relative_excess_loss(ill_case):
+    X, y, request = ill_case
+    saved = dict(np.load(request["oracle"]))
+    gap_of = Gap(X[:1000], y[:1000])
+    gap_of.add(X[1000:], y[1000:])  # statistics gathered chunk by chunk, as when streaming
+    gap_of.finish()
+    rng = np.random.default_rng(1)
+    coef = saved["coef"] * (1 + 1e-3 * rng.standard_normal(X.shape[1]))
+    intercept = float(saved["intercept"]) + 0.01
+    excess = loss(X, y, coef, intercept) / float(saved["f_star"]) - 1
+    np.testing.assert_allclose(gap_of(coef, intercept), excess, rtol=1e-6)

@@ -62,7 +62,7 @@ def test_strong_l1_zeroes_everything_but_the_intercept():
 def test_l1_with_sgd_runs_the_proximal_step():
     X, y = CASES["standardized"]
     model = GDRegressor(solver="sgd", penalty="l1", alpha=1.0, max_iter=200, random_state=0,
-                        learning_rate=0.05, schedule="invscaling")
+                        learning_rate=0.05, schedule="invscaling", average=False)
     with pytest.warns(Warning, match="did not converge"):
         model.fit(X, y)
     reference = Lasso(alpha=1.0).fit(X, y)

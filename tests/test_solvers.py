@@ -29,7 +29,7 @@ def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
     ).fit(X, y)
     model = quiet_fit(GDRegressor(
         solver="sgd", optimizer="plain", learning_rate=0.005, batch_size=1, shuffle=False,
-        standardize=False, max_iter=5, fit_intercept=fit_intercept,
+        standardize=False, max_iter=5, fit_intercept=fit_intercept, average=False,
     ), X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
     assert model.intercept_ == pytest.approx(float(np.atleast_1d(reference.intercept_)[0]),
@@ -40,10 +40,11 @@ def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
 def test_full_batch_minibatch_of_n_and_partial_fit_take_the_same_steps(optimizer):
     X, y = make_regression(120, 3, seed=2)
     n = len(y)
-    common = {"optimizer": optimizer, "learning_rate": 0.05, "max_iter": 7}
+    common = {"optimizer": optimizer, "learning_rate": 0.05, "max_iter": 7,
+              "schedule": "constant"}
     full = quiet_fit(GDRegressor(solver="gd", **common), X, y)
-    mini = quiet_fit(GDRegressor(solver="sgd", batch_size=n, **common), X, y)
-    stream = GDRegressor(solver="sgd", batch_size=n, **common)
+    mini = quiet_fit(GDRegressor(solver="sgd", batch_size=n, average=False, **common), X, y)
+    stream = GDRegressor(solver="sgd", batch_size=n, average=False, **common)
     for _ in range(7):
         stream.partial_fit(X, y)
     np.testing.assert_allclose(mini.coef_, full.coef_, rtol=1e-10)
@@ -53,7 +54,7 @@ def test_full_batch_minibatch_of_n_and_partial_fit_take_the_same_steps(optimizer
 
 def test_partial_fit_on_chunks_approaches_the_optimum_of_all_data():
     X, y = make_regression(4000, 4, seed=3)
-    model = GDRegressor(random_state=0, learning_rate=0.01)
+    model = GDRegressor(solver="sgd", random_state=0, learning_rate=0.01, average=False)
     gaps = []
     for _ in range(5):
         for start in range(0, 4000, 500):
@@ -99,7 +100,8 @@ def test_a_callable_learning_rate_is_a_schedule():
 def test_early_stopping_on_validation_loss():
     X, y = make_regression(2000, 5, seed=7, noise=5.0)
     model = quiet_fit(GDRegressor(solver="sgd", early_stopping=True, n_iter_no_change=3,
-                                  max_iter=500, random_state=0, learning_rate=0.01), X, y)
+                                  max_iter=500, random_state=0, learning_rate=0.01,
+                                  average=False), X, y)
     assert model.n_iter_ < 500
     assert model.stop_reason_.startswith("early stopping: no validation improvement in 3")
     assert not model.converged_

@@ -21,7 +21,8 @@ PARAMETER_CASES = [
     ({"max_iter": 0}, r"'max_iter' parameter of GDRegressor must be an int in the range "
      r"\[1, inf\). Got 0 instead."),
     ({"max_iter": 1.5}, r"'max_iter' .* Got 1.5 instead"),
-    ({"tol": 0.0}, r"'tol' parameter of GDRegressor must be a float in the range \(0.0, inf\)"),
+    ({"tol": 0.0}, r"'tol' parameter of GDRegressor must be one of \{None\} or a float in the "
+     r"range \(0.0, inf\)"),
     ({"alpha": -1}, r"'alpha' parameter of GDRegressor must be a float in the range "
      r"\[0.0, inf\). Got -1 instead."),
     ({"l1_ratio": 1.5}, r"'l1_ratio' .* range \[0.0, 1.0\]. Got 1.5"),

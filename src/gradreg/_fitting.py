@@ -56,7 +56,8 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         )
     kappa = optimum.condition_number
     slowed = _rate_fraction(problem, config)
-    if config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1:
+    if (config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1
+            and config.tol is not None):
         needed = kappa / slowed * math.log(1.0 / config.tol)
         if needed > config.max_iter and (kappa > 1e3 or slowed < _SLOW_RATE):
             warnings.warn(

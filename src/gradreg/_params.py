@@ -60,9 +60,10 @@ def is_set(params: Mapping[str, Any], defaults: Mapping[str, Any], name: str) ->
 
 def choose(
     params: Mapping[str, Any], defaults: Mapping[str, Any], has_l1: bool,
-    forced: str | None = None,
+    forced: str | None = None, one_pass: bool = False,
 ) -> Choice:
-    """Resolve ``solver`` and ``optimizer``; ``forced`` overrides the solver (``partial_fit``)."""
+    """Resolve ``solver`` and ``optimizer``; ``forced`` overrides the solver; ``one_pass`` for
+    ``partial_fit``."""
     solver = params["solver"]
     if forced is not None:
         solver, reason = forced, "partial_fit always takes mini-batch steps"
@@ -87,7 +88,7 @@ def choose(
         optimizer = "none"
     elif optimizer == "auto":
         optimizer = "plain" if solver == "sgd" else "nesterov"
-    return Choice(solver, optimizer, reason, one_pass=forced is not None, params=dict(params),
+    return Choice(solver, optimizer, reason, one_pass=one_pass, params=dict(params),
                   defaults=defaults)
 
 
@@ -148,6 +149,9 @@ _RULES: dict[str, _Rule] = {
         lambda p, c: c.solver == "sgd", "solver='sgd'", lambda p, c: "set solver='sgd'",
     ),
     "shuffle": (
+        lambda p, c: c.solver == "sgd", "solver='sgd'", lambda p, c: "set solver='sgd'",
+    ),
+    "average": (
         lambda p, c: c.solver == "sgd", "solver='sgd'", lambda p, c: "set solver='sgd'",
     ),
     "early_stopping": (

@@ -63,7 +63,7 @@ def _fit_options(function):
                      show_default=True, help="Update rule of gd and sgd."),
         click.option("--learning-rate", default="auto", show_default=True,
                      help="'auto' (1/L) or a positive number."),
-        click.option("--schedule", type=click.Choice(SCHEDULES), default="constant",
+        click.option("--schedule", type=click.Choice(SCHEDULES), default="auto",
                      show_default=True, help="Learning-rate decay."),
         click.option("--momentum", type=float, default=0.9, show_default=True,
                      help="Momentum of the 'momentum' optimizer (and of sgd's 'nesterov')."),

@@ -26,6 +26,7 @@ from ._fitting import (
     with_checkpoints,
 )
 from ._params import check_unused, choose
+from ._streaming import partial_fit
 from ._units import (
     COST_FACTOR,
     UserCallback,
@@ -48,7 +49,7 @@ from .penalties import make_penalty
 from .persistence import save_model
 from .problem import Problem, build_problem, choose_route
 from .progress import epoch_progress
-from .solvers import SOLVERS, FitConfig, FitResult, SgdStream, solve
+from .solvers import SOLVERS, FitConfig, FitResult, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
 from .sources.frames import formula_source, intercept_of
@@ -56,7 +57,7 @@ from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor"]
 
-SCHEDULES = ("constant", "invscaling", "exponential", "step", "cosine")
+SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
 _PREDICT_BATCH = 65_536
@@ -97,9 +98,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         it equals :func:`gradreg.gradient_descent`'s). ``"auto"`` is ``1/L`` with ``L`` the
         largest curvature of the MSE (a mini-batch bound for SGD); a callable maps the step
         count to a step size. Adam and AdaGrad take the rate as their step length.
-    schedule : {"constant", "invscaling", "exponential", "step", "cosine"}, default="constant"
+    schedule : {"auto", "constant", "invscaling", "exponential", "step", "cosine"}, \
+default="auto"
         Decay of a float or automatic learning rate: ``eta/(t+1)^power_t``, ``0.99`` per epoch,
-        halved every 10 epochs, or cosine down to zero over ``max_iter`` epochs.
+        halved every 10 epochs, or cosine down to zero over ``max_iter`` epochs. ``"auto"`` is
+        constant, except for SGD with Adam: ``eta/sqrt(1 + epochs)``.
     power_t : float >= 0, default=0.25
         Exponent of ``"invscaling"``.
     momentum : float in [0, 1), default=0.9
@@ -127,17 +130,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         features) or passes over the data.
     max_iter : int >= 1, default=1000
         Maximum number of epochs (full passes, or CG steps).
-    tol : float > 0, default=1e-20
+    tol : float > 0 or None, default=1e-20
         Target relative optimality gap ``(f - f*)/f*``; the fit is converged only when it is
         met. The gap is quadratic in the error of the coefficients, so the default makes them
         accurate to about 1e-10 relative on well-conditioned data. Where float64 cannot certify
         ``tol`` (very ill-conditioned data) the fit stops at the precision limit and says so in
-        ``stop_reason_``.
+        ``stop_reason_``. ``None`` runs ``max_iter`` epochs whatever the gap.
     early_stopping : bool, default=False
         For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
         not improved for ``n_iter_no_change`` epochs.
     validation_fraction : float in (0, 1), default=0.1
     n_iter_no_change : int >= 1, default=5
+    average : bool or int >= 1, default=True
+        For ``"sgd"``: report the Polyak-Ruppert average of the iterates (Polyak & Juditsky
+        1992), which converges with a constant learning rate where the last iterate keeps
+        fluctuating. An integer starts the average once that many rows have been seen
+        (scikit-learn's ``average``); ``False`` reports the last iterate.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     random_state : int, Generator or None, default=None
@@ -224,10 +232,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         "standardize": [v.Options((True, False))],
         "route": [v.Options(ROUTES)],
         "max_iter": [v.Interval(Integral, 1, None, closed="left")],
-        "tol": [v.Interval(Real, 0.0, None, closed="neither")],
+        "tol": [v.Options((None,)), v.Interval(Real, 0.0, None, closed="neither")],
         "early_stopping": [v.Options((True, False))],
         "validation_fraction": [v.Interval(Real, 0.0, 1.0, closed="neither")],
         "n_iter_no_change": [v.Interval(Integral, 1, None, closed="left")],
+        "average": [v.Options((True, False)), v.Interval(Integral, 1, None, closed="left")],
         "warm_start": [v.Options((True, False))],
         "random_state": [v.RandomState()],
         "callbacks": [v.Options((None,)), v.ListOfCallables()],
@@ -241,7 +250,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         solver: str = "auto",
         optimizer: str = "auto",
         learning_rate: Any = "auto",
-        schedule: str = "constant",
+        schedule: str = "auto",
         power_t: float = 0.25,
         momentum: float = 0.9,
         b1: float = 0.9,
@@ -261,6 +270,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
+        average: bool | int = True,
         warm_start: bool = False,
         random_state: Any = None,
         callbacks: Any = None,
@@ -290,6 +300,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.average = average
         self.warm_start = warm_start
         self.random_state = random_state
         self.callbacks = callbacks
@@ -300,10 +311,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     # Parameters
     # -----------------------------------------------------------------------------------------
 
-    def _config(self, solver: str | None = None) -> FitConfig:
+    def _config(self, solver: str | None = None, one_pass: bool = False) -> FitConfig:
         """Validate the parameters and resolve the automatic choices.
 
-        ``solver`` overrides the ``solver`` parameter (``partial_fit`` is always SGD).
+        ``solver`` overrides the ``solver`` parameter; ``one_pass`` is set by ``partial_fit``.
         """
         name = type(self).__name__
         # Read the attributes directly: get_params inspects the signature, which costs more
@@ -311,7 +322,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         params = {key: getattr(self, key) for key in self._parameter_constraints}
         v.validate_params(name, params, self._parameter_constraints)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        choice = choose(params, _defaults(), penalty.has_l1, forced=solver)
+        choice = choose(params, _defaults(), penalty.has_l1, forced=solver, one_pass=one_pass)
         solver, optimizer = choice.solver, choice.optimizer
         if solver == "cg" and penalty.has_l1:
             raise ParameterError(
@@ -354,6 +365,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             tol=self.tol,
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,
+            average=self.average,
             callbacks=tuple(callbacks),
             # Only SGD shuffles; seeding a generator from the system's entropy costs time.
             rng=v.check_random_state(self.random_state) if solver == "sgd" else None,
@@ -591,7 +603,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        if not result.converged and result.stop_reason.startswith("max_iter"):
+        if (
+            self.tol is not None
+            and not result.converged
+            and result.stop_reason.startswith("max_iter")
+        ):
             gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
             warnings.warn(
                 f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
@@ -602,11 +618,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             )
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
-        """One pass of mini-batch SGD over this chunk, continuing from the previous calls.
+        """Learn from one more chunk of rows, continuing from the previous calls.
 
-        The scaling (the preconditioner) and the base learning rate are taken from the first
-        chunk and kept; the statistics of all chunks seen are merged, so ``optimality_gap_`` is
-        measured against the exact optimum of all the data so far.
+        With a full-batch solver (the default), the chunk's statistics are merged with those
+        of all the rows seen and the fit descends on them from the previous solution to the
+        certified optimum: after every call the model is the least-squares fit of all rows so
+        far, in any order (recursive least squares; O(d^2) memory, a cost per call independent
+        of the rows seen). With ``solver="sgd"`` (or data too wide for the statistics) each
+        call is one pass of stochastic steps over the chunk; a pass whose loss rises sharply
+        is retried with half the learning rate, and
+        :class:`~gradreg.errors.DivergenceError` is raised if that keeps failing. Either way
+        the scaling follows the merged statistics and ``optimality_gap_`` is measured against
+        the exact optimum of all the data so far.
 
         Examples
         --------
@@ -614,47 +637,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         >>> from gradreg import GDRegressor
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(1000, 2)); y = X @ [1.0, -2.0] + 0.5
-        >>> model = GDRegressor(random_state=0)
-        >>> for _ in range(3):
-        ...     for start in range(0, 1000, 100):
-        ...         model = model.partial_fit(X[start:start + 100], y[start:start + 100])
-        >>> np.round(model.coef_, 2)
-        array([ 1., -2.])
+        >>> model = GDRegressor()
+        >>> for start in range(0, 1000, 100):
+        ...     model = model.partial_fit(X[start:start + 100], y[start:start + 100])
+        >>> np.round(model.coef_, 6), model.converged_
+        (array([ 1., -2.]), True)
         """
-        config = self._config(solver="sgd")
-        first = not hasattr(self, "stats_")
-        X, y, weights = self._check_Xy(X, y, sample_weight, reset=first)
-        source = ArraySource(X, y, weights)
-        stats = source.stats() if first else self.stats_ + source.stats()
-        problem = build_problem(
-            source,
-            make_penalty(self.penalty, self.alpha, self.l1_ratio),
-            self.fit_intercept,
-            self.standardize,
-            "stats",
-            precond=None if first else self.preconditioner_,
-            stats=stats,
-        )
-        if first:
-            self._stream = SgdStream.start(problem, config)
-            theta = np.zeros(problem.n_params)
-        else:
-            theta = problem.precond.from_user(self.coef_, self.intercept_)
-        order = config.rng if config.shuffle else None
-        theta = self._stream.epoch(problem, theta, source.batches(config.batch_size, order))
-        self.coef_, self.intercept_ = problem.precond.to_user(theta)
-        self.stats_ = stats
-        self.preconditioner_ = problem.precond
-        self.n_iter_ = 1 if first else self.n_iter_ + 1
-        self.optimality_gap_ = problem.relative_gap(theta)
-        self.converged_ = bool(self.optimality_gap_ <= self.tol)
-        self.stop_reason_ = "partial_fit: one pass over the chunk"
-        self.learning_rate_ = self._stream.base / rate_factor(config.optimizer)
-        self.lipschitz_ = COST_FACTOR * problem.lipschitz()
-        self.solver_, self.optimizer_, self.route_ = "sgd", config.optimizer, "stats"
-        self.solver_choice_ = self._choice.description
-        self.metrics_ = training_metrics(problem, theta)
-        return self
+        return partial_fit(self, X, y, sample_weight)
 
     # -----------------------------------------------------------------------------------------
     # Prediction

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ._sgd_steps import COMPILED_RULES, Averager, compiled_rows, n_steps, run_compiled, step_rates
 from .errors import DivergenceError, FitInterrupted
 from .optim import OPTIMIZERS, Schedule, as_schedule
 from .optim import schedules as sched
@@ -29,14 +30,22 @@ _RISES_TO_DIVERGE = 3
 # Adam and AdaGrad move each parameter by about the learning rate per step, so their automatic
 # learning rate is a fraction of the target's spread (the scale of the standardized parameters).
 _ADAPTIVE_AUTO = {"adam": 0.01, "adagrad": 0.5}
+# SGD's Adam starts larger, as its default schedule decays it (see make_schedule).
+_SGD_ADAM_AUTO = 0.1
 # Residuals kept for re-orthogonalization in conjugate gradient (memory: this many x d).
 _BASIS_MAX = 2048
 # Fraction of the mini-batch stability bound that SGD's automatic learning rate takes.
 _SGD_FRACTION = 0.1
+# With iterate averaging the noise of the iterates averages out, so the step can be the full
+# inverse of the mini-batch curvature bound: averaged SGD with a constant step below 1/R^2
+# converges on least squares (Bach & Moulines 2013), and a larger step shortens the transient.
+_SGD_AVERAGED_FRACTION = 1.0
 # Backtracking line search: shrink factor, and growth allowed at the start of each epoch.
 _BACKTRACK = 0.5
 _GROWTH = 2.0
 _MAX_STEPS = 1e3
+# AdaGrad's offset under the square root (that of gradreg.optim.adagrad).
+_ADAGRAD_EPS = 1e-7
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class FitConfig:
     solver: str = "gd"
     optimizer: str = "plain"
     learning_rate: float | Schedule | str = "auto"
-    schedule: str = "constant"
+    schedule: str = "auto"
     power_t: float = 0.25
     momentum: float = 0.9
     b1: float = 0.9
@@ -59,6 +68,7 @@ class FitConfig:
     tol: float = 1e-20
     early_stopping: bool = False
     n_iter_no_change: int = 5
+    average: bool | int = False  # SGD's iterate averaging (scikit-learn's ``average``)
     callbacks: Sequence[Callable[[EpochInfo], Any]] = ()
     rng: np.random.Generator | None = None  # SGD's shuffling; None for full-batch solvers
     # Saving and resuming: a CheckpointWriter, and the state read from a checkpoint.
@@ -106,9 +116,12 @@ class _Tracker:
         self.history: dict[str, list[float]] = {"loss": [], "grad_norm": [], "gap": []}
         self.rises = 0
         self.first_grad_norm = float("nan")
-        self.tol = config.tol
+        # tol=None: never converged, run max_iter epochs.
+        self.tol = config.tol if config.tol is not None else -math.inf
         self.at_floor = False
-        if problem.optimum is not None and problem.optimum.precision_floor > config.tol:
+        if config.tol is not None and problem.optimum is not None and (
+            problem.optimum.precision_floor > config.tol
+        ):
             # tol is below what float64 can certify here: stop at the precision limit instead,
             # and say so in the stop reason.
             self.tol = problem.optimum.precision_floor
@@ -144,6 +157,8 @@ class _Tracker:
             return gap <= self.tol
         # Without the optimum (very many features) only the gradient can be checked: a relative
         # decrease, which does not certify the gap.
+        if self.config.tol is None:
+            return False
         return grad_norm <= math.sqrt(self.config.tol) * max(self.first_grad_norm, 1e-300)
 
     def end_epoch(
@@ -215,24 +230,36 @@ def auto_learning_rate(problem: Problem, config: FitConfig, lipschitz: float) ->
     """The step size of ``learning_rate='auto'``: 1/L for gradient steps on the full batch."""
     if config.optimizer in _ADAPTIVE_AUTO:
         spread = math.sqrt(2.0 * max(problem.objective.reference, 1e-300))
+        if config.solver == "sgd" and config.optimizer == "adam" and config.schedule == "auto":
+            return _SGD_ADAM_AUTO * spread
         return _ADAPTIVE_AUTO[config.optimizer] * spread
     if config.solver != "sgd":
         return 1.0 / lipschitz
     # A mini-batch gradient has curvature up to L + E|z|^2 / batch_size; a step of 1/that is
-    # stable but noisy, so SGD takes a tenth of it (its noise floor shrinks with the step).
+    # stable but noisy, so SGD without averaging takes a tenth of it (its noise floor shrinks
+    # with the step); averaged SGD takes all of it (the average removes the noise).
     curvature = lipschitz + problem.mean_square_norm() / config.batch_size
-    rate = _SGD_FRACTION / curvature
+    rate = (_SGD_AVERAGED_FRACTION if config.average else _SGD_FRACTION) / curvature
     if config.optimizer in ("momentum", "nesterov"):
         rate *= 1.0 - config.momentum
     return rate
 
 
 def make_schedule(config: FitConfig, base: float, steps_per_epoch: int) -> Schedule:
-    """The learning-rate schedule; decays are given per epoch and applied per step."""
+    """The learning-rate schedule; decays are given per epoch and applied per step.
+
+    ``"auto"`` is constant, except for SGD with Adam, whose steps keep a size of about the
+    learning rate near the optimum: there it decays as ``1/sqrt(1 + epochs)``, the rate under
+    which Adam's iterates (and their average) converge (Reddi, Kale & Kumar 2018). Plain,
+    momentum and AdaGrad steps converge with a constant rate once averaged (AdaGrad decays its
+    own steps).
+    """
     if callable(config.learning_rate):
         return config.learning_rate
     name = config.schedule
-    if name == "constant":
+    if name == "auto" and config.solver == "sgd" and config.optimizer == "adam":
+        return _inverse_sqrt_epochs(base, steps_per_epoch)
+    if name in ("constant", "auto"):
         return as_schedule(base)
     if name == "invscaling":
         return sched.inverse_scaling(base, config.power_t)
@@ -241,6 +268,20 @@ def make_schedule(config: FitConfig, base: float, steps_per_epoch: int) -> Sched
     if name == "step":
         return sched.step_decay(base, step_size=10 * steps_per_epoch, factor=0.5)
     return sched.cosine_decay(base, decay_steps=config.max_iter * steps_per_epoch)
+
+
+def _constant_schedule(config: FitConfig) -> bool:
+    """Whether a float or automatic learning rate stays constant (see make_schedule)."""
+    if config.schedule == "auto":
+        return not (config.solver == "sgd" and config.optimizer == "adam")
+    return config.schedule == "constant"
+
+
+def _inverse_sqrt_epochs(base: float, steps_per_epoch: int) -> Schedule:
+    def schedule(count: int) -> float:
+        return base / math.sqrt(1.0 + count / steps_per_epoch)
+
+    return schedule
 
 
 def _base_rate(problem: Problem, config: FitConfig, lipschitz: float) -> float:
@@ -282,7 +323,7 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
         config.optimizer == "plain"
         and not config.line_search
         and not callable(config.learning_rate)
-        and config.schedule == "constant"
+        and _constant_schedule(config)
         and base >= 2.0 / lipschitz
     ):
         raise DivergenceError(
@@ -320,7 +361,7 @@ def solve_gd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
             value, grad = objective.smooth_value_and_grad(theta)
         loss = value + penalty.l1_value(theta)
         grad_norm = _gradient_mapping_norm(problem, theta, grad, lipschitz)
-        monotone = config.optimizer == "plain" and config.schedule == "constant"
+        monotone = config.optimizer == "plain" and _constant_schedule(config)
         reason = tracker.end_epoch(epoch, theta, loss, grad_norm, step, monotone)
         if reason:
             break
@@ -509,37 +550,82 @@ def sgd_epoch(problem: Problem, theta, optimizer, state, batches, schedule_offse
 
 @dataclass
 class SgdStream:
-    """Optimizer, schedule and step count of SGD, carried across epochs of ``fit`` and across
-    ``partial_fit`` calls: the one mini-batch training step both use."""
+    """Optimizer, schedule, step count and iterate average of SGD, carried across epochs of
+    ``fit`` and across ``partial_fit`` calls: the one mini-batch training step both use.
+
+    In-memory rows go through the compiled loop (:mod:`gradreg._sgd_steps`); sources read in
+    batches go through :func:`sgd_epoch`. Both take the same steps.
+    """
 
     base: float
     schedule: Schedule
     optimizer: Any
     state: Any = None
     count: int = 0
+    rule: str = "plain"
+    hyper: tuple = (0.9, 0.9, 0.999, 1e-8)
+    constant: float | None = None  # the rate when the schedule is constant
+    averager: Averager = field(default_factory=lambda: Averager.from_setting(False))
+    factor: float = 1.0  # learning-rate multiplier (partial_fit shrinks it on a rising loss)
+    chunk_factor: float = 1.0  # the part of ``factor`` that adapts the rate to a chunk's rows
 
     @classmethod
     def start(cls, problem: Problem, config: FitConfig, steps_per_epoch: int = 1) -> SgdStream:
         base = _base_rate(problem, config, problem.lipschitz())
         schedule = make_schedule(config, base, steps_per_epoch)
         optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
-        return cls(base, schedule, optimizer)
+        constant = None
+        if not callable(config.learning_rate) and _constant_schedule(config):
+            constant = base
+        eps = config.eps if config.optimizer == "adam" else _ADAGRAD_EPS
+        return cls(base, schedule, optimizer, rule=config.optimizer,
+                   hyper=(config.momentum, config.b1, config.b2, eps), constant=constant,
+                   averager=Averager.from_setting(config.average))
 
     def epoch(self, problem: Problem, theta: np.ndarray, batches) -> np.ndarray:
+        """Steps over ``batches`` with the Python loop; returns the last iterate."""
         if self.state is None:
             self.state = self.optimizer.init(theta)
-        theta, self.state, self.count = sgd_epoch(
-            problem, theta, self.optimizer, self.state, batches, self.count, self.schedule
-        )
+        for batch in batches:
+            theta, self.state, self.count = sgd_epoch(
+                problem, theta, self.optimizer, self.state, [batch], self.count, self.schedule
+            )
+            self.averager.update(theta, len(batch[1]))
         return theta
+
+    def compiled_epoch(self, problem: Problem, theta: np.ndarray, rows, order, batch_size: int):
+        """Steps over ``rows[order]`` with the compiled loop; returns the last iterate."""
+        if self.state is None:
+            self.state = self.optimizer.init(theta)
+        steps = n_steps(len(order), batch_size)
+        rates = step_rates(self.schedule, self.constant, self.count, steps, self.factor)
+        theta, self.state = run_compiled(
+            rows, order, batch_size, problem.precond, problem.objective.penalty, theta,
+            self.rule, self.state, self.hyper, rates, self.averager,
+        )
+        self.count += steps
+        return theta
+
+    def run(self, problem: Problem, theta: np.ndarray, rows, batch_size: int, rng) -> np.ndarray:
+        """One pass over the source: compiled when its rows are in memory."""
+        if rows is None or self.rule not in COMPILED_RULES:
+            return self.epoch(problem, theta, problem.source.batches(batch_size, rng))
+        order = rng.permutation(rows.n_rows) if rng is not None else np.arange(rows.n_rows)
+        return self.compiled_epoch(problem, theta, rows, order, batch_size)
+
+    def model(self, theta: np.ndarray) -> np.ndarray:
+        """The parameters the model reports: the iterate average, or the last iterate."""
+        return self.averager.current(theta)
 
 
 def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResult:
     """Mini-batch SGD with any update rule, rows reshuffled every epoch.
 
     The loss, gap and gradient norm recorded after each epoch are those of the full objective,
-    computed from the statistics when available. With ``early_stopping`` the fit stops when the
-    validation loss has not improved for ``n_iter_no_change`` epochs.
+    computed from the statistics when available. With averaging (``config.average``, the
+    default of the estimator) they are those of the Polyak-Ruppert average of the iterates,
+    which is also the result. With ``early_stopping`` the fit stops when the validation loss
+    has not improved for ``n_iter_no_change`` epochs.
     """
     lipschitz = problem.lipschitz()
     steps_per_epoch = max(1, math.ceil(problem.source.n_rows / config.batch_size))
@@ -559,20 +645,24 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitRes
         stream.state, stream.count = saved["optimizer_state"], int(saved["count"])
         best_validation, stale = float(saved["best_validation"]), int(saved["stale"])
         config.rng.bit_generator.state = saved["rng"]
+        stream.averager.restore(saved)
+    rows = compiled_rows(problem.source)
     reason = None
     epoch = first - 1
+    model = stream.model(theta)
     for epoch in range(first, config.max_iter + 1):
-        batches = problem.source.batches(config.batch_size, config.rng if config.shuffle else None)
-        theta = stream.epoch(problem, theta, batches)
-        value, grad = objective.smooth_value_and_grad(theta)
-        loss = value + objective.penalty.l1_value(theta)
-        grad_norm = _gradient_mapping_norm(problem, theta, grad, lipschitz)
+        theta = stream.run(problem, theta, rows, config.batch_size,
+                           config.rng if config.shuffle else None)
+        model = stream.model(theta)
+        value, grad = objective.smooth_value_and_grad(model)
+        loss = value + objective.penalty.l1_value(model)
+        grad_norm = _gradient_mapping_norm(problem, model, grad, lipschitz)
         step = stream.schedule(max(stream.count - 1, 0))
-        reason = tracker.end_epoch(epoch, theta, loss, grad_norm, step)
+        reason = tracker.end_epoch(epoch, model, loss, grad_norm, step)
         if reason:
             break
         if config.early_stopping and problem.validation is not None:
-            validation_loss = problem.validation.value(theta)
+            validation_loss = problem.validation.value(model)
             if validation_loss < best_validation * (1 - 1e-12):
                 best_validation, stale = validation_loss, 0
             else:
@@ -586,8 +676,9 @@ def solve_sgd(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitRes
         tracker.checkpoint(
             epoch, theta=theta, optimizer_state=stream.state, count=stream.count,
             best_validation=best_validation, stale=stale, rng=config.rng.bit_generator.state,
+            **stream.averager.to_state(),
         )
-    return tracker.result(theta, epoch, reason)
+    return tracker.result(model, epoch, reason)
 
 
 # The only list of solver names.

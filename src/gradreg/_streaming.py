@@ -1,0 +1,193 @@
+"""``partial_fit``: learning from chunks of rows, one call per chunk.
+
+With a full-batch solver (the default), every call merges the chunk's sufficient statistics
+into those of all rows seen and descends on the merged statistics, warm-started from the
+previous solution, to the certified optimum. This is recursive least squares: O(d^2) memory,
+a cost per call independent of the rows seen, and after every call the model is the
+least-squares fit of all rows so far, whatever their order. The scaling (the preconditioner)
+is recomputed from the merged statistics each call, so a first chunk that is unrepresentative
+(a constant column, a narrow range) does not fix the scaling of later ones.
+
+With ``solver="sgd"``, or data too wide for the statistics (the data route), each call takes
+one pass of stochastic steps over the chunk, continuing the optimizer and the iterate average
+of the previous calls in the scaling of the merged statistics. A pass that makes the chunk's
+loss rise sharply is undone and retried with half the learning rate; after
+``_MAX_HALVINGS`` halvings the call raises :class:`~gradreg.errors.DivergenceError`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ._fitting import training_metrics
+from ._sgd_steps import compiled_rows
+from ._units import COST_FACTOR, rate_factor
+from .errors import DivergenceError
+from .objective import Preconditioner, batch_loss_and_grad
+from .penalties import make_penalty
+from .problem import build_problem, choose_route
+from .solvers import _SGD_AVERAGED_FRACTION, _SGD_FRACTION, SgdStream, solve
+from .sources import ArraySource
+from .stats import blas_for_small_products, moments_from_batches
+
+__all__ = ["partial_fit"]
+
+# A pass after which the loss exceeds this multiple of the loss before is taken as divergence
+# and retried with half the learning rate.
+_RISE_FACTOR = 2.0
+# Halvings of the learning rate tried on one chunk before giving up.
+_MAX_HALVINGS = 30
+_BATCH = 8192
+
+
+def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    """Update ``model`` (a GDRegressor) with one chunk of rows; see the module docstring."""
+    started = time.perf_counter()
+    config = model._config(one_pass=True)
+    first = not hasattr(model, "stats_")
+    X, y, weights = model._check_Xy(X, y, sample_weight, reset=first)
+    source = ArraySource(X, y, weights)
+    route = choose_route(model.route, source.n_features)
+    if route == "stats":
+        chunk = source.stats()
+    else:
+        chunk = moments_from_batches(source.batches(_BATCH), source.n_features)
+    stats = chunk if first else model.stats_ + chunk
+    penalty = make_penalty(model.penalty, model.alpha, model.l1_ratio)
+    with blas_for_small_products(route, source.n_features):
+        problem = build_problem(source, penalty, model.fit_intercept, model.standardize, route,
+                                stats=stats)
+        previous = None if first else (model.coef_, model.intercept_)
+        if config.solver == "sgd" or route == "data":
+            _stochastic_pass(model, problem, config, previous, first, chunk)
+        else:
+            theta0 = None if previous is None else problem.precond.from_user(*previous)
+            result = solve(problem, config, theta0)
+            model._store(problem, result, time.perf_counter() - started, config)
+    model.stats_ = stats
+    return model
+
+
+def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> None:
+    """One pass of SGD over the chunk, whose own statistics are ``chunk``."""
+    if first or not hasattr(model, "_stream"):
+        model._stream = SgdStream.start(problem, config)
+        theta = np.zeros(problem.n_params)
+    else:
+        theta = problem.precond.from_user(*previous)
+        _rescale_stream(model._stream, model.preconditioner_, problem.precond)
+    stream = model._stream
+    if stream.averager.theta is None:
+        stream.averager.theta = theta.copy()
+    if isinstance(config.learning_rate, str) and config.optimizer not in ("adam", "adagrad"):
+        # The automatic rate of this chunk: its rows' curvature in the current scaling can be
+        # far above that of the rows the stream started on (rows sorted by a feature).
+        halvings = stream.factor / stream.chunk_factor
+        stream.chunk_factor = _chunk_rate(chunk, problem.precond, config) / stream.base
+        stream.factor = stream.chunk_factor * halvings
+    order = config.rng if config.shuffle else None
+    rows = compiled_rows(problem.source)
+    loss = _loss_function(problem)
+    before = loss(theta)
+    after = float("nan")
+    for _ in range(_MAX_HALVINGS + 1):
+        saved = _snapshot(stream)
+        moved = stream.run(problem, theta, rows, config.batch_size, order)
+        after = loss(stream.model(moved))
+        if math.isfinite(after) and after <= _RISE_FACTOR * max(before, 1e-300):
+            break
+        _restore(stream, saved)
+        stream.factor *= 0.5
+    else:
+        raise DivergenceError(
+            f"partial_fit diverged on this chunk: the loss rose from {before:.6g} to {after:.6g} "
+            f"even with the learning rate halved {_MAX_HALVINGS} times. Pass a smaller "
+            "learning_rate, or use the default solver, which fits the merged statistics exactly."
+        )
+    theta = stream.model(moved)
+    model.coef_, model.intercept_ = problem.precond.to_user(theta)
+    model.preconditioner_ = problem.precond
+    model.n_iter_ = 1 if first else model.n_iter_ + 1
+    model.optimality_gap_ = problem.relative_gap(theta)
+    model.converged_ = bool(config.tol is not None and model.optimality_gap_ <= config.tol)
+    model.stop_reason_ = "partial_fit: one pass over the chunk"
+    if stream.factor < stream.chunk_factor:
+        model.stop_reason_ += " (learning rate halved after a rising loss)"
+    # In the user's units: a step on the mean squared error, whose curvature is twice.
+    model.learning_rate_ = stream.base * stream.factor / rate_factor(config.optimizer)
+    model.lipschitz_ = (COST_FACTOR * problem.lipschitz() if problem.route == "stats"
+                        else float("nan"))
+    model.solver_, model.optimizer_, model.route_ = "sgd", config.optimizer, problem.route
+    model.solver_choice_ = model._choice.description
+    model.metrics_ = training_metrics(problem, theta)
+
+
+def _chunk_rate(chunk, precond: Preconditioner, config) -> float:
+    """SGD's automatic rate for the chunk's rows: as :func:`~gradreg.solvers.auto_learning_rate`
+    with the curvature bound ``L + E|z|^2 / batch <= E|z|^2 (1 + 1/batch)`` of the chunk."""
+    weight = max(chunk.weight_sum, 1e-300)
+    offset = (chunk.mean_x - precond.shift) / precond.scale
+    square = float(np.sum(chunk.sxx_diag / weight / precond.scale**2 + offset**2))
+    square += float(precond.fit_intercept)
+    fraction = _SGD_AVERAGED_FRACTION if config.average else _SGD_FRACTION
+    rate = fraction / max(square * (1.0 + 1.0 / config.batch_size), 1e-300)
+    if config.optimizer in ("momentum", "nesterov"):
+        rate *= 1.0 - config.momentum
+    return rate
+
+
+def _loss_function(problem):
+    """The objective of all rows seen where the statistics give it, else the chunk's loss."""
+    if problem.route == "stats":
+        return problem.objective.value
+    return lambda theta: _chunk_loss(problem, theta)
+
+
+def _chunk_loss(problem, theta: np.ndarray) -> float:
+    """Mean loss of the chunk (least squares and smooth penalty) at ``theta``."""
+    loss, total = 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for X, y, w in problem.source.batches(_BATCH):
+            part, _, weight = batch_loss_and_grad(theta, X, y, w, problem.precond)
+            loss += part
+            total += weight
+        penalty = problem.objective.penalty
+        return loss / max(total, 1e-300) + penalty.smooth_value(theta)
+
+
+def _snapshot(stream: SgdStream) -> tuple:
+    averager = stream.averager
+    return (stream.state, stream.count, averager.theta, averager.count, averager.rows_seen)
+
+
+def _restore(stream: SgdStream, saved: tuple) -> None:
+    averager = stream.averager
+    stream.state, stream.count, averager.theta, averager.count, averager.rows_seen = saved
+
+
+def _rescale_stream(stream: SgdStream, old: Preconditioner, new: Preconditioner) -> None:
+    """Carry the optimizer state and the iterate average into the new scaling.
+
+    Parameters map exactly through the user's coefficients (the map is affine, so the average
+    of the mapped iterates is the mapped average). Gradient-like state scales as a gradient
+    does, ``old.scale / new.scale`` per coefficient (squared for second moments).
+    """
+    averager = stream.averager
+    if averager.theta is not None:
+        averager.theta = new.from_user(*old.to_user(averager.theta))
+    if stream.state is None:
+        return
+    ratio = np.ones(new.n_params)
+    ratio[: new.n_features] = old.scale / new.scale
+    inner, lr_state = stream.state
+    fields = {}
+    for name, value in inner._asdict().items():
+        if name in ("trace", "mu"):
+            fields[name] = value * ratio
+        elif name in ("nu", "sum_of_squares"):
+            fields[name] = value * ratio**2
+    stream.state = (inner._replace(**fields), lr_state)

@@ -1,0 +1,207 @@
+"""Compiled epochs of mini-batch SGD: every step of a pass over in-memory rows in one call.
+
+The loop is the one of :func:`gradreg.solvers.sgd_epoch` (gradient of the mean loss of a
+mini-batch in the scaled coordinates, the update rule, then the L1 proximal step), with the
+operations in the same order, compiled by numba so that a step costs no Python overhead. The
+update rules are those of :mod:`gradreg.optim` (``plain``, ``momentum``, ``nesterov``, ``adam``,
+``adagrad``); the learning rate of each step comes in as an array, computed from the schedule.
+
+Polyak-Ruppert averaging (Polyak & Juditsky 1992; Ruppert 1988) is done in the same loop:
+once ``average_start`` rows have been seen, ``avg <- avg + (theta - avg) * (1/k)`` after the k-th
+averaged step, as scikit-learn's ``SGDRegressor(average=...)`` does.
+
+The compiled function is cached on disk (``cache=True``); it has one signature per dtype of
+the rows (float32 or float64), so it is compiled at most twice.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["RULES", "sgd_steps"]
+
+# The update rules by number, as the compiled loop takes them.
+RULES = {"plain": 0, "momentum": 1, "nesterov": 2, "adam": 3, "adagrad": 4}
+# Rows gathered into the contiguous buffer at a time (rounded to whole batches).
+_BLOCK_ROWS = 256
+
+
+@numba.njit(cache=True, nogil=True)
+def _steps(  # noqa: PLR0913 - a compiled loop takes its state as flat arrays
+    X, y, w, order, batch_size, shift, scale, fit_intercept, theta, rule, first, second,
+    momentum, b1, b2, eps, rates, l2, l1, has_l1, avg, counters,
+):
+    """Run ``len(rates)`` steps over the rows ``order``; update the arrays in place.
+
+    ``first`` is the momentum trace or Adam's first moment, ``second`` Adam's second moment or
+    AdaGrad's sum of squares. ``counters`` holds Adam's step count, the number of averaged
+    steps, the rows seen and the row count at which averaging starts.
+    """
+    n = order.shape[0]
+    d = shift.shape[0]
+    p = theta.shape[0]
+    grad = np.empty(p)
+    n_steps = rates.shape[0]
+    # Rows are gathered (and scaled) a block at a time into contiguous buffers: the gathers
+    # do not wait on the steps, so the memory reads of a shuffled order overlap.
+    block = batch_size * max(1, _BLOCK_ROWS // batch_size)
+    z = np.empty((block, d))
+    targets = np.empty(block)
+    weights = np.empty(block)
+    sink = np.empty(1)
+    for step in range(n_steps):
+        start = step * batch_size
+        stop = min(start + batch_size, n)
+        offset = start % block
+        if offset == 0:
+            rows = min(block, n - start)
+            # Touch every cache line of the block's rows first: independent loads, many in
+            # flight at once, so the scaling below reads from cache.
+            touched = 0.0
+            for r in range(rows):
+                i = order[start + r]
+                for j in range(0, d, 8):
+                    touched += X[i, j]
+                touched += y[i] + w[i]
+            sink[0] = touched
+            for r in range(rows):
+                i = order[start + r]
+                for j in range(d):
+                    z[r, j] = (np.float64(X[i, j]) - shift[j]) / scale[j]
+                targets[r] = y[i]
+                weights[r] = w[i]
+        for j in range(p):
+            grad[j] = 0.0
+        total = 0.0
+        for r in range(offset, offset + stop - start):
+            dot = 0.0
+            for j in range(d):
+                dot += z[r, j] * theta[j]
+            residual = dot - targets[r]
+            if fit_intercept:
+                residual += theta[d]
+            weighted = residual * weights[r]
+            for j in range(d):
+                grad[j] += z[r, j] * weighted
+            if fit_intercept:
+                grad[d] += weighted
+            total += weights[r]
+        eta = rates[step]
+        if rule == 3:
+            counters[0] += 1
+            bias1 = 1.0 - b1 ** counters[0]
+            bias2 = 1.0 - b2 ** counters[0]
+        for j in range(p):
+            g = grad[j] / total + l2[j] * theta[j]
+            if rule == 0:
+                update = g
+            elif rule == 1:
+                first[j] = momentum * first[j] + g
+                update = first[j]
+            elif rule == 2:
+                first[j] = momentum * first[j] + g
+                update = g + momentum * first[j]
+            elif rule == 3:
+                first[j] = b1 * first[j] + (1.0 - b1) * g
+                second[j] = b2 * second[j] + (1.0 - b2) * g**2
+                update = (first[j] / bias1) / (np.sqrt(second[j] / bias2) + eps)
+            else:
+                second[j] = second[j] + g**2
+                update = g / np.sqrt(second[j] + eps)
+            value = theta[j] + (-eta * update)
+            if has_l1:
+                shrunk = abs(value) - eta * l1[j]
+                value = np.sign(value) * max(shrunk, 0.0)
+            theta[j] = value
+        counters[2] += stop - start
+        if counters[2] >= counters[3]:
+            counters[1] += 1
+            if counters[1] == 1:
+                for j in range(p):
+                    avg[j] = theta[j]
+            else:
+                inverse = 1.0 / counters[1]
+                for j in range(p):
+                    avg[j] += (theta[j] - avg[j]) * inverse
+        else:
+            for j in range(p):
+                avg[j] = theta[j]
+
+
+def sgd_steps(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    order: np.ndarray,
+    batch_size: int,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    fit_intercept: bool,
+    theta: np.ndarray,
+    rule: str,
+    moments: tuple[np.ndarray, np.ndarray],
+    hyper: tuple[float, float, float, float],
+    rates: np.ndarray,
+    l2: np.ndarray,
+    l1: np.ndarray,
+    average: np.ndarray,
+    counters: np.ndarray,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """One call of the compiled loop on copies of the state; returns the new state.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features), float32 or float64
+        Raw rows; scaled inside as ``(x - shift) / scale``.
+    y : ndarray of shape (n_rows,)
+    weights : ndarray of shape (n_rows,) or None
+    order : ndarray of int64, shape (n_used,)
+        The rows in the order of the steps (a permutation for shuffling).
+    batch_size : int
+    shift, scale : ndarray of shape (n_features,)
+    fit_intercept : bool
+    theta : ndarray of shape (n_params,)
+    rule : {"plain", "momentum", "nesterov", "adam", "adagrad"}
+    moments : pair of ndarray of shape (n_params,)
+        Momentum trace or Adam's first moment; Adam's second moment or AdaGrad's accumulator.
+    hyper : (momentum, b1, b2, eps)
+    rates : ndarray of shape (n_steps,)
+        The learning rate of each step, ``n_steps = ceil(n_used / batch_size)``.
+    l2, l1 : ndarray of shape (n_params,)
+        Per-coordinate penalty weights (zero for the intercept).
+    average : ndarray of shape (n_params,)
+        The averaged iterate.
+    counters : ndarray of int64, shape (4,)
+        Adam's step count, averaged steps, rows seen, rows before averaging starts.
+
+    Returns
+    -------
+    theta, moments, average, counters : the state after the steps
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [2.0]]); y = np.array([1.0, 2.0])
+    >>> theta, _, avg, _ = sgd_steps(
+    ...     X, y, None, np.arange(2), 2, np.zeros(1), np.ones(1), False, np.zeros(1), "plain",
+    ...     (np.zeros(1), np.zeros(1)), (0.9, 0.9, 0.999, 1e-8), np.array([0.5]),
+    ...     np.zeros(1), np.zeros(1), np.zeros(1), np.array([0, 0, 0, 1]))
+    >>> theta, avg
+    (array([1.25]), array([1.25]))
+    """
+    X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+    X = np.ascontiguousarray(X)
+    w = np.ones(X.shape[0]) if weights is None else np.ascontiguousarray(weights, np.float64)
+    theta, avg = theta.astype(np.float64), average.astype(np.float64)
+    counters = np.array(counters, dtype=np.int64)
+    first, second = (np.array(m, dtype=np.float64) for m in moments)
+    momentum, b1, b2, eps = (float(h) for h in hyper)
+    _steps(
+        X, np.ascontiguousarray(y, np.float64), w, np.ascontiguousarray(order, np.int64),
+        int(batch_size), np.asarray(shift, np.float64), np.asarray(scale, np.float64),
+        bool(fit_intercept), theta, RULES[rule], first, second, momentum, b1, b2, eps,
+        np.ascontiguousarray(rates, np.float64), np.asarray(l2, np.float64),
+        np.asarray(l1, np.float64), bool(np.any(l1)), avg, counters,
+    )
+    return theta, (first, second), avg, counters
