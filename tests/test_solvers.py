@@ -40,7 +40,7 @@ def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
 def test_full_batch_minibatch_of_n_and_partial_fit_take_the_same_steps(optimizer):
     X, y = make_regression(120, 3, seed=2)
     n = len(y)
-    common = {"optimizer": optimizer, "learning_rate": 0.05, "max_iter": 7,
+    common = {"optimizer": optimizer, "learning_rate": 0.025, "max_iter": 7,
               "schedule": "constant"}
     full = quiet_fit(GDRegressor(solver="gd", **common), X, y)
     mini = quiet_fit(GDRegressor(solver="sgd", batch_size=n, average=False, **common), X, y)
