@@ -1,10 +1,15 @@
 """CSV and Parquet sources: same fit as arrays, and errors naming file, line and column."""
 
+import ast
+import contextlib
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import gradreg
 from conftest import make_regression
 from gradreg import DataError, GDRegressor, InputFileError, scan
 
@@ -104,3 +109,37 @@ def test_unreadable_files_are_refused(tmp_path, monkeypatch):
         scan(path, target="y")
     with pytest.raises(PermissionError):
         scan(path, target="y")
+
+
+def test_readers_report_progress_through_the_callback_they_are_given(tmp_path, monkeypatch):
+    X, y = make_regression(300, 2, seed=4)
+    write_csv(tmp_path / "a.csv", X[:100], y[:100])
+    write_csv(tmp_path / "b.csv", X[100:], y[100:])
+    calls = []
+
+    @contextlib.contextmanager
+    def recorder(total_bytes):
+        calls.append(("open", total_bytes))
+        yield lambda rows, done: calls.append((rows, done))
+        calls.append(("close", total_bytes))
+
+    source = scan(tmp_path, target="y", progress=recorder)
+    GDRegressor().fit(source)
+    total = source.total_bytes
+    assert calls[0] == ("open", total) and calls[-1] == ("close", total)
+    assert calls[-2] == (300, total)
+    # The estimator passes a progress bar when verbose, on a copy: the source is left as given.
+    monkeypatch.setattr("gradreg.estimator.reading_progress", lambda verbose: recorder)
+    calls.clear()
+    plain = scan(tmp_path, target="y")
+    GDRegressor(verbose=2).fit(plain)
+    assert plain.progress is None and calls[0] == ("open", total)
+
+
+def test_sources_import_no_face():
+    faces = {"progress", "estimator", "cli", "plotting"}
+    folder = Path(gradreg.__file__).parent / "sources"
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[-1] not in faces, (path.name, node.module)

@@ -186,7 +186,9 @@ def fit_report(model) -> str:
     history = getattr(model, "history_", None)
     if history is not None and len(history["loss"]):
         penalized = getattr(model, "penalty", None) is not None
-        lines.append(f"final cost        {history['loss'][-1]:.6g} ({cost_label(penalized)})")
+        # A cost is a sum of squares: a negative value is rounding below an exact fit.
+        cost = max(float(history["loss"][-1]), 0.0)
+        lines.append(f"final cost        {cost:.6g} ({cost_label(penalized)})")
         lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
     gap = getattr(model, "optimality_gap_", float("nan"))
     lines.append(
@@ -232,5 +234,10 @@ def training_metrics(problem: Problem, theta: np.ndarray) -> dict[str, float]:
         return {}
     mse = objective.mean_squared_error(theta)
     total = 2.0 * objective.reference
-    r2 = 1.0 - mse / total if total > 0 else float("nan")
+    if total > 0:
+        r2 = 1.0 - mse / total
+    else:
+        # A constant target: scikit-learn's r2_score (force_finite=True) gives 1.0 for a
+        # perfect fit and 0.0 otherwise, as model.score does.
+        r2 = 1.0 if mse == 0 else 0.0
     return {"mse": mse, "rmse": math.sqrt(mse), "r2": r2}

@@ -13,8 +13,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from sklearn.exceptions import DataConversionWarning
 
+from ._columns import check_column_type, frame_names, frame_to_array
 from .errors import DataError, DataTypeError, InsufficientMemoryError, ParameterError
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +198,10 @@ def as_numeric(values: Any, what: str) -> np.ndarray:
         )
     if array.dtype.kind == "b":
         return array.astype(np.float64)
+    if array.dtype.kind in "mM":
+        # The rule of every other input (frames, Arrow, Parquet): times are not numbers.
+        column = 0 if array.ndim == 2 else what  # one dtype for all columns: name the first
+        check_column_type(pa.from_numpy_dtype(array.dtype), column, f"Input {what}")
     if array.dtype.kind not in "iuf":
         try:
             array = array.astype(np.float64)
@@ -216,7 +222,9 @@ def check_X(X: Any, what: str = "X", finite: bool = True) -> np.ndarray:
     ``finite=False`` leaves the check to the caller (the statistics pass detects non-finite
     values for free and then asks for them to be located).
     """
-    array = as_numeric(X, what)
+    # Data frames (pandas, polars, Arrow, ...) are read column by column, each type checked.
+    framed = frame_to_array(X, what)
+    array = as_numeric(X, what) if framed is None else framed
     if array.ndim == 0:
         raise DataError(f"Expected a 2-D array for {what}, got a scalar {array!r}. {_RESHAPE_HINT}")
     if array.ndim == 1:
@@ -287,13 +295,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
 
 def feature_names_of(X: Any) -> list[str] | None:
     """Column names of a DataFrame-like input when they are all strings, else ``None``."""
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        return None
-    names = list(columns)
-    if names and all(isinstance(n, str) for n in names):
-        return names
-    return None
+    return frame_names(X)
 
 
 def available_memory() -> int | None:

@@ -155,10 +155,45 @@ def _feature_list(features: str | None) -> list[str] | None:
     return [f.strip() for f in features.split(",")] if features else None
 
 
-def _read_training(paths: tuple[str, ...], target: str, features: str | None):
+def _reading_options(function):
+    """CSV reading options, named as pandas and pyarrow name them."""
+    options = [
+        click.option("--delimiter", default=None,
+                     help="CSV field delimiter (default: sniffed from the first line among "
+                          "',', ';', tab and '|'; write tab as '\\t')."),
+        click.option("--decimal", type=click.Choice([".", ","]), default=".",
+                     show_default=True, help="Decimal mark of the numbers in CSV files."),
+        click.option("--no-header", is_flag=True,
+                     help="CSV files have no header line: columns are named 1, 2, ..."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="Text encoding of CSV files."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _reading(options: dict) -> dict:
+    """The reading options taken out of ``options``, as keyword arguments of scan."""
+    delimiter = options.pop("delimiter")
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    reading = {"delimiter": delimiter, "decimal": options.pop("decimal"),
+               "header": None if options.pop("no_header") else "infer",
+               "encoding": options.pop("encoding")}
+    from .sources._dialect import CsvOptions
+
+    try:
+        CsvOptions(**reading)
+    except ParameterError as exc:
+        raise click.UsageError(str(exc)) from None
+    return reading
+
+
+def _read_training(paths: tuple[str, ...], target: str, features: str | None, reading: dict):
     from .sources import scan
 
-    return scan(list(paths), target=target, features=_feature_list(features))
+    return scan(list(paths), target=target, features=_feature_list(features), **reading)
 
 
 @cli.command()
@@ -180,9 +215,11 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None):
 @click.option("--dask-workers", type=click.IntRange(min=1), default=None,
               help="Start a local Dask cluster of this many worker processes for the fit.")
 @_fit_options
+@_reading_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
         scheduler, dask_workers, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
+    reading = _reading(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
         _estimator(options)._config()
@@ -195,11 +232,11 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         with _dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
-            source = read_files(list(data), target, _feature_list(features))
+            source = read_files(list(data), target, _feature_list(features), **reading)
             _fit_and_report(source, target, model_path, False, quiet, checkpoint,
                             checkpoint_every, resume, options)
         return
-    source = _read_training(data, target, features)
+    source = _read_training(data, target, features, reading)
     _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
                     resume, options)
 
@@ -231,9 +268,8 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
         X, y = read_all(source)
         _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
         _out.print()
+    # The estimator passes the reading-progress callback to the source when verbose.
     estimator.set_params(verbose=0 if quiet else 1)
-    if hasattr(source, "show_progress"):
-        source.show_progress = False if quiet else None
     try:
         model = estimator.fit(source, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                               resume=resume)
@@ -252,14 +288,17 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
 @click.argument("data", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write predictions to this CSV file (default: standard output).")
-def predict(model_file: str, data: tuple[str, ...], out: str | None) -> None:
+@_reading_options
+def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) -> None:
     """Predict with MODEL_FILE for the rows of DATA."""
     from .sources.files import FileSource
 
+    reading = _reading(options)
     model = load_model(model_file)
     names = getattr(model, "feature_names_in_", None)
     features = None if names is None else [str(n) for n in names]
-    predictions = model.predict(FileSource(list(data), target=None, features=features))
+    predictions = model.predict(FileSource(list(data), target=None, features=features,
+                                           **reading))
     text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
     if out:
         from ._atomic import atomic_write
@@ -325,13 +364,14 @@ def _rate(options: dict) -> float | None:
               help="path with several features: the two parameters of the slice (feature "
                    "names or 'intercept'; default: the most coupled pair).")
 @_fit_options
+@_reading_options
 def plot(data, target, features, kind, out, model_path, epochs, coefficients,
          **options) -> None:
     """Draw a plot of gradient descent on DATA, for the fit the options (or --model) make."""
     from . import plotting
     from .sources.files import read_all
 
-    source = _read_training(data, target, features)
+    source = _read_training(data, target, features, _reading(options))
     X, y = read_all(source)
     names = list(source.feature_names)
     if kind == "animation" and X.shape[1] != 1:
@@ -374,12 +414,13 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
               show_default=True, help="HTML file to write (self-contained, works offline).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs on the slider (default: until the descent at 1/L reaches the line).")
-def explore(data, target, features, out, epochs) -> None:
+@_reading_options
+def explore(data, target, features, out, epochs, **reading) -> None:
     """Write an interactive page of gradient descent on DATA, y = m*x + b."""
     from .explore import write_explorer
     from .sources.files import read_all
 
-    source = _read_training(data, target, features)
+    source = _read_training(data, target, features, _reading(reading))
     X, y = read_all(source)
     if X.shape[1] != 1:
         raise click.UsageError(

@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
+from ._columns import align_columns
 from ._fitting import (
     faster_settings,
     fit_report,
@@ -48,7 +49,7 @@ from .optim import OPTIMIZERS
 from .penalties import make_penalty
 from .persistence import save_model
 from .problem import Problem, build_problem, choose_route
-from .progress import epoch_progress
+from .progress import epoch_progress, reading_progress
 from .solvers import SOLVERS, FitConfig, FitResult, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
@@ -376,6 +377,8 @@ default="auto"
     # -----------------------------------------------------------------------------------------
 
     def _check_X(self, X: Any, reset: bool, finite: bool = True) -> np.ndarray:
+        if not reset:
+            X = self._by_name(X)
         checked = v.check_X(X, finite=finite)
         if reset:
             validate_data(self, checked, reset=True, skip_check_array=True)
@@ -385,6 +388,10 @@ default="auto"
         else:
             validate_data(self, X, reset=False, skip_check_array=True)
         return checked
+
+    def _by_name(self, X: Any) -> Any:
+        """A frame's columns in fit's order, when it has them in another (prediction by name)."""
+        return align_columns(X, getattr(self, "feature_names_in_", None))
 
     def _source(self, X: Any, y: Any, sample_weight: Any):
         """An ArraySource of checked arrays, or a file/Dask source passed as ``X``."""
@@ -401,6 +408,8 @@ default="auto"
                     "source: pass y=None and no sample_weight."
                 )
             source = X
+            if self.verbose and getattr(source, "progress", False) is None:
+                source = source.with_progress(reading_progress(self.verbose))
         else:
             checked_X, checked_y, weights = self._check_Xy(X, y, sample_weight, reset=True)
             return ArraySource(checked_X, checked_y, weights)

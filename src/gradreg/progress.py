@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from rich.console import Console
 from rich.progress import (
@@ -18,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["EpochProgress", "epoch_progress", "read_progress"]
+__all__ = ["EpochProgress", "epoch_progress", "read_progress", "reading_progress"]
 
 
 class EpochProgress:
@@ -100,3 +101,14 @@ def read_progress(total_bytes: int, enabled: bool | None = None):
             progress.update(task, completed=done, rows=rows, speed=f"{rows / elapsed:,.0f}")
 
         yield advance
+
+
+def reading_progress(verbose: int | bool):
+    """The ``progress`` callback a reader takes, for an estimator's ``verbose`` setting.
+
+    ``verbose=1`` draws the bar on terminals only, ``2`` (or ``True``) anywhere; ``0``: none.
+    """
+    if not verbose:
+        return None
+    enabled = None if verbose == 1 else True  # as the epoch bar
+    return partial(read_progress, enabled=enabled)

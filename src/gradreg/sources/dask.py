@@ -72,14 +72,22 @@ class DaskSource:
             raise DataError(f"y must be 1-D (one target per row); got shape {y.shape}.")
         if X.dtype.kind not in "iufb":
             raise DataError(f"Input X must be numeric; the dask array has dtype {X.dtype}.")
-        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
-        y = y.rechunk(X.chunks[0])
-        if sample_weight is not None:
-            sample_weight = da.asarray(sample_weight).rechunk(X.chunks[0])
         if X.shape[0] != y.shape[0]:
             raise DataError(
                 f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}."
             )
+        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
+        # A tuple of block sizes for the one dimension (a bare tuple would name a size per
+        # dimension and give blocks that do not line up with the rows of X).
+        y = y.rechunk((X.chunks[0],))
+        if sample_weight is not None:
+            sample_weight = da.asarray(sample_weight)
+            if sample_weight.shape != (X.shape[0],):
+                raise DataError(
+                    f"sample_weight must be 1-D with {X.shape[0]} values (one per row); got "
+                    f"shape {sample_weight.shape}."
+                )
+            sample_weight = sample_weight.rechunk((X.chunks[0],))
         if X.shape[1] == 0:
             raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
         self.X, self.y, self.sample_weight = X, y, sample_weight
@@ -152,18 +160,49 @@ class DaskSource:
                 yield X[rows], Y[rows], None if W is None else W[rows]
 
 
-def read_files(paths: list, target: str, features: list[str] | None) -> DaskSource:
-    """CSV or Parquet files as a dask DataFrame read by the cluster's workers."""
+def read_files(paths: list, target: str, features: list[str] | None, **reading) -> DaskSource:
+    """CSV or Parquet files as a dask DataFrame read by the cluster's workers.
+
+    ``reading`` holds the CSV options of :func:`gradreg.scan` (``delimiter``, ``decimal``,
+    ``header``, ``encoding``); the dialect, header and schema of every file are checked here
+    first, with the same messages as a local fit.
+    """
     import dask.dataframe as dd
 
     from .files import FileSource
 
-    local = FileSource(paths, target, features)  # checks paths and columns, reads headers only
+    # Checks paths, dialects, columns and types; reads headers only.
+    local = FileSource(paths, target, features, **reading)
     columns = [*local.feature_names, target]
     names = [str(p) for p in local.paths]
-    if all(p.suffix.lower() in (".parquet", ".pq") for p in local.paths):
+    if all(f.kind.format == "parquet" for f in local.files):
         frame = dd.read_parquet(names, columns=columns)
+    elif all(f.kind.format == "csv" for f in local.files):
+        frame = dd.concat([_csv_frame(f, local.options, columns) for f in local.files])
     else:
-        frame = dd.read_csv(names, usecols=columns, dtype=dict.fromkeys(columns, "float64"))
+        raise DataError(
+            "A Dask fit reads CSV or Parquet files, not both at once: convert them to one format."
+        )
     frame = frame.astype("float64")
     return DaskSource(frame[local.feature_names], frame[target])
+
+
+def _csv_frame(file, options, columns: list[str]):
+    """One CSV file as a dask DataFrame, in the dialect and with the names read locally."""
+    import dask.dataframe as dd
+    from fsspec.compression import compr
+
+    if file.kind.compression not in compr:
+        raise DataError(
+            f"{str(file.path)!r}: Dask workers cannot decompress {file.kind.compression} here "
+            "(fsspec lacks its codec; for zstd: pip install zstandard). Fit without Dask, or "
+            "decompress the file first."
+        )
+    return dd.read_csv(
+        str(file.path), sep=file.delimiter, decimal=options.decimal, names=file.names,
+        header=0 if options.has_header else None, usecols=columns, encoding=options.encoding,
+        dtype=dict.fromkeys(columns, "float64"), skipinitialspace=True,
+        compression=file.kind.compression, skip_blank_lines=True,
+        # Compressed files cannot be split into blocks.
+        **({"blocksize": None} if file.kind.compression else {}),
+    )
