@@ -2,7 +2,8 @@
 
 Each peer runs in its own process (kept from case to case) on the same saved arrays; the table
 shows the median of three runs after a warm-up (one run, for methods taking over two seconds),
-the ratio to gradreg and to the floor (one ``X^T X``), iterations, the relative optimality gap
+the ratio to gradreg and to each of the two floors measured in the same run (one ``X^T X``
+and one read of X, ``X.sum(axis=0)``), iterations, the relative optimality gap
 reached and the peak memory beyond the input. Results go to ``benchmarks/results/`` as JSON
 and Markdown.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Case, make, oracle, save
+from .machine import describe
 from .peers import PEERS
 from .run_one import REPEATS, WARM_UP
 from .workers import Pool
@@ -30,6 +31,7 @@ RESULTS = Path(__file__).parent / "results"
 TARGET_GAP = 1e-10
 GRADREG = "gradreg GDRegressor()"
 FLOOR = "floor: X^T X"
+READ_FLOOR = "floor: read X once"
 # Peers that hold several copies of X: skipped when that would not fit in memory.
 COPIES = {
     "numpy.linalg.lstsq": 3, "sklearn LinearRegression": 2, "statsmodels OLS": 4,
@@ -56,9 +58,9 @@ def grid(quick: bool) -> list[Case]:
             if not (kind == "ill" and d == 1)]
 
 
-def format_row(name, result, reference, floor):
+def format_row(name, result, reference, floor, read_floor=None):
     if result.get("status") != "ok":
-        return [name, result.get("status", ""), "", "", "", "", ""]
+        return [name, result.get("status", ""), "", "", "", "", "", ""]
     seconds = result["median"]
     gap = result["gap"]
     return [
@@ -66,13 +68,15 @@ def format_row(name, result, reference, floor):
         f"{seconds:.3f}" + ("*" if "extrapolated" in name else ""),
         f"{seconds / reference:.2f}" if reference else "",
         f"{seconds / floor:.2f}" if floor else "",
+        f"{seconds / read_floor:.2f}" if read_floor else "",
         str(result["iterations"]) if result["iterations"] not in (0, -1) else "",
         "" if gap is None else f"{gap:.1e}",
         f"{result['extra_mb']:.0f}",
     ]
 
 
-HEADER = ["method", "seconds", "x gradreg", "x floor", "epochs/iter", "gap", "extra MB"]
+HEADER = ["method", "seconds", "x gradreg", "x X^T X", "x read X", "epochs/iter", "gap",
+          "extra MB"]
 
 
 def markdown(title: str, rows: list[list[str]]) -> str:
@@ -98,6 +102,7 @@ def scaling(report: dict, suffix: str) -> str:
     sizes = sorted({int(float(k.split()[0][2:])) for k in cases})
     widths = sorted({int(k.split()[1][2:]) for k in cases})
     lines = ["### How the time grows (well-conditioned data, seconds)", "",
+             f"Machine: {report['machine']}.", "",
              "| method | " + " | ".join(f"n={n:.0e}, d=10" for n in sizes) + " | "
              + " | ".join(f"n=1e+06, d={d}" for d in widths) + " |",
              "|---|" + "---|" * (len(sizes) + len(widths))]
@@ -124,8 +129,9 @@ def scaling(report: dict, suffix: str) -> str:
 
 
 def machine() -> str:
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, numpy {np.__version__}")
+    """CPU model, cores, BLAS library and kernel, Python and numpy (the workers inherit the
+    environment, so they use the same kernel)."""
+    return describe()
 
 
 def scratch_folder(largest: int) -> Path:
@@ -200,10 +206,13 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = pool.measure(name, request, LIMIT)
             reference = results.get(GRADREG, {}).get("median")
             floor = results.get(FLOOR, {}).get("median")
-            rows = [format_row(name, res, reference, floor) for name, res in results.items()]
+            read_floor = results.get(READ_FLOOR, {}).get("median")
+            rows = [format_row(name, res, reference, floor, read_floor)
+                    for name, res in results.items()]
             report["cases"][case.name] = results
             elapsed = time.perf_counter() - case_started
-            table = markdown(case.name, rows) + f"\n(case run in {elapsed:.0f} s)\n"
+            table = (markdown(case.name, rows) + f"\nMachine: {report['machine']}. "
+                     f"(case run in {elapsed:.0f} s)\n")
             text.append(table)
             print(table, flush=True)
             x_path.unlink()

@@ -16,6 +16,8 @@ import numpy as np
 
 from gradreg import GDRegressor
 
+from .machine import describe
+
 RESULTS = Path(__file__).parent / "results"
 TARGET = 1e-8
 BUDGET = 200_000
@@ -55,6 +57,7 @@ def main() -> int:
     lines = [
         f"### Epochs to a relative optimality gap of {TARGET:g}", "",
         f"{X.shape[0]} rows x {X.shape[1]} features, standardized condition number 1e3.", "",
+        f"Machine: {describe()}.", "",
         "| method | epochs | gap reached | seconds |", "|---|---|---|---|",
     ]
     for name, settings in METHODS.items():

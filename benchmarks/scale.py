@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Case, make, oracle
+from .machine import describe
 from .run_one import gap_function
 
 RESULTS = Path(__file__).parent / "results"
@@ -183,11 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(*args.child)))
         return 0
     RESULTS.mkdir(exist_ok=True)
-    text = ["# gradreg at scale", ""]
+    text = ["# gradreg at scale", "", f"Machine: {describe()}.", ""]
     with tempfile.TemporaryDirectory(prefix="gradreg-scale-") as folder:
         text += files_benchmark(Case(args.rows, 10, "well"), Path(folder)) + [""]
         print("\n".join(text), flush=True)
-    dask_lines = dask_benchmark(Case(args.rows, 10, "ill"))
+    dask_lines = dask_benchmark(Case(args.rows, 10, "ill")) + ["", f"Machine: {describe()}."]
     print("\n".join(dask_lines), flush=True)
     text += dask_lines
     (RESULTS / "scale.md").write_text("\n".join(text) + "\n")

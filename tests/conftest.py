@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+EPS = float(np.finfo(np.float64).eps)
+
 
 def make_regression(
     n: int = 500,
@@ -33,16 +35,99 @@ def make_regression(
 
 
 def lstsq_fit(X, y, sample_weight=None, fit_intercept=True):
-    """Reference coefficients and intercept from numpy.linalg.lstsq."""
-    A = np.c_[X, np.ones(len(y))] if fit_intercept else np.asarray(X, dtype=np.float64)
-    b = np.asarray(y, dtype=np.float64)
-    if sample_weight is not None:
-        root = np.sqrt(sample_weight)
-        A, b = A * root[:, None], b * root
-    solution = np.linalg.lstsq(A, b, rcond=None)[0]
+    """Reference coefficients and intercept, more accurate than any fit from cross-products.
+
+    Two-pass (weighted) centring, columns scaled to unit length, then an SVD of the design
+    itself: the error is about ``condition x eps``, where a solution of the normal equations (as
+    gradreg's, from its statistics) has ``condition**2 x eps``. Directions whose singular value
+    is below ``n x eps`` of the largest are dropped (a minimum-norm solution).
+    """
+    A, b, x_mean, y_mean, scale = _centred_scaled(X, y, sample_weight, fit_intercept)
+    left, singular, right = np.linalg.svd(A, full_matrices=False)
+    keep = singular > singular[0] * len(b) * EPS
+    coef = right[keep].T @ ((left[:, keep].T @ b) / singular[keep]) / scale
+    intercept = y_mean - float(x_mean @ coef) if fit_intercept else 0.0
+    return coef, intercept
+
+
+def standardized_condition(X, sample_weight=None, fit_intercept=True) -> float:
+    """2-norm condition number of the design as the solvers see it, by an SVD.
+
+    The columns are centred (weighted, when ``fit_intercept``) and scaled to unit length: the
+    problem gradreg solves, whose sensitivity to rounding is what a test bound must allow for.
+    """
+    A = _centred_scaled(X, np.zeros(len(X)), sample_weight, fit_intercept)[0]
+    singular = np.linalg.svd(A, compute_uv=False)
+    return float(singular[0] / singular[-1])
+
+
+def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
+    """The largest relative difference that rounding alone explains: the rule for every test.
+
+    ``bound = factor x condition x n_terms x eps`` (eps: float64 machine epsilon), where
+
+    - ``condition`` is the condition number of the problem compared, from an SVD in the test:
+      ``standardized_condition(X)`` for a product or a solution by SVD, its square for a
+      solution from cross-products (normal equations, gradreg's statistics), 1 for a sum of
+      positive terms;
+    - ``n_terms`` is the number of rows summed where a sum over rows is involved (the
+      worst-case growth of rounding in a sum), 1 otherwise;
+    - ``factor`` is a stated safety factor, a small integer counting the operations in
+      between (a factor of 10 or 100 is a choice, never tuned until a test passes).
+
+    No bound depends on the BLAS kernel: kernels differ in the order of their sums, which this
+    bound covers whatever the order.
+    """
+    return factor * condition * max(n_terms, 1) * EPS
+
+
+def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
+                               sample_weight=None, fits=1):
+    """Coefficients and intercept within the rounding bound of a fit from cross-products.
+
+    The bound is ``rounding_bound(condition**2, 10, n)`` per fit (``fits=2`` when comparing two
+    fits, each within the bound of the optimum). Coefficients are compared in standardized
+    units (times each column's spread), where the bound holds; the intercept
+    ``mean_y - mean_x @ coef`` within the same relative bound of the sizes of its terms.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    condition = standardized_condition(X, sample_weight)
+    bound = fits * rounding_bound(condition**2, factor=10, n_terms=len(X))
+    spread = X.std(axis=0)
+    assert relative_error(np.asarray(coef) * spread, np.asarray(ref_coef) * spread) <= bound
+    size = abs(ref_intercept) + np.abs(X.mean(axis=0)) @ np.abs(ref_coef)
+    assert abs(intercept - ref_intercept) <= bound * size
+
+
+def loss_pinned_bound(X, sample_weight, loss: float, factor: float = 10) -> float:
+    """How far (in standardized units) coefficients may be from the optimum when a fit stops
+    at the precision of its loss rather than on an exact solve (penalised fits).
+
+    A loss ``f`` known to a relative ``g = rounding_bound(1, factor, n)`` (a sum of n positive
+    terms) pins the coefficients only to ``f - f* <= g f``, that is
+    ``|delta|_2 <= sqrt(2 g f / lambda_min)``, ``lambda_min`` the smallest eigenvalue of the
+    standardized Hessian (the weighted correlation matrix, from the SVD of the design).
+    """
+    A = _centred_scaled(X, np.zeros(len(X)), sample_weight, True)[0]
+    lambda_min = np.linalg.svd(A, compute_uv=False)[-1] ** 2
+    gap = rounding_bound(1.0, factor, n_terms=len(X))
+    return float(np.sqrt(2 * gap * loss / lambda_min))
+
+
+def _centred_scaled(X, y, sample_weight, fit_intercept):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    x_mean, y_mean = np.zeros(X.shape[1]), 0.0
     if fit_intercept:
-        return solution[:-1], solution[-1]
-    return solution, 0.0
+        for _ in range(2):  # two passes: the second corrects the first's rounding
+            x_mean = x_mean + w @ (X - x_mean) / w.sum()
+            y_mean = y_mean + float(w @ (y - y_mean)) / w.sum()
+    root = np.sqrt(w)
+    A = (X - x_mean) * root[:, None]
+    scale = np.linalg.norm(A, axis=0)
+    scale[scale == 0] = 1.0
+    return A / scale, (y - y_mean) * root, x_mean, y_mean, scale
 
 
 def relative_error(actual, expected) -> float:

@@ -282,9 +282,9 @@ def test_scan_with_a_formula_over_files_missing_levels(tmp_path, firms):
     # Prediction on new files builds the same design without the target column.
     new = tmp_path / "new.csv"
     firms.drop(columns="invest").iloc[::-1].to_csv(new, index=False)
-    from gradreg.sources.frames import FrameSource, file_frames
+    from gradreg.sources.frames import spec_source
 
-    features_only = FrameSource(file_frames([new]), streamed.design_spec_, with_target=False)
+    features_only = spec_source(new, streamed.design_spec_)
     np.testing.assert_allclose(streamed.predict(features_only),
                                streamed.predict(firms.iloc[::-1]), rtol=0, atol=0)
 
@@ -312,3 +312,44 @@ def test_scan_formula_argument_rules(tmp_path, firms):
     singular = np.linalg.svd(design / np.linalg.norm(design, axis=0), compute_uv=False)
     bound = 10 * 2 * (singular[0] / singular[-1]) ** 2 * EPS
     assert relative(weighted.coef_, direct.coef_) <= bound
+
+
+def test_scan_formula_reads_every_dialect_option(tmp_path, firms):
+    """A semicolon file with decimal commas, no header, gzip-compressed, through a formula."""
+    import gzip
+
+    from gradreg import scan
+
+    part = firms.sort_values("firm").iloc[:120]
+    lines = [";".join([f"{v:.6f}".replace(".", ",") for v in (row.invest, row.value,
+                                                                row.capital)] + [row.firm])
+             for row in part.itertuples()]
+    path = tmp_path / "firms.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    source = scan(path, formula="`1` ~ `2` + `3` + C(`4`)", decimal=",", header=None)
+    model = GDRegressor().fit(source)
+    plain = part.assign(invest=part.invest.round(6), value=part.value.round(6),
+                        capital=part.capital.round(6))
+    expected = GDRegressor(formula="invest ~ value + capital + C(firm)").fit(plain)
+    _, bound = reference("invest ~ value + capital + C(firm)", plain)
+    renamed = {"2": "value", "3": "capital"}
+    names = [renamed.get(name, name.replace("C(`4`)", "C(firm)"))
+             for name in model.feature_names_in_]
+    assert names == list(expected.feature_names_in_)
+    assert relative(model.coef_, expected.coef_) <= 4 * bound
+
+
+def test_scan_formula_reads_codes_as_levels_in_every_file(tmp_path):
+    """A categorical column of digits in one file and letters in another is text in both."""
+    from gradreg import scan
+
+    rng = np.random.default_rng(5)
+    first = pd.DataFrame({"x": rng.normal(size=30), "g": rng.choice(["1", "2"], 30)})
+    second = pd.DataFrame({"x": rng.normal(size=30), "g": rng.choice(["a", "2"], 30)})
+    for frame, name in ((first, "a.csv"), (second, "b.csv")):
+        frame["y"] = frame.x + (frame.g == "2") + rng.normal(size=30) * 0.1
+        frame.to_csv(tmp_path / name, index=False)
+    source = scan([tmp_path / "a.csv", tmp_path / "b.csv"], formula="y ~ x + C(g)")
+    assert source.design_spec.levels == {"g": ["1", "2", "a"]}
+    assert GDRegressor().fit(source).n_features_in_ == 3

@@ -163,3 +163,36 @@ def test_reused_buffers_do_not_carry_over_between_passes():
         _, cross = direct_stats(X, y)
         stats = stats_from_arrays(X, y, chunk_rows=512)
         np.testing.assert_allclose(stats.cross, cross, rtol=1e-12, atol=1e-9)
+
+
+def test_chunks_follow_the_reported_cache():
+    from gradreg.stats import _chunk_bytes, _level2_cache_bytes, chunk_rows_for
+
+    assert _level2_cache_bytes() >= 0
+    assert _chunk_bytes(0) == 1 << 20  # nothing reported: 1 MB
+    assert _chunk_bytes(512 << 10) == 512 << 10
+    assert _chunk_bytes(32 << 10) == 256 << 10  # too small for the fixed cost of a chunk
+    assert _chunk_bytes(64 << 20) == 4 << 20
+    assert chunk_rows_for(10_000) == 256  # at least a few hundred rows per chunk
+
+
+def test_the_cache_size_is_read_from_sysfs_without_sysconf(monkeypatch):
+    import os
+    from pathlib import Path
+
+    from gradreg.stats import _level2_cache_bytes
+
+    def no_sysconf(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    folder = Path("/sys/devices/system/cpu/cpu0/cache")
+    level2 = [index for index in folder.glob("index*")
+              if (index / "level").read_text().strip() == "2"] if folder.is_dir() else []
+    if level2:
+        text = (level2[0] / "size").read_text().strip()
+        units = {"K": 1024, "M": 1024**2}
+        expected = int(text.rstrip("KM")) * units.get(text[-1], 1)
+        assert _level2_cache_bytes() == expected
+    else:
+        assert _level2_cache_bytes() == 0

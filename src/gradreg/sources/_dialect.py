@@ -231,18 +231,20 @@ def read_header(
 
 def csv_batches(
     path: Path, kind: FileKind, options: CsvOptions, delimiter: str, names: list[str],
-    skip: int, columns: list[str], block_size: int,
+    skip: int, columns: list[str], block_size: int, types: dict | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of ``columns`` as float64 record batches, streamed with pyarrow.
+    """The rows of ``columns`` as record batches, streamed with pyarrow.
 
-    ``skip`` physical lines (blank lines and the header) come before the rows.
+    ``skip`` physical lines (blank lines and the header) come before the rows. Columns are
+    float64 unless ``types`` gives their Arrow types (``{}``: inferred from the first block).
     """
     read_options = pacsv.ReadOptions(
         column_names=names, skip_rows=skip, block_size=block_size,
         encoding=options.encoding,
     )
     convert_options = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(columns, pa.float64()), include_columns=columns,
+        column_types=dict.fromkeys(columns, pa.float64()) if types is None else types,
+        include_columns=columns,
         decimal_point=options.decimal,
     )
     with open_bytes(path, kind) as stream:

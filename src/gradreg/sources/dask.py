@@ -36,6 +36,25 @@ def _partition_stats(X: Any, y: Any, w: Any) -> SufficientStats:
     return stats_from_arrays(X, y, weights, threads=1)
 
 
+def _as_array(values: Any) -> Any:
+    """A dask array with known chunk sizes for a dask DataFrame, Series or array.
+
+    Partitions of unknown length (a filtered frame, a boolean-masked array) are counted in one
+    pass, so that ``y`` and the weights can be cut at the same rows as ``X``.
+    """
+    if values is None:
+        return None
+    import dask.array as da
+    import dask.dataframe as dd
+
+    if isinstance(values, dd.DataFrame | dd.Series):
+        return values.to_dask_array(lengths=True)
+    values = da.asarray(values)
+    if values.ndim and np.isnan(values.chunks[0]).any():
+        values = values.compute_chunk_sizes()
+    return values
+
+
 def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
     """Rows in this partition, and the first row holding NaN or infinity (-1 when none)."""
     values = np.column_stack([np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)])
@@ -46,7 +65,8 @@ def _finite_rows(X: Any, y: Any) -> tuple[int, int]:
 class DaskSource:
     """Rows of a dask array or DataFrame ``X`` with targets ``y`` (dask array or Series).
 
-    Partitions of ``X`` and ``y`` must line up (same row chunks).
+    The partitions may be of any sizes (empty, one row, unknown until computed), and ``y`` and
+    ``sample_weight`` may be partitioned differently from ``X``: they are cut at ``X``'s rows.
     """
 
     def __init__(self, X: Any, y: Any, sample_weight: Any = None) -> None:
@@ -56,16 +76,11 @@ class DaskSource:
         self.feature_names: list[str] | None = None
         if isinstance(X, dd.DataFrame):
             self.feature_names = [str(c) for c in X.columns]
-            X = X.to_dask_array(lengths=True)
-        if isinstance(y, dd.Series | dd.DataFrame):
-            y = y.to_dask_array(lengths=True)
-        if isinstance(sample_weight, dd.Series):
-            sample_weight = sample_weight.to_dask_array(lengths=True)
+        X, y, sample_weight = (_as_array(v) for v in (X, y, sample_weight))
         if not isinstance(X, da.Array) or X.ndim != 2:
             raise DataError("A Dask X must be a 2-D dask array or a dask DataFrame.")
         if y is None:
             raise DataError("GDRegressor requires y to be passed, but the target y is None.")
-        y = da.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1:
@@ -90,6 +105,18 @@ class DaskSource:
             sample_weight = sample_weight.rechunk((X.chunks[0],))
         if X.shape[1] == 0:
             raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
+        # Whole rows in each block, and y and the weights cut at the same rows as X, whatever
+        # the partitions each came with.
+        rows = (X.chunks[0],)
+        X = X.rechunk((rows[0], (X.shape[1],)))
+        y = y.rechunk(rows)
+        if sample_weight is not None:
+            if sample_weight.ndim != 1 or sample_weight.shape[0] != X.shape[0]:
+                raise DataError(
+                    f"sample_weight must be 1-D with {X.shape[0]} values (one per row); got "
+                    f"shape {sample_weight.shape}."
+                )
+            sample_weight = sample_weight.rechunk(rows)
         self.X, self.y, self.sample_weight = X, y, sample_weight
 
     @property

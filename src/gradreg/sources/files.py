@@ -350,11 +350,6 @@ class FileSource:
         return DataError(f"{file.name!r} cannot be read as CSV: {first_line_of(exc)}")
 
 
-def _format_of(path: Path) -> str:
-    """"csv" or "parquet", from the name checked against the content (for formula sources)."""
-    return file_kind(path).format
-
-
 def _known_rows(file: DataFile) -> int | None:
     if file.kind.format == "parquet":
         return pq.ParquetFile(file.path).metadata.num_rows
@@ -411,8 +406,7 @@ def scan(
     progress : callable, optional
         ``progress(total_bytes)``, a context manager yielding ``advance(rows, bytes_done)``.
     formula, levels, weights
-        A formula's design instead of ``target``/``features`` (the CSV reading options above
-        apply to ``target``/``features`` only).
+        A formula's design instead of ``target``/``features``, with the same reading options.
 
     Raises
     ------
@@ -437,19 +431,11 @@ def scan(
                 "Give either a formula or target/features to scan, not both: the formula "
                 "names the target and the terms."
             )
-        given = {"delimiter": delimiter, "decimal": decimal, "header": header,
-                 "encoding": encoding}
-        changed = [k for k, v in given.items() if v != {"delimiter": None, "decimal": ".",
-                                                         "header": "infer",
-                                                         "encoding": "utf-8"}[k]]
-        if changed:
-            raise DataError(
-                f"scan's reading option(s) {', '.join(changed)} apply to target=/features= "
-                "only; with formula= the files are read as comma-separated UTF-8 with a header."
-            )
         from .frames import scan_formula
 
-        return scan_formula(resolve_paths(paths), formula, levels, weights)
+        options = CsvOptions(delimiter, decimal, header, encoding)
+        files = [_inspect(path, options) for path in resolve_paths(paths)]
+        return scan_formula(files, options, formula, levels, weights)
     if weights is not None or levels is not None:
         raise DataError("weights= and levels= of scan need formula=.")
     if target is None:

@@ -237,72 +237,104 @@ def dask_design_source(
 # Bytes of CSV text per record batch: each batch's design is built by one formulaic call,
 # whose fixed cost (about 0.1 s) must be small next to the batch's rows.
 _FORMULA_CSV_BLOCK = 16 * 1024 * 1024
+_FORMULA_PARQUET_BATCH = 1 << 20
 
 
-def file_frames(
-    paths: Sequence[Any], columns: Sequence[str] | None = None, arrow: bool = False
-) -> Frames:
-    """Frames of CSV/Parquet files read in record batches with pyarrow (strings kept):
-    pandas DataFrames, or Arrow record batches with ``arrow=True``."""
+def file_frames(files: Sequence[Any], options: Any, columns: Sequence[str],
+                types: Mapping[str, Any] | None = None, arrow: bool = False) -> Frames:
+    """Frames of the ``columns`` of inspected CSV/Parquet files (see
+    :class:`~gradreg.sources.files.FileSource`), read in record batches with the files' dialect:
+    pandas DataFrames, or Arrow record batches with ``arrow=True``. CSV columns take the Arrow
+    ``types`` given (others are inferred from the first block)."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
     import pyarrow.dataset as ds
 
     from ..errors import InputFileError
-    from .files import _format_of
+    from ._dialect import csv_batches, first_line_of
 
-    opened: dict[str, Any] = {}
-
-    def dataset_of(path):
-        # Opening a CSV dataset infers its schema from the first block: do it once per file.
-        key = str(path)
-        if key not in opened:
-            if _format_of(path) == "parquet":
-                opened[key] = ds.dataset(key, format="parquet")
-            else:
-                options = pacsv.ReadOptions(block_size=_FORMULA_CSV_BLOCK)
-                opened[key] = ds.dataset(key, format=ds.CsvFileFormat(read_options=options))
-        return opened[key]
+    def batches(file) -> Iterator[Any]:
+        if file.kind.format == "parquet":
+            yield from ds.dataset(str(file.path), format="parquet").to_batches(
+                columns=list(columns), batch_size=_FORMULA_PARQUET_BATCH, batch_readahead=1)
+        else:
+            yield from csv_batches(file.path, file.kind, options, file.delimiter, file.names,
+                                   file.skip, list(columns), _FORMULA_CSV_BLOCK,
+                                   types=dict(types or {}))
 
     def frames() -> Iterator[Any]:
-        for path in paths:
+        for file in files:
+            missing = [c for c in columns if c not in file.names]
+            if missing:
+                raise DataError(f"{file.name!r} lacks column(s) {missing} of the formula.")
             try:
-                for batch in dataset_of(path).to_batches(
-                    columns=list(columns) if columns else None, batch_size=1 << 20,
-                    batch_readahead=1,
-                ):
+                for batch in batches(file):
                     yield batch if arrow else batch.to_pandas()
             except pa.ArrowInvalid as error:
-                raise DataError(f"{str(path)!r} cannot be read: "
-                                f"{str(error).splitlines()[0]}") from None
-            except OSError as error:
-                raise InputFileError(f"Cannot read {str(path)!r}: {error}") from None
+                raise DataError(f"{file.name!r} cannot be read: {first_line_of(error)}") from None
+            except (pa.ArrowException, OSError) as error:
+                raise InputFileError(f"Cannot read {file.name!r}: {first_line_of(error)}") from None
 
     return frames
 
 
 def scan_formula(
-    paths: Sequence[Any],
+    files: Sequence[Any],
+    options: Any,
     formula: str,
     levels: Mapping[str, Sequence] | None = None,
     weights: str | None = None,
 ) -> FrameSource:
-    """The source of :func:`gradreg.scan` with a formula: files streamed through the design."""
-    import pyarrow.dataset as ds
+    """The source of :func:`gradreg.scan` with a formula: files streamed through the design.
 
-    from .files import _format_of
+    Categorical columns are read as text and the others as float64, in every file alike (a
+    first block of digits must not make a column of codes numeric in one file only).
+    """
+    import pyarrow as pa
 
-    first = paths[0]
-    kind = "parquet" if _format_of(first) == "parquet" else "csv"
-    names = list(ds.dataset(str(first), format=kind).schema.names)
+    names = list(files[0].names)
     columns = variables_of(formula, names)
     if weights is not None:
         if weights not in names:
             raise DataError(
-                f"Weight column {weights!r} is not in {str(first)!r}; its columns are "
+                f"Weight column {weights!r} is not in {files[0].name!r}; its columns are "
                 f"{', '.join(map(repr, names))}."
             )
         columns.append(weights)
-    what = ", ".join(repr(str(p)) for p in paths)
-    return streamed_source(formula, file_frames(paths, columns), columns, levels, weights, what,
-                           level_frames=lambda names: file_frames(paths, names, arrow=True)())
+    what = ", ".join(repr(file.name) for file in files)
+    sample = next(iter(file_frames(files[:1], options, columns)()), None)
+    if sample is None:
+        raise DataError(f"{what} hold(s) no data rows.")
+    categorical = set(_categorical_variables(formula, sample))
+    types = {c: pa.string() if c in categorical else pa.float64() for c in columns}
+    return streamed_source(
+        formula, file_frames(files, options, columns, types), columns, levels, weights, what,
+        level_frames=lambda wanted: file_frames(files, options, wanted,
+                                                {c: types[c] for c in wanted}, arrow=True)(),
+    )
+
+
+def spec_source(paths: Any, spec: DesignSpec, options: Any = None,
+                with_target: bool = False) -> FrameSource:
+    """Rows of files designed by a fitted model's spec: for predicting on new files (the
+    target column may be absent) or scoring them."""
+    import pyarrow as pa
+
+    from ._dialect import CsvOptions
+    from .files import _inspect, resolve_paths
+
+    options = options or CsvOptions()
+    files = [_inspect(path, options) for path in resolve_paths(paths)]
+    names = list(files[0].names)
+    columns = variables_of(spec.formula, names)
+    if not with_target:
+        columns = [c for c in columns if c != spec.target]
+    if spec.weights is not None and with_target:
+        columns.append(spec.weights)
+    types = {c: pa.string() if c in spec.levels and _text_levels(spec.levels[c])
+             else pa.float64() for c in columns}
+    what = ", ".join(repr(file.name) for file in files)
+    return FrameSource(file_frames(files, options, columns, types), spec, what, with_target)
+
+
+def _text_levels(levels: Sequence) -> bool:
+    return any(isinstance(level, str) for level in levels)
