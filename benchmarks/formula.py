@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -20,24 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .machine import describe, peak_rss
+
 FORMULA = "y ~ x1 + x2 + x3 + C(region)"
 LEVELS = 50
-
-
-def machine() -> str:
-    """CPU model, cores and the BLAS kernel numpy uses."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    from threadpoolctl import threadpool_info
-
-    blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
-            for i in threadpool_info() if i.get("user_api") == "blas"]
-    return f"{model}, {os.cpu_count()} cores, BLAS: {', '.join(blas) or 'unknown'}"
 
 
 def write_csv(path: Path, rows: int, seed: int = 0) -> None:
@@ -58,14 +42,6 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> None:
             y = 1.0 + x @ [0.5, -0.2, 3.0] + effects[region] + rng.normal(size=n)
             writer.write_table(pa.table({"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2],
                                          "region": names[region], "y": y}))
-
-
-def peak_rss() -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def child(what: str, path: str) -> dict:
@@ -114,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     b = np.array([peer["params"][n] for n in names])
     difference = float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
     print(f"# {FORMULA}: {args.rows:,} rows, {LEVELS}-level factor, CSV of {size / 2**20:.0f} MiB")
-    print(f"# {machine()}")
+    print(f"# {describe()}")
     print("| method | seconds | peak RSS MB | x gradreg time |")
     print("|---|---|---|---|")
     for what, label in (("gradreg", "gradreg scan(formula=...) + fit"),

@@ -44,6 +44,18 @@ def blas() -> str:
     )
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def describe() -> str:
     """One line: CPU model, core count, BLAS and kernel, Python and numpy versions."""
     return (f"{cpu_model()}, {os.cpu_count()} cores; {blas()}; "

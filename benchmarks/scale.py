@@ -22,19 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from .data import Case, make, oracle
-from .machine import describe
+from .machine import describe, peak_rss
 from .run_one import gap_function
 
 RESULTS = Path(__file__).parent / "results"
 COLUMNS = [f"x{i}" for i in range(10)] + ["y"]
-
-
-def peak_rss() -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def write_csv(path: Path, case: Case) -> None:

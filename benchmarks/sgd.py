@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 import warnings
@@ -34,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from gradreg import GDRegressor
+
+from .machine import describe
 
 RESULTS = Path(__file__).parent / "results"
 BATCHES = (1, 32, 256)
@@ -285,36 +285,13 @@ def _river_chunk(model, frame, target, batch=32):
         model.learn_many(frame.iloc[start:start + batch], target.iloc[start:start + batch])
 
 
-def machine() -> list[str]:
-    from threadpoolctl import threadpool_info
-
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-            f"{i.get('num_threads')} threads)" for i in threadpool_info()
-            if i.get("user_api") == "blas"]
-    lines = [f"CPU: {model}, {os.cpu_count()} cores; BLAS: {'; '.join(blas) or 'unknown'}"]
-    try:
-        lines[0] += "; " + subprocess.run(["uname", "-sr"], capture_output=True, text=True,
-                                          check=False).stdout.strip()
-    except OSError:
-        pass
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=float, default=200_000, help="rows of the SGD table")
     parser.add_argument("--stream-rows", type=float, default=1e7,
                         help="rows of the streaming table (chunks of 1e5)")
     args = parser.parse_args(argv)
-    lines = machine() + [""]
+    lines = [describe(), ""]
     print(lines[0], flush=True)
     lines += sgd_table(int(args.rows)) + [""]
     lines += stream_table(int(args.stream_rows))

@@ -63,7 +63,7 @@ def test_checkpoints_refuse_other_settings_or_data(tmp_path):
     X, y = make_regression(100, 3, seed=2)
     path = tmp_path / "ck.json"
     GDRegressor(solver="gd", optimizer="plain", max_iter=20).fit(X, y, checkpoint=path,
-                                                                 checkpoint_every=5)
+                                                                 checkpoint_every=1)
     with pytest.raises(ModelFormatError, match="other settings"):
         GDRegressor(solver="gd", optimizer="adam", max_iter=20).fit(X, y, resume=path)
     with pytest.raises(ModelFormatError, match="written for other data"):

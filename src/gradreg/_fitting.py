@@ -13,7 +13,7 @@ import numpy as np
 from ._params import Choice, describe, switch
 from ._units import COST_FACTOR, cost_label, rate_factor
 from .checkpoint import CheckpointWriter, read_checkpoint
-from .errors import GradregWarning, ParameterError
+from .errors import ConvergenceWarning, GradregWarning, ParameterError
 from .persistence import json_params
 from .problem import Problem
 from .solvers import FitConfig
@@ -25,6 +25,7 @@ __all__ = [
     "power_of_two_scale",
     "training_metrics",
     "warn_about_problem",
+    "warn_not_converged",
     "with_checkpoints",
 ]
 
@@ -46,15 +47,17 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
     optimum = problem.optimum
     if optimum is None:
         return
-    if optimum.rank < problem.n_params:
+    if optimum.deficient_columns:
         warnings.warn(
             f"The design matrix is rank deficient: numerical rank {optimum.rank} of "
-            f"{problem.n_params} (features plus intercept; constant or collinear columns). "
-            "The fit converges to the minimum-norm solution in standardized coordinates.",
+            f"{problem.n_params} (features plus intercept); feature column(s) "
+            f"{list(optimum.deficient_columns)} are collinear (with each other or with the "
+            "intercept). The optimum reported is the minimum-norm solution in standardized "
+            "coordinates; remove the redundant columns for unique coefficients.",
             GradregWarning,
             stacklevel=4,
         )
-    kappa = optimum.condition_number
+    kappa = _descent_condition(problem)
     slowed = _rate_fraction(problem, config)
     if (config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1
             and config.tol is not None):
@@ -84,7 +87,7 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
                 GradregWarning,
                 stacklevel=4,
             )
-    if kappa > _ILL_CONDITIONED and not (config.solver in ("gd", "sgd")
+    if optimum.slope_condition > _ILL_CONDITIONED and not (config.solver in ("gd", "sgd")
                                          and config.optimizer == "plain"):
         penalty = problem.objective.penalty
         if penalty.l2_weights.any():
@@ -95,12 +98,62 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         else:
             remedy = "adding penalty='l2'"
         warnings.warn(
-            f"The problem is badly conditioned (condition number {kappa:.3g}); the "
+            f"The problem is badly conditioned (condition number "
+            f"{optimum.slope_condition:.3g}); the "
             "coefficients are sensitive to rounding. Consider removing nearly collinear "
             f"features or {remedy}.",
             GradregWarning,
             stacklevel=4,
         )
+
+
+def _descent_condition(problem: Problem) -> float:
+    """Condition number of the curvature in the descent's own coordinates (sets its speed)."""
+    eigenvalues = problem.objective.eigen()[0]
+    top = float(eigenvalues[-1])
+    kept = eigenvalues[eigenvalues > 1e-300]
+    return top / float(kept[0]) if kept.size and top > 0 else math.inf
+
+
+def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.") -> None:
+    """A ConvergenceWarning for a fit that did not certify ``tol``, with advice that works."""
+    if model.tol is None or result.converged or result.stop_reason.startswith(
+        ("stopped by", "early stopping")
+    ):
+        return
+    name = type(model).__name__
+    bound = result.error_bound
+    if optimum is None:
+        message = (
+            f"{name} cannot certify its coefficients on route='data' (no exact optimum with "
+            f"more than 2048 features): {result.stop_reason}. Use route='stats' for a fit "
+            "whose error is bounded."
+        )
+    elif optimum.rounding >= model.tol:
+        floor = optimum.rounding
+        advice = (
+            f"Use tol >= {_round_up(2 * floor)}" if math.isfinite(floor) else
+            "Remove nearly collinear columns or add penalty='l2'"
+        )
+        message = (
+            f"{name} cannot certify tol={model.tol:g}: at condition number "
+            f"{optimum.slope_condition:.3g} float64 resolves the coefficients only to a "
+            f"relative error of {floor:.3g}; the bound reached is {bound:.3g}. {advice}."
+        )
+    else:
+        message = (
+            f"{name} did not converge: {result.stop_reason} with the coefficients' relative "
+            f"error bound {bound:.3g} above tol={model.tol:g} (condition number "
+            f"{optimum.slope_condition:.3g}). {advice}"
+        )
+    warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+
+def _round_up(value: float) -> str:
+    """A short number at least ``value`` (for advice the user can paste)."""
+    exponent = math.floor(math.log10(value))
+    mantissa = math.ceil(value / 10.0**exponent)
+    return f"{mantissa}e{exponent}" if mantissa < 10 else f"1e{exponent + 1}"
 
 
 # A constant learning rate below this fraction of 1/L is called out when it makes the fit slow.

@@ -113,7 +113,9 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.preconditioner_ = problem.precond
     model.n_iter_ = 1 if first else model.n_iter_ + 1
     model.optimality_gap_ = problem.relative_gap(theta)
-    model.converged_ = bool(config.tol is not None and model.optimality_gap_ <= config.tol)
+    optimum = problem.optimum
+    model.coef_error_bound_ = optimum.error_bound(theta) if optimum else math.inf
+    model.converged_ = bool(config.tol is not None and model.coef_error_bound_ <= config.tol)
     model.stop_reason_ = "partial_fit: one pass over the chunk"
     if stream.factor < stream.chunk_factor:
         model.stop_reason_ += " (learning rate halved after a rising loss)"

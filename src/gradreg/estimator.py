@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import time
-import warnings
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
@@ -24,6 +22,7 @@ from ._fitting import (
     power_of_two_scale,
     training_metrics,
     warn_about_problem,
+    warn_not_converged,
     with_checkpoints,
 )
 from ._params import check_unused, choose
@@ -37,7 +36,6 @@ from ._units import (
     user_history,
 )
 from .errors import (
-    ConvergenceWarning,
     DataError,
     DataRangeError,
     DivergenceError,
@@ -131,12 +129,15 @@ default="auto"
         features) or passes over the data.
     max_iter : int >= 1, default=1000
         Maximum number of epochs (full passes, or CG steps).
-    tol : float > 0 or None, default=1e-20
-        Target relative optimality gap ``(f - f*)/f*``; the fit is converged only when it is
-        met. The gap is quadratic in the error of the coefficients, so the default makes them
-        accurate to about 1e-10 relative on well-conditioned data. Where float64 cannot certify
-        ``tol`` (very ill-conditioned data) the fit stops at the precision limit and says so in
-        ``stop_reason_``. ``None`` runs ``max_iter`` epochs whatever the gap.
+    tol : float > 0 or None, default=1e-8
+        Target for ``coef_error_bound_``, the certified bound on the coefficients' relative
+        error; the fit is converged only when the bound meets it. The descent goes on to a
+        hundredth of ``tol`` from the optimum, so the coefficients are usually far more
+        accurate than the bound says. Unlike a gap relative to the loss it means the same
+        whatever the R^2. Where float64 cannot certify ``tol`` (ill-conditioned data) the fit
+        stops at the precision limit, says so in ``stop_reason_`` and warns with the ``tol``
+        that can be certified.
+        ``None`` runs ``max_iter`` epochs whatever the bound.
     early_stopping : bool, default=False
         For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
         not improved for ``n_iter_no_change`` epochs.
@@ -170,7 +171,16 @@ default="auto"
     n_iter_ : int
         Epochs run.
     converged_ : bool
-        Whether the gap reached ``tol``; never true otherwise.
+        Whether ``coef_error_bound_`` meets ``tol``; never true otherwise.
+    coef_error_bound_ : float
+        Certified bound on the relative error of the fitted coefficients: the larger of the
+        normwise relative error of the slopes in column-equilibrated coordinates
+        ``|D (w - w*)| / |D w*|`` (``D`` the columns' standard deviations, so it does not
+        depend on the units of any column) and the relative error of the intercept of the
+        centred model. It is the distance to the optimum plus the optimum's own rounding error
+        (see :mod:`gradreg.optimum`); infinite on ``route="data"``, which has no optimum.
+        With a numerically rank-deficient design (``rank_`` below the number of parameters) it
+        refers to the minimum-norm solution in standardized coordinates.
     optimality_gap_ : float
         Relative gap ``(f - f*)/f*`` after the fit (NaN on the data route).
     history_ : dict of ndarray
@@ -267,7 +277,7 @@ default="auto"
         standardize: bool = True,
         route: str = "auto",
         max_iter: int = 1000,
-        tol: float = 1e-20,
+        tol: float = 1e-8,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
@@ -505,7 +515,7 @@ default="auto"
             try:
                 problem = build_problem(
                     source, penalty, intercept_of(self, source), self.standardize, self.route,
-                    validation_source=validation,
+                    validation_source=validation, tol=config.tol,
                 )
             except DataRangeError:
                 return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
@@ -612,19 +622,11 @@ default="auto"
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        if (
-            self.tol is not None
-            and not result.converged
-            and result.stop_reason.startswith("max_iter")
-        ):
-            gap = "unknown" if math.isnan(result.gap) else f"{result.gap:.3g}"
-            warnings.warn(
-                f"{type(self).__name__} did not converge: max_iter={self.max_iter} reached with "
-                f"relative optimality gap {gap} above tol={self.tol:g}. "
-                + faster_settings(self._choice, problem.objective.penalty.has_l1),
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        self.coef_error_bound_ = result.error_bound
+        warn_not_converged(
+            self, result, optimum,
+            faster_settings(self._choice, problem.objective.penalty.has_l1),
+        )
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Learn from one more chunk of rows, continuing from the previous calls.

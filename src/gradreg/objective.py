@@ -28,7 +28,9 @@ from .penalties import ScaledPenalty
 from .stats import ColumnMoments, SufficientStats
 
 __all__ = [
+    "CoordinateMap",
     "DataObjective",
+    "FactoredQuadratic",
     "Preconditioner",
     "Quadratic",
     "batch_loss_and_grad",
@@ -274,3 +276,98 @@ class DataObjective:
     def value(self, theta: np.ndarray) -> float:
         smooth, _ = self.smooth_value_and_grad(theta)
         return smooth + self.penalty.l1_value(theta)
+
+
+@dataclass(frozen=True)
+class CoordinateMap:
+    """The linear map from one set of coordinates to another of the same model.
+
+    For preconditioners ``source`` and ``target`` it sends ``theta`` to the parameters that
+    describe the same coefficients and intercept in ``target``'s coordinates:
+    ``T = [[diag(a), 0], [b^T, 1]]`` with ``a = target.scale / source.scale`` and
+    ``b = (target.shift - source.shift) / source.scale`` (``T = diag(a)`` without an intercept).
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    fit_intercept: bool
+
+    @classmethod
+    def between(cls, source: Preconditioner, target: Preconditioner) -> CoordinateMap:
+        a = target.scale / source.scale
+        b = (target.shift - source.shift) / source.scale
+        return cls(a, b, source.fit_intercept)
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        d = self.a.shape[0]
+        out = np.empty_like(theta)
+        out[:d] = self.a * theta[:d]
+        if self.fit_intercept:
+            out[d] = theta[d] + float(self.b @ theta[:d])
+        return out
+
+    def inverse(self, theta: np.ndarray) -> np.ndarray:
+        d = self.a.shape[0]
+        out = np.empty_like(theta)
+        out[:d] = theta[:d] / self.a
+        if self.fit_intercept:
+            out[d] = theta[d] - float(self.b @ out[:d])
+        return out
+
+    def adjoint(self, vector: np.ndarray) -> np.ndarray:
+        d = self.a.shape[0]
+        out = np.empty_like(vector)
+        out[:d] = self.a * vector[:d]
+        if self.fit_intercept:
+            out[:d] += self.b * vector[d]
+            out[d] = vector[d]
+        return out
+
+    def matrix(self) -> np.ndarray:
+        d = self.a.shape[0]
+        p = d + int(self.fit_intercept)
+        T = np.zeros((p, p))
+        T[np.arange(d), np.arange(d)] = self.a
+        if self.fit_intercept:
+            T[d, :d] = self.b
+            T[d, d] = 1.0
+        return T
+
+
+class FactoredQuadratic(Quadratic):
+    """The objective of :class:`Quadratic` from a triangular factor instead of the Gram matrix.
+
+    The least-squares part is ``(|M theta - q|^2 + rho^2) / 2``, ``M`` (p, p) being the factor
+    ``R`` of :mod:`gradreg.qr_stats` carried into the descent coordinates. Values and gradients
+    are formed from the residual ``M theta - q`` (``g = M^T (M theta - q)``), never from
+    ``M^T M``, so their rounding follows the condition number of the design, not its square.
+    ``A``, ``beta`` and ``gamma`` are still formed, for the curvature estimates only.
+    """
+
+    def __init__(
+        self, M: np.ndarray, q: np.ndarray, rho: float, penalty: ScaledPenalty, reference: float
+    ) -> None:
+        self.M = M
+        self.q = q
+        self.rho = float(rho)
+        self.A = M.T @ M
+        self.beta = M.T @ q
+        self.gamma = float(q @ q + self.rho**2)
+        self.reference = reference
+        self.penalty = penalty
+        self.n_params = M.shape[1]
+        self._hessian = self.A + np.diag(penalty.l2_weights)
+        self._eigen = None
+
+    def smooth_value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        residual = self.M @ theta - self.q
+        value = 0.5 * (float(residual @ residual) + self.rho**2)
+        grad = self.M.T @ residual
+        return value + self.penalty.smooth_value(theta), grad + self.penalty.smooth_grad(theta)
+
+    def hvp(self, vector: np.ndarray) -> np.ndarray:
+        return self.M.T @ (self.M @ vector) + self.penalty.l2_weights * vector
+
+    def mean_squared_error(self, theta: np.ndarray) -> float:
+        residual = self.M @ theta - self.q
+        return float(residual @ residual) + self.rho**2

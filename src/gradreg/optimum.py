@@ -1,30 +1,54 @@
-"""The exact optimum gradient descent is heading for, and the gap to it.
+"""The exact optimum gradient descent is heading for, and a certified bound on the distance to it.
 
-From the statistics the optimum costs one eigendecomposition of a (d+1) x (d+1) matrix (least
-squares and ridge) or a few hundred O(d^2) coordinate-descent sweeps on the Gram matrix,
-polished by an exact solve on the active set (lasso and elastic net). Rank-deficient problems
-get the minimum-norm solution in the scaled coordinates, the point that gradient descent started
-from zero converges to.
+The optimum is computed once, in canonical coordinates whatever coordinates the descent uses:
+the features centred on their means (with an intercept) and each divided by its spread, so that
+every column has unit size and the intercept is decoupled from the slopes. The descent's
+coordinates (raw with ``standardize=False``) only map to and from it by :class:`CoordinateMap`.
+Rank decisions, the condition number and the rounding bound all come from this form, so an
+offset or a unit never makes a full-rank design look rank deficient.
+
+Two sources of curvature: the Gram matrix of :class:`~gradreg.stats.SufficientStats`
+(eigendecomposition of a p x p matrix), or, when the Gram matrix cannot resolve the
+coefficients to the requested accuracy, the triangular factor of :mod:`gradreg.qr_stats`
+(a least-squares solve by the SVD of the p x p factor). Lasso and elastic net are solved by
+accelerated proximal gradient and coordinate descent on the Gram matrix, polished by an exact
+solve on the active set. Rank-deficient problems get the minimum-norm solution in the
+equilibrated coordinates.
+
+**The certificate.** :meth:`Optimum.error_bound` bounds the normwise relative error of the
+slopes in equilibrated coordinates, ``|D (w - w_true)| / |D w_true|`` (``D`` the columns'
+spreads; invariant to the units of each column), by the distance of the iterate to the
+computed optimum plus the optimum's own rounding error:
+
+* from the Gram matrix, whose entries carry errors of about ``F eps`` relative to the
+  columns' sizes, ``F eps kappa (1 + |y| / (|Z| |u|))`` (the normwise perturbation bound of a
+  symmetric positive definite system, Higham 2002, Thm 7.2, with ``kappa = cond(Gram)``);
+* from the factor R, the least-squares perturbation bound (Higham 2002, Thm 20.1; Wedin 1973)
+  ``F eps (k (2 + |y| / (|Z| |u|)) + k^2 |r| / (|Z| |u|))`` with ``k = cond(Z) = sqrt(kappa)``,
+
+where ``|y|``, ``|r|`` are the root mean squares of the (centred) target and of the optimal
+residual, and ``F = 2 (p + sqrt(n))`` covers the accumulation over ``n`` rows (the
+probabilistic estimate of Higham and Mary 2019, with a factor 2 for the solve).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .objective import Quadratic
+from .objective import CoordinateMap, FactoredQuadratic, Preconditioner, Quadratic
 
 __all__ = ["Optimum", "exact_optimum"]
 
-# Eigenvalues below this fraction of the largest are numerically zero: the Gram matrix of
-# standardized data is formed in float64, whose rounding is about 1e-16 of its largest entry.
+# Eigenvalues of the equilibrated Gram matrix below this fraction of the largest are rounding
+# noise: its entries carry errors of a few eps times the columns' sizes (which are one).
 RANK_RTOL = 1e-13
+_EPS = float(np.finfo(float).eps)
 # Floor of the relative-gap denominator, as a fraction of the best constant model's loss, so
 # that a perfect fit (optimum zero) still gets a finite relative gap.
 _GAP_FLOOR = 1e-12
-# Safety factor on the rounding of one gradient evaluation (a few operations per entry).
-_ROUNDING = 1.0
 _CD_MAX_SWEEPS = 1_000
 _FISTA_MAX_STEPS = 200_000
 _CD_TOL = 1e-15
@@ -32,45 +56,89 @@ _CD_TOL = 1e-15
 
 @dataclass(frozen=True)
 class Optimum:
-    """The minimiser ``theta``, its objective ``value``, the numerical rank and the curvature."""
+    """The minimiser, in descent (``theta``) and canonical coordinates, and its certificate.
+
+    Attributes
+    ----------
+    theta : ndarray (p,)
+        The minimiser in the descent's coordinates.
+    value : float
+        ``f*``.
+    rank : int
+        Numerical rank of the canonical problem (features plus intercept).
+    eigenvalues : ndarray (p,)
+        Curvatures of the canonical problem, ascending.
+    canonical : ndarray (p,)
+        The minimiser in canonical coordinates.
+    rounding : float
+        Bound on the relative error of the canonical slopes of the minimiser itself.
+    method : str
+        ``"gram"`` or ``"qr"``: where the curvature came from.
+    deficient_columns : tuple of int
+        Feature columns involved in a numerical rank deficiency.
+    """
 
     theta: np.ndarray
     value: float
     rank: int
     eigenvalues: np.ndarray
-    grad: np.ndarray  # gradient of the smooth part at the optimum
+    grad: np.ndarray  # canonical gradient of the smooth part at the optimum
     reference: float
+    canonical: np.ndarray
+    mapping: CoordinateMap
+    curvature: Quadratic  # the canonical objective
+    rounding: float
+    scale: float  # denominator of the relative error: |u*|, or the target's natural scale
+    n_slopes: int
+    method: str = "gram"
+    deficient_columns: tuple = ()
+    rank_cut: float = RANK_RTOL  # relative to the largest eigenvalue
+    slope_condition: float = 1.0  # condition number of the slopes' curvature
 
     @property
     def condition_number(self) -> float:
         top = self.eigenvalues[-1]
-        kept = self.eigenvalues[self.eigenvalues > RANK_RTOL * top]
+        kept = self.eigenvalues[self.eigenvalues > self.rank_cut * top]
         return float(top / kept[0]) if kept.size and top > 0 else float("inf")
 
     @property
     def precision_floor(self) -> float:
-        """Smallest relative gap float64 can certify for this problem.
+        """Smallest relative coefficient error float64 can certify for this problem."""
+        return self.rounding
 
-        Rounding perturbs the gradient by about ``eps * |H| |theta*|``; near the optimum that
-        is a gap of ``|delta g|^2 / (2 lambda_min)``, which grows with the condition number.
+    def distance(self, theta: np.ndarray) -> float:
+        """Relative distance of ``theta`` (descent coordinates) to the optimum (see the module).
+
+        The larger of the slopes' normwise relative distance in canonical coordinates and the
+        intercept's (the prediction at the features' means) relative to the larger of its size
+        and the target's spread.
         """
-        eigenvalues = self.eigenvalues
-        top = eigenvalues[-1]
-        kept = eigenvalues[eigenvalues > RANK_RTOL * top]
-        if not kept.size or top <= 0:
-            return 0.0
-        p = eigenvalues.shape[0]
-        noise = _ROUNDING * np.finfo(float).eps * top * np.linalg.norm(self.theta)
-        return 0.5 * noise**2 / (p * kept[0]) / self._denominator()
+        mapped = self.mapping(theta)
+        d = self.n_slopes
+        delta = float(np.linalg.norm(mapped[:d] - self.canonical[:d]))
+        # The map itself rounds each coordinate by about eps.
+        slopes = (delta + 4 * _EPS * float(np.linalg.norm(mapped[:d]))) / self.scale
+        if mapped.shape[0] == d:
+            return slopes
+        centre = abs(float(mapped[d] - self.canonical[d])) + 4 * _EPS * abs(float(mapped[d]))
+        size = max(abs(float(self.canonical[d])), math.sqrt(max(2.0 * self.reference, 0.0)))
+        return max(slopes, centre / size if size > 0 else centre)
+
+    def error_bound(self, theta: np.ndarray) -> float:
+        """Certified bound on the relative error of ``theta``'s coefficients (see the module)."""
+        return self.distance(theta) + self.rounding
 
     def _denominator(self) -> float:
         return max(self.value, _GAP_FLOOR * self.reference, np.finfo(float).tiny)
 
     def absolute_gap(self, problem: Quadratic, theta: np.ndarray) -> float:
         """``f(theta) - f*``, formed from the difference to avoid cancellation."""
-        delta = theta - self.theta
-        smooth = float(self.grad @ delta) + 0.5 * float(delta @ (problem.hessian @ delta))
-        l1 = problem.penalty.l1_value(theta) - problem.penalty.l1_value(self.theta)
+        canonical = self.curvature
+        delta = self.mapping(theta) - self.canonical
+        smooth = float(self.grad @ delta) + 0.5 * float(delta @ canonical.hvp(delta))
+        l1 = canonical.penalty.l1_value(self.canonical + delta) - canonical.penalty.l1_value(
+            self.canonical
+        )
         return max(smooth + l1, 0.0)
 
     def relative_gap(self, problem: Quadratic, theta: np.ndarray) -> float:
@@ -78,21 +146,169 @@ class Optimum:
         return self.absolute_gap(problem, theta) / self._denominator()
 
 
-def exact_optimum(problem: Quadratic) -> Optimum:
-    """Minimiser of least squares plus penalty, from the problem's statistics."""
-    hessian = problem.hessian
-    eigenvalues, vectors = problem.eigen()
-    top = max(eigenvalues[-1], 0.0)
-    keep = eigenvalues > RANK_RTOL * top
-    rank = int(keep.sum())
-    if problem.penalty.has_l1:
-        theta = _elastic_net_gram(hessian, problem.beta, problem.penalty.l1_weights, top)
+def canonical_preconditioner(stats, fit_intercept: bool) -> Preconditioner:
+    """Centred (with an intercept) and column-equilibrated coordinates: the stable form."""
+    return Preconditioner.from_stats(stats, fit_intercept, standardize=True)
+
+
+def factored_objective(qr, target: Preconditioner, penalty, reference: float) -> FactoredQuadratic:
+    """The objective of the factor ``qr`` (:class:`~gradreg.qr_stats.QRStats`) in the
+    coordinates of ``target``.
+
+    With ``S`` the feature-and-intercept block of ``R / sqrt(W)``, ``s`` its target column and
+    ``rho`` its last entry, the loss is ``|S (T theta - o) / k - s|^2 k^2 / 2 + (k rho)^2 / 2``
+    where ``T`` maps ``theta`` to the factor's coordinates, ``o`` shifts the intercept by the
+    target's shift and ``k`` is the target's scale.
+    """
+    d = qr.n_features
+    R = qr.normalized()
+    S, s, rho = R[:-1, :-1], R[:-1, -1], R[-1, -1]
+    own = Preconditioner(qr.shift[:d], qr.scale[:d], qr.fit_intercept, target.constant)
+    T = CoordinateMap.between(target, own).matrix()
+    offset = np.zeros(S.shape[1])
+    if qr.fit_intercept:
+        offset[d] = qr.shift[d]
+    k = qr.scale[d]
+    M = S @ T
+    q = S @ offset + k * s
+    return FactoredQuadratic(M, q, k * rho, penalty, reference)
+
+
+def exact_optimum(
+    canonical: Quadratic,
+    fit_intercept: bool = False,
+    mapping: CoordinateMap | None = None,
+    n_rows: int = 1,
+    constant: np.ndarray | None = None,
+) -> Optimum:
+    """Minimiser of least squares plus penalty, computed in canonical coordinates.
+
+    ``canonical`` is the objective in canonical coordinates (a :class:`Quadratic` from the
+    statistics or a :class:`FactoredQuadratic` from the QR factor); ``mapping`` sends the
+    descent's coordinates to them (the identity when omitted). ``constant`` marks feature
+    columns with no spread, whose zero curvature is no rank deficiency of the others.
+    """
+    method = "qr" if isinstance(canonical, FactoredQuadratic) else "gram"
+    p = canonical.n_params
+    d = p - int(fit_intercept)
+    penalty = canonical.penalty
+    n_constant = int(np.sum(constant)) if constant is not None and fit_intercept else 0
+    if method == "qr":
+        theta, eigenvalues, vectors, rank_cut = _least_squares_factor(canonical)
     else:
+        eigenvalues, vectors = canonical.eigen()
+        rank_cut = RANK_RTOL
+        theta = None
+    top = max(float(eigenvalues[-1]), 0.0)
+    keep = eigenvalues > rank_cut * top
+    rank = int(keep.sum())
+    if penalty.has_l1:
+        theta = _elastic_net_gram(canonical.hessian, canonical.beta, penalty.l1_weights, top)
+    elif theta is None:
         inverse = np.where(keep, 1.0 / np.where(keep, eigenvalues, 1.0), 0.0)
-        theta = vectors @ (inverse * (vectors.T @ problem.beta))
-    value = problem.value(theta)
-    grad = hessian @ theta - problem.beta
-    return Optimum(theta, value, rank, eigenvalues, grad, problem.reference)
+        theta = vectors @ (inverse * (vectors.T @ canonical.beta))
+    value = canonical.value(theta)
+    _, grad = canonical.smooth_value_and_grad(theta)
+    if mapping is None:
+        mapping = CoordinateMap(np.ones(d), np.zeros(d), fit_intercept)
+    deficient = _deficient_columns(eigenvalues, vectors, keep, d, constant)
+    slopes = float(np.linalg.norm(theta[:d]))
+    natural = math.sqrt(2.0 * max(canonical.reference, 0.0) / max(top, 1e-300))
+    scale = slopes if slopes > 0 else (natural if natural > 0 else 1.0)
+    kappa = _slope_condition(canonical, method, d, rank_cut)
+    if method == "gram" and rank < p - n_constant:
+        # Eigenvalues below the cut are rounding noise of the Gram matrix: it cannot tell a
+        # deficient design from an ill-conditioned one, and its solution is not certified.
+        kappa = math.inf
+    # |Z|^2 <= min(|H|, trace(A)): the penalty only adds to the curvature.
+    data_top = min(top, float(np.trace(canonical.A)))
+    residual = math.sqrt(canonical.mean_squared_error(theta) + 2 * penalty.smooth_value(theta))
+    rounding = _rounding(
+        method, kappa, top, data_top, scale, canonical.reference, residual, p, n_rows
+    )
+    return Optimum(
+        mapping.inverse(theta), value, rank, eigenvalues, grad, canonical.reference, theta,
+        mapping, canonical, rounding, scale, d, method, deficient, rank_cut, kappa,
+    )
+
+
+def _slope_condition(canonical, method: str, d: int, rank_cut: float) -> float:
+    """Condition number of the curvature of the slopes (the intercept is decoupled from them
+    in canonical coordinates), over the directions the rank cut keeps."""
+    if d == 0:
+        return 1.0
+    if method == "gram":
+        curvatures = np.linalg.eigvalsh(canonical.hessian[:d, :d])
+    else:
+        block = canonical.M[:d, :d]
+        l2 = canonical.penalty.l2_weights[:d]
+        if np.any(l2 > 0):
+            block = np.vstack([block, np.diag(np.sqrt(l2))])
+        curvatures = np.linalg.svd(block, compute_uv=False) ** 2
+    top = float(np.max(curvatures))
+    kept = curvatures[curvatures > rank_cut * top]
+    return float(top / kept.min()) if kept.size and top > 0 else math.inf
+
+
+def _least_squares_factor(objective: FactoredQuadratic):
+    """Minimum-norm minimiser of ``|M t - q|^2 + sum l2 t^2`` by the SVD of the stacked factor.
+
+    Returns the minimiser, the curvatures (squared singular values, ascending), the right
+    singular vectors in the same order and the relative cut on the curvatures.
+    """
+    M, q = objective.M, objective.q
+    p = M.shape[1]
+    l2 = objective.penalty.l2_weights
+    if np.any(l2 > 0):
+        M = np.vstack([M, np.diag(np.sqrt(l2))])
+        q = np.concatenate([q, np.zeros(p)])
+    U, sigma, Vt = np.linalg.svd(M, full_matrices=False)
+    # Singular values of a backward-stable factor are resolved to about p eps of the largest.
+    cut = 10.0 * p * _EPS
+    keep = sigma > cut * sigma[0] if sigma.size and sigma[0] > 0 else np.zeros(p, bool)
+    coeffs = np.where(keep, (U.T @ q) / np.where(keep, sigma, 1.0), 0.0)
+    theta = Vt.T @ coeffs
+    order = np.argsort(sigma**2)
+    return theta, (sigma**2)[order], Vt.T[:, order], cut**2
+
+
+def _deficient_columns(eigenvalues, vectors, keep, d, constant) -> tuple:
+    """Feature columns with a sizeable share in the directions the rank cut dropped."""
+    null = vectors[:d, ~keep]
+    if not null.size:
+        return ()
+    share = np.sqrt(np.sum(null**2, axis=1))
+    involved = share > 1e-3
+    if constant is not None:
+        involved &= ~np.asarray(constant, dtype=bool)
+    return tuple(int(j) for j in np.flatnonzero(involved))
+
+
+def _rounding(method, kappa, top, data_top, scale, reference, residual, p, n_rows) -> float:
+    """The optimum's own relative error bound (see the module's docstring).
+
+    ``top`` is the largest curvature ``|H|``, ``data_top`` a bound on ``|Z|^2`` (the data's
+    part of it: a penalty adds curvature but no rounding), ``scale`` is ``|u*|``.
+    """
+    if not math.isfinite(kappa):
+        return math.inf
+    if top <= 0 or data_top <= 0:
+        return 0.0
+    eps_f = 2.0 * (p + math.sqrt(max(n_rows, 1))) * _EPS
+    y_norm = math.sqrt(max(2.0 * reference, 0.0))
+    if method == "gram":
+        x = eps_f * kappa
+        if x >= 1:
+            return math.inf
+        z = math.sqrt(data_top)
+        return x * (data_top / top + z * y_norm / (top * scale)) / (1.0 - x)
+    k = math.sqrt(kappa)
+    # Relative size of the rounding in the stacked factor [Z; sqrt(l2)]: only Z is rounded.
+    x = eps_f * math.sqrt(data_top / top) * k
+    if x >= 1:
+        return math.inf
+    size = math.sqrt(top) * scale
+    return (x * (2.0 + y_norm / size) + x * k * residual / size) / (1.0 - x)
 
 
 def _elastic_net_gram(

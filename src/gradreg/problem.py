@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import DataRangeError
 from .objective import (
+    CoordinateMap,
     DataObjective,
     Preconditioner,
     Quadratic,
     batch_loss_and_grad,
     reference_loss,
 )
-from .optimum import Optimum, exact_optimum
+from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
+from .qr_stats import QRStats, qr_by_cholesky
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
 
 __all__ = ["Problem", "STATS_MAX_FEATURES", "build_problem"]
@@ -74,11 +76,16 @@ def build_problem(
     precond: Preconditioner | None = None,
     stats: SufficientStats | ColumnMoments | None = None,
     validation_source=None,
+    tol: float | None = None,
+    qr: QRStats | None = None,
 ) -> Problem:
     """Gather statistics (one pass) and build the objective for ``source``.
 
     ``precond`` fixes the scaling (for ``partial_fit``, which keeps the scaling of its first
-    call); ``stats`` may be passed when already gathered.
+    call); ``stats`` may be passed when already gathered. With ``tol`` (the target relative
+    error of the coefficients), when the Gram matrix of the statistics cannot resolve the
+    optimum to ``tol`` a second pass gathers the QR factor (:mod:`gradreg.qr_stats`) and the
+    objective and optimum come from it; ``qr`` may be passed when already gathered.
     """
     route = choose_route(route, source.n_features)
     if stats is None:
@@ -95,7 +102,7 @@ def build_problem(
         objective = Quadratic(stats, precond, scaled_penalty)
         if not objective.finite:
             raise _overflow(1e154)
-        optimum = exact_optimum(objective)
+        objective, optimum = _optimum(source, stats, precond, penalty, objective, tol, qr)
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
     else:
@@ -113,6 +120,112 @@ def build_problem(
                 reference,
             )
     return Problem(objective, precond, source, route, optimum, validation, stats)
+
+
+def _optimum(source, stats, precond, penalty, objective, tol, qr):
+    """The descent's objective and the optimum, escalated to the QR factor when needed."""
+    canon = canonical_preconditioner(stats, precond.fit_intercept)
+    canon_penalty = penalty.scaled(canon.scale, canon.n_params)
+    mapping = CoordinateMap.between(precond, canon)
+    n_rows = int(stats.n_rows)
+    if qr is None:
+        canonical = Quadratic(stats, canon, canon_penalty)
+        optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+        if tol is None or optimum.rounding <= tol or not _rereadable(source):
+            return objective, optimum
+        qr = gather_qr(source, stats, canon)
+    canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
+    optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+    if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
+        optimum = refine(optimum, source, canon)
+    descent = factored_objective(qr, precond, objective.penalty, objective.reference)
+    return descent, optimum
+
+
+def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
+    """Iterative refinement with the residuals recomputed from the rows in memory.
+
+    The gradient of the canonical objective is formed from the data (``Z^T W r`` with
+    ``r = y - Z t``), not from the factor, and the correction solves ``H delta = -g`` by the
+    factor's SVD: the corrected semi-normal equations of Bjorck (1987). Up to
+    ``_REFINE_STEPS`` steps, while the corrections shrink.
+    """
+    canonical = optimum.curvature
+    M = canonical.M
+    l2 = canonical.penalty.l2_weights
+    if np.any(l2 > 0):
+        M = np.vstack([M, np.diag(np.sqrt(l2))])
+    _, sigma, Vt = np.linalg.svd(M, full_matrices=False)
+    if not sigma.size or sigma[-1] <= 0:
+        return optimum
+    theta = optimum.canonical
+    previous = np.inf
+    for _ in range(_REFINE_STEPS):
+        grad = np.zeros_like(theta)
+        total = 0.0
+        for X, y, w in source.batches(_QR_BATCH):
+            _, batch_grad, batch_total = batch_loss_and_grad(theta, X, y, w, canon)
+            grad += batch_grad
+            total += batch_total
+        grad = grad / total + canonical.penalty.smooth_grad(theta)
+        delta = -(Vt.T @ ((Vt @ grad) / sigma**2))
+        size = float(np.linalg.norm(delta))
+        if not size < previous:
+            break
+        theta, previous = theta + delta, 0.5 * size
+    return replace(
+        optimum,
+        canonical=theta,
+        theta=optimum.mapping.inverse(theta),
+        value=canonical.value(theta),
+        grad=canonical.smooth_value_and_grad(theta)[1],
+    )
+
+
+# Steps of iterative refinement for rows in memory (each a pass of two products).
+_REFINE_STEPS = 3
+
+
+def _rereadable(source) -> bool:
+    return hasattr(source, "batches") and getattr(source, "n_rows", 0) > 0
+
+
+def gather_qr(source, stats, canon) -> QRStats:
+    """The second pass: the QR factor of the rows centred and scaled as the statistics say."""
+    spread = math.sqrt(max(2.0 * reference_loss(stats, canon.fit_intercept), 0.0))
+    shift = np.append(canon.shift, stats.mean_y if canon.fit_intercept else 0.0)
+    scale = np.append(canon.scale, spread if spread > 0 else 1.0)
+    own = getattr(source, "qr_stats", None)
+    if own is not None:
+        return own(shift, scale, canon.fit_intercept)
+    return qr_by_cholesky(
+        _scaled_gram(stats, shift, scale, canon.fit_intercept),
+        lambda: source.batches(_QR_BATCH),
+        shift,
+        scale,
+        canon.fit_intercept,
+        rows=int(stats.n_rows),
+    )
+
+
+def _scaled_gram(stats, shift, scale, fit_intercept: bool) -> np.ndarray:
+    """``A^T W A`` of the rows ``[(x - shift)/scale, 1, (y - shift_y)/scale_y]`` from the
+    statistics (with the shift at the means the column of ones is orthogonal to the rest)."""
+    W = stats.weight_sum
+    moments = stats.cross if fit_intercept else stats.cross + W * np.outer(stats.mean, stats.mean)
+    scaled = moments / np.outer(scale, scale)
+    if not fit_intercept:
+        return scaled
+    d = stats.n_features
+    gram = np.zeros((d + 2, d + 2))
+    keep = np.r_[0:d, d + 1]
+    gram[np.ix_(keep, keep)] = scaled
+    gram[d, d] = W
+    return gram
+
+
+# Rows per batch of the QR pass over a source that has no pass of its own.
+_QR_BATCH = 65_536
 
 
 def _require_finite(stats, source) -> None:

@@ -44,6 +44,14 @@ _SGD_AVERAGED_FRACTION = 1.0
 _BACKTRACK = 0.5
 _GROWTH = 2.0
 _MAX_STEPS = 1e3
+# Where tol cannot be certified, the descent stops once its distance to the optimum is this
+# fraction of the optimum's own rounding bound (a bound, usually far above the actual rounding),
+# or once within the bound it has not halved the distance in this many epochs (at least 3p).
+_SETTLED = 1e-2
+_STALE_EPOCHS = 50
+# The descent goes on until its distance to the optimum is this fraction of tol (a margin that
+# costs a few epochs), or until it stalls; it is converged when the bound meets tol.
+_MARGIN = 1e-2
 # AdaGrad's offset under the square root (that of gradreg.optim.adagrad).
 _ADAGRAD_EPS = 1e-7
 
@@ -65,7 +73,7 @@ class FitConfig:
     batch_size: int = 32
     shuffle: bool = True
     max_iter: int = 1000
-    tol: float = 1e-20
+    tol: float = 1e-8
     early_stopping: bool = False
     n_iter_no_change: int = 5
     average: bool | int = False  # SGD's iterate averaging (scikit-learn's ``average``)
@@ -103,6 +111,7 @@ class FitResult:
     gap: float
     solver: str
     optimizer: str
+    error_bound: float = math.inf
 
 
 class _Tracker:
@@ -119,12 +128,13 @@ class _Tracker:
         # tol=None: never converged, run max_iter epochs.
         self.tol = config.tol if config.tol is not None else -math.inf
         self.at_floor = False
-        if config.tol is not None and problem.optimum is not None and (
-            problem.optimum.precision_floor > config.tol
-        ):
-            # tol is below what float64 can certify here: stop at the precision limit instead,
-            # and say so in the stop reason.
-            self.tol = problem.optimum.precision_floor
+        self.error_bound = math.inf
+        self.certified = False
+        self.best_distance, self.best_epoch = math.inf, 0
+        optimum = problem.optimum
+        if optimum is not None and optimum.precision_floor >= self.tol > -math.inf:
+            # float64 cannot certify tol here: stop once the iterate is as close to the
+            # optimum as the optimum's own rounding, and say so in the stop reason.
             self.at_floor = True
 
     def start(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
@@ -149,17 +159,35 @@ class _Tracker:
             writer({"epoch": epoch, "history": self.history, "rises": self.rises, **state})
 
     def _append(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
+        self.certified = self._check(theta, loss, grad_norm)
+        return self.certified
+
+    def _check(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
         gap = self.problem.relative_gap(theta)
         self.history["loss"].append(loss)
         self.history["grad_norm"].append(grad_norm)
         self.history["gap"].append(gap)
-        if self.problem.optimum is not None:
-            return gap <= self.tol
+        optimum = self.problem.optimum
+        if optimum is not None:
+            distance = optimum.distance(theta)
+            self.error_bound = distance + optimum.rounding
+            if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
+                return True
+            return self.at_floor and self._settled(distance, optimum.rounding)
         # Without the optimum (very many features) only the gradient can be checked: a relative
-        # decrease, which does not certify the gap.
+        # decrease, which certifies nothing; the fit then stops without claiming convergence.
         if self.config.tol is None:
             return False
-        return grad_norm <= math.sqrt(self.config.tol) * max(self.first_grad_norm, 1e-300)
+        return grad_norm <= _MARGIN * self.config.tol * max(self.first_grad_norm, 1e-300)
+
+    def _settled(self, distance: float, rounding: float) -> bool:
+        """Close to the optimum (within ``rounding``) and no longer getting closer."""
+        if distance <= _SETTLED * rounding:
+            return True
+        if distance < 0.5 * self.best_distance:
+            self.best_distance, self.best_epoch = distance, len(self.history["loss"])
+        stale = len(self.history["loss"]) - self.best_epoch
+        return distance <= rounding and stale > max(_STALE_EPOCHS, 3 * self.problem.n_params)
 
     def end_epoch(
         self, epoch: int, theta: np.ndarray, loss: float, grad_norm: float, lr: float,
@@ -204,12 +232,21 @@ class _Tracker:
 
     def result(self, theta: np.ndarray, n_iter: int, reason: str | None) -> FitResult:
         gap = self.history["gap"][-1]
-        converged = reason == "converged"
-        if converged and self.at_floor and gap > self.config.tol:
+        optimum = self.problem.optimum
+        if reason == "converged" and optimum is None:
             reason = (
-                f"converged to the limit of float64 precision (relative gap {gap:.3g}; "
-                f"tol={self.config.tol:g} cannot be certified at this condition number)"
+                "stopped: the gradient norm fell by a factor tol (route='data' has no exact "
+                "optimum, so the coefficients' error is not certified)"
             )
+        elif reason in ("converged", None) and self.error_bound <= self.tol:
+            reason = "converged"
+        elif reason == "converged":
+            reason = (
+                f"stopped at the limit of float64 precision: coefficient error bound "
+                f"{self.error_bound:.3g} > tol={self.config.tol:g} at condition number "
+                f"{optimum.slope_condition:.3g}"
+            )
+        converged = reason == "converged"
         if reason is None:
             reason = f"max_iter={self.config.max_iter} reached"
         return FitResult(
@@ -223,6 +260,7 @@ class _Tracker:
             gap=gap,
             solver=self.config.solver,
             optimizer=self.config.optimizer,
+            error_bound=self.error_bound,
         )
 
 
@@ -465,7 +503,7 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
         curvature = float(direction @ product)
         rr = float(residual @ residual)
         if curvature <= 0 or rr == 0:
-            reason = "converged" if tracker.history["gap"][-1] <= tracker.tol else (
+            reason = "converged" if tracker.error_bound <= tracker.tol else (
                 "stalled: no direction of descent left"
             )
             epoch -= 1

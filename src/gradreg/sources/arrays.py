@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_finite
 from ..stats import SufficientStats, stats_from_arrays
 
-__all__ = ["ArraySource"]
+__all__ = ["ArraySource", "minibatches"]
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
@@ -67,3 +67,18 @@ class ArraySource:
 
     def _weights(self, rows) -> np.ndarray | None:
         return None if self.sample_weight is None else self.sample_weight[rows]
+
+
+def minibatches(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, batch_size: int,
+    rng: np.random.Generator | None = None,
+) -> Iterator[Batch]:
+    """``(X, y, w)`` rows in slices of ``batch_size``, shuffled first when ``rng`` is given:
+    how sources that read a block at a time (frames, Dask partitions) make mini-batches."""
+    if rng is not None:
+        order = rng.permutation(len(y))
+        X, y = X[order], y[order]
+        w = None if w is None else w[order]
+    for start in range(0, len(y), batch_size):
+        rows = slice(start, start + batch_size)
+        yield X[rows], y[rows], None if w is None else w[rows]

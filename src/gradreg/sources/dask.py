@@ -16,6 +16,7 @@ import numpy as np
 from .._validation import check_finite
 from ..errors import DataError
 from ..stats import SufficientStats, merge, stats_from_arrays
+from .arrays import minibatches
 
 __all__ = ["DaskSource", "is_dask_collection", "read_files"]
 
@@ -178,13 +179,7 @@ class DaskSource:
             X, Y, W = dask.compute(x, y, w)
             X, Y = np.asarray(X), np.asarray(Y, dtype=np.float64)
             W = None if W is None else np.asarray(W, dtype=np.float64)
-            if rng is not None:
-                order = rng.permutation(len(Y))
-                X, Y = X[order], Y[order]
-                W = None if W is None else W[order]
-            for start in range(0, len(Y), batch_size):
-                rows = slice(start, start + batch_size)
-                yield X[rows], Y[rows], None if W is None else W[rows]
+            yield from minibatches(X, Y, W, batch_size, rng)
 
 
 def read_files(paths: list, target: str, features: list[str] | None, **reading) -> DaskSource:

@@ -24,7 +24,7 @@ from ..formula import (
     variables_of,
 )
 from ..stats import SufficientStats, stats_from_batches
-from .arrays import ArraySource
+from .arrays import ArraySource, minibatches
 
 __all__ = ["FrameSource", "design_source"]
 
@@ -88,13 +88,7 @@ class FrameSource:
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[Batch]:
         for X, y, w in self._designed():
-            if rng is not None:
-                order = rng.permutation(len(y))
-                X, y = X[order], y[order]
-                w = None if w is None else w[order]
-            for start in range(0, len(y), batch_size):
-                rows = slice(start, start + batch_size)
-                yield X[rows], y[rows], None if w is None else w[rows]
+            yield from minibatches(X, y, w, batch_size, rng)
 
     def locate_non_finite(self) -> None:
         row = 0
