@@ -23,7 +23,11 @@ print(f"classic loop:              m = {m:.6f}, b = {b:.6f}, cost = {cost:.6f}")
 m2, b2, cost2 = gradreg.gradient_descent(data.hours, data.score, learning_rate, epochs)
 print(f"gradreg.gradient_descent:  m = {m2:.6f}, b = {b2:.6f}, cost = {cost2:.6f}")
 
-model = gradreg.GDRegressor(solver="gd", optimizer="plain").fit(data.X, data.score)
-print(f"GDRegressor (standardized, {model.n_iter_} epochs): m = {model.coef_[0]:.6f}, "
-      f"b = {model.intercept_:.6f}, converged: {model.converged_}")
+# The same descent (same learning rate, same cost) in the estimator, run to convergence.
+model = gradreg.GDRegressor(solver="gd", optimizer="plain", standardize=False,
+                            learning_rate=learning_rate, max_iter=20_000)
+model.fit(data.X, data.score)
+print(f"GDRegressor ({model.n_iter_} epochs):     m = {model.coef_[0]:.6f}, "
+      f"b = {model.intercept_:.6f}, cost = {model.history_['loss'][-1]:.6f}, "
+      f"converged: {model.converged_}")
 assert abs(m - m2) < 1e-9 and abs(b - b2) < 1e-9

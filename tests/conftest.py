@@ -82,20 +82,29 @@ def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
 
 
 def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
-                               sample_weight=None, fits=1):
+                               sample_weight=None, fits=1, certified=0.0):
     """Coefficients and intercept within the rounding bound of a fit from cross-products.
 
     The bound is ``rounding_bound(condition**2, 10, n)`` per fit (``fits=2`` when comparing two
-    fits, each within the bound of the optimum). Coefficients are compared in standardized
-    units (times each column's spread), where the bound holds; the intercept
+    fits, each within the bound of the optimum), plus ``certified``: the distance at which a
+    descent stopped, as the fit certifies it (``coef_error_bound_``, a 2-norm relative error,
+    times sqrt(d) for the largest-entry norm compared here). Coefficients are compared in
+    standardized units (times each column's spread), where the bound holds; the intercept
     ``mean_y - mean_x @ coef`` within the same relative bound of the sizes of its terms.
     """
     X = np.asarray(X, dtype=np.float64)
     condition = standardized_condition(X, sample_weight)
     bound = fits * rounding_bound(condition**2, factor=10, n_terms=len(X))
+    bound += certified * np.sqrt(X.shape[1])
     spread = X.std(axis=0)
-    assert relative_error(np.asarray(coef) * spread, np.asarray(ref_coef) * spread) <= bound
-    size = abs(ref_intercept) + np.abs(X.mean(axis=0)) @ np.abs(ref_coef)
+    standardized = np.asarray(ref_coef) * spread
+    assert relative_error(np.asarray(coef) * spread, standardized) <= bound
+    # intercept = centred intercept - mean_x @ coef: each slope's error (at most bound x the
+    # largest standardized coefficient, divided by its spread) is multiplied by its mean.
+    mean = X.mean(axis=0)
+    centred = abs(ref_intercept + mean @ np.asarray(ref_coef))
+    slopes = np.abs(mean / np.where(spread > 0, spread, 1.0)).sum() * np.abs(standardized).max()
+    size = abs(ref_intercept) + np.abs(mean) @ np.abs(ref_coef) + centred + slopes
     assert abs(intercept - ref_intercept) <= bound * size
 
 

@@ -114,7 +114,7 @@ def test_beyond_the_gram_precision_is_not_rank_deficient():
     # The fit's objective is not claimed optimal; the optimum's is exact from the factor.
     reference, intercept = centred_lstsq(X, y)
     residual = y - X @ reference - intercept
-    assert model.optimal_loss_ == pytest.approx(0.5 * np.mean(residual**2), rel=1e-6)
+    assert model.optimal_loss_ == pytest.approx(np.mean(residual**2), rel=1e-6)  # the MSE
 
 
 def test_elastic_net_precision_limit_names_it_and_advice_works():

@@ -136,14 +136,19 @@ def test_plot_command_writes_each_kind(capsys, tmp_path, kind):
 def test_fit_explain_prints_the_limits(capsys):
     code, out, _ = run(capsys, "fit", study_time_path(), "--target", "score", "--explain")
     assert code == 0
-    assert "stable below 2/L = 0.0297266" in out and "learning_rate='auto' uses 1" in out
+    assert "stable below 2/L = 0.0297266" in out and "learning_rate='auto' uses 0.5" in out
 
 
 def test_demo_writes_line_cost_and_path(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--out-dir", str(tmp_path))
+    folder = tmp_path / "new" / "folder"  # created when missing
+    code, out, _ = run(capsys, "demo", "--out-dir", str(folder), "--epochs", "2")
     assert code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "gradreg-demo-cost.png", "gradreg-demo-line.png", "gradreg-demo-path.png"]
+    # The worked example: the first epochs of the tutorial's descent, the first by hand.
+    assert "dJ/dm   = -(2/N) sum x (y - (m x + b))  = -743.936" in out
+    assert "new m = 0 - 0.01 x (-743.936) = 7.43936" in out
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "gradreg-demo-cost.png", "gradreg-demo-explore.html", "gradreg-demo-line.png",
+        "gradreg-demo-path.png"]
 
 
 def test_progress_bar_callback_advances(capsys):

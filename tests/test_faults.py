@@ -160,11 +160,12 @@ def test_demo_plots_under_a_file_size_limit(capsys, folder):
     assert "gradreg-demo-line.png': File too large" in err
 
 
-def test_demo_refuses_an_output_folder_that_is_missing(capsys, folder):
+def test_demo_refuses_an_output_folder_it_cannot_create(capsys, folder):
+    (folder / "plain").write_text("a file, not a folder\n")
     before = snapshot(folder)
-    code, err = run_main(capsys, "demo", "--out-dir", folder / "missing")
+    code, err = run_main(capsys, "demo", "--out-dir", folder / "plain" / "plots")
     check_after(folder, before, code, err, 2)
-    assert "does not exist" in err
+    assert "--out-dir: cannot create" in err
 
 
 @pytest.mark.parametrize("name", ["predict --out", "fit --model", "plot --out"])

@@ -43,7 +43,7 @@ def quiet_fit(model: GDRegressor, X, y) -> GDRegressor:
     ("params", "solver", "why"),
     [
         ({}, "cg", "cg (solver='auto': no learning rate set)"),
-        ({"learning_rate": 0.5}, "gd", "gd (solver='auto': learning_rate was set)"),
+        ({"learning_rate": 0.25}, "gd", "gd (solver='auto': learning_rate was set)"),
         ({"optimizer": "plain", "max_iter": 5000}, "gd", "gd (solver='auto': optimizer was set)"),
         ({"schedule": "step"}, "gd", "gd (solver='auto': schedule was set)"),
         ({"momentum": 0.5, "optimizer": "momentum", "max_iter": 5000}, "gd",
@@ -149,9 +149,9 @@ UNUSED = [
      r"schedule='invscaling'", {"power_t": 0.5, "solver": "sgd", "schedule": "invscaling"}),
     ({"schedule": "cosine", "line_search": True}, r"schedule='cosine' was set.* To use it, set "
      r"line_search=False", {"schedule": "cosine", "line_search": False}),
-    ({"schedule": "step", "learning_rate": lambda t: 0.5}, r"schedule='step' was set.* The "
+    ({"schedule": "step", "learning_rate": lambda t: 0.25}, r"schedule='step' was set.* The "
      r"callable learning_rate is itself the schedule: leave schedule at its default",
-     {"learning_rate": lambda t: 0.5}),
+     {"learning_rate": lambda t: 0.25}),
     ({"line_search": True, "solver": "gd", "optimizer": "adam"}, r"line_search=True was set, "
      r"but only solver='gd' with optimizer 'plain' or 'nesterov'",
      {"line_search": True, "solver": "gd", "optimizer": "plain"}),

@@ -7,7 +7,16 @@ import pytest
 from PIL import Image
 
 from conftest import make_regression
-from gradreg import GDRegressor, load_study_time, plotting
+from gradreg import (
+    ConvergenceWarning,
+    GDRegressor,
+    ParameterError,
+    classic_max_stable_learning_rate,
+    gradient_descent,
+    load_study_time,
+    plotting,
+)
+from gradreg._slices import make_slice
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +55,95 @@ def test_cost_plot_has_the_optimum_and_the_tolerance(data, tmp_path):
     left, right = figure.axes
     assert left.get_yscale() == "log" and right.get_yscale() == "log"
     assert left.lines[1].get_ydata()[0] == pytest.approx(model.optimal_loss_)
+    # The cost shown is the mean squared error, the tutorial's.
+    residuals = data.score - model.predict(data.X)
+    assert left.lines[0].get_ydata()[-1] == pytest.approx(np.mean(residuals**2), rel=1e-12)
+    assert "mean squared error" in left.get_ylabel()
+    low, high = right.get_ylim()
+    assert low < model.tol < high
     plotting.save_figure(figure, tmp_path / "cost.png")
     check_image(tmp_path / "cost.png")
 
 
+def test_cost_plot_of_a_one_epoch_fit_shows_the_exact_optimum(data):
+    model = GDRegressor().fit(data.X, data.score)  # conjugate gradient, one epoch, gap 0
+    assert model.n_iter_ == 1 and model.optimality_gap_ == 0
+    figure = plotting.plot_cost(model)
+    left, right = figure.axes
+    assert left.lines[0].get_marker() == "o"
+    labels = [line.get_label() for line in right.lines]
+    zero = right.lines[labels.index("gap 0: the optimum, to float64")]
+    np.testing.assert_array_equal(zero.get_xdata(), [1])
+    low, high = right.get_ylim()
+    assert low < zero.get_ydata()[0] < model.tol < high
+    assert right.get_legend().get_title().get_text() == "converged after 1 epoch"
+    assert "standardized" in figure.get_suptitle()
+
+
 def test_path_plot_marks_start_end_and_optimum(data, tmp_path):
-    figure = plotting.plot_path(data.X, data.score, epochs=100)
-    labels = [line.get_label() for line in figure.axes[0].lines]
+    figure = plotting.plot_path(data.X, data.score, epochs=100, feature_names=["hours"])
+    axes = figure.axes[0]
+    labels = [line.get_label() for line in axes.lines]
     assert "start" in labels and "optimum" in labels and any("after" in x for x in labels)
-    start = figure.axes[0].lines[1].get_xydata()[0]
+    start = axes.lines[1].get_xydata()[0]
     np.testing.assert_array_equal(start, [0.0, 0.0])
+    assert axes.get_xlabel() == "slope m (per unit of hours)"
+    assert axes.get_ylabel() == "intercept b"
+    # With one feature the path is the tutorial's descent itself, at 1/L.
+    rate = 0.5 * classic_max_stable_learning_rate(data.hours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m, b, _ = gradient_descent(data.hours, data.score, rate, 100)
+    np.testing.assert_allclose(axes.lines[0].get_xydata()[-1], [m, b], rtol=1e-12)
     plotting.save_figure(figure, tmp_path / "path.png")
     check_image(tmp_path / "path.png")
 
 
-def test_path_plot_for_two_of_several_coefficients(tmp_path):
+def test_path_for_many_features_is_an_exact_slice_through_the_optimum():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(200, 5))
+    X[:, 3] = X[:, 1] + 0.05 * rng.normal(size=200)  # columns 1 and 3 nearly collinear
+    y = X @ rng.normal(size=5) + 2.0 + rng.normal(size=200)
+    names = ["a", "b", "c", "d", "e"]
+    figure = plotting.plot_path(X, y, epochs=40, feature_names=names)
+    axes = figure.axes[0]
+    # The default pair is the one with the strongest curvature coupling.
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("coefficient of b", "coefficient of d")
+    title = axes.get_title(loc="left")
+    assert "Exact 2-D slice through the optimum" in title and "other 4 parameters" in title
+    # Every point of the path has the cost of the full model with the others at the optimum
+    # (numpy's SVD solver for the optimum), and the path descends.
+    solution = np.linalg.lstsq(np.c_[X, np.ones(200)], y, rcond=None)[0]
+    plane = make_slice(X, y, (1, 3))
+    path = axes.lines[0].get_xydata()
+    for first, second in path[:: len(path) // 5]:
+        full = solution.copy()
+        full[1], full[3] = first, second
+        direct = np.mean((y - np.c_[X, np.ones(200)] @ full) ** 2)
+        assert plane.cost(first, second) == pytest.approx(direct, rel=1e-10)
+    costs = plane.cost(path[:, 0], path[:, 1])
+    assert np.all(np.diff(costs) <= 1e-12 * costs[0])
+    np.testing.assert_allclose(axes.lines[3].get_xydata()[0], solution[[1, 3]], rtol=1e-10)
+
+
+def test_path_for_a_chosen_pair_with_the_intercept():
     X, y = make_regression(100, 3, seed=2)
-    figure = plotting.plot_path(X, y, coefficients=(0, 2), epochs=50)
-    assert figure.axes[0].get_ylabel() == "coefficient 2"
+    figure = plotting.plot_path(X, y, coefficients=(2, None), epochs=50,
+                                feature_names=["u", "v", "w"])
+    assert figure.axes[0].get_xlabel() == "coefficient of w"
+    assert figure.axes[0].get_ylabel() == "intercept b"
+    with pytest.raises(ParameterError, match=r"'coefficients' parameter .* Got \(1, 1\)"):
+        plotting.plot_path(X, y, coefficients=(1, 1))
+
+
+def test_animation_runs_to_the_least_squares_line(data):
+    rate, descent, shown = plotting.animated_descent(data.hours, data.score)
+    slope, intercept = np.polyfit(data.hours, data.score, 1)
+    last = shown[-1]
+    assert last == len(descent.cost) - 1
+    distance = np.hypot(descent.coef[last, 0] - slope, descent.intercept[last] - intercept)
+    assert distance <= 1e-4 * np.hypot(slope, intercept)
+    assert rate == pytest.approx(0.5 * classic_max_stable_learning_rate(data.hours))
 
 
 def test_rates_plot_includes_a_divergent_rate(data, tmp_path):
@@ -76,10 +156,58 @@ def test_rates_plot_includes_a_divergent_rate(data, tmp_path):
 
 
 def test_animation_is_a_gif_with_frames(data, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frames = plotting.save_animation(data.X, data.score, tmp_path / "fit.gif", frames=12,
-                                         epochs=100)
+    frames = plotting.save_animation(data.X, data.score, tmp_path / "fit.gif", frames=12,
+                                     epochs=100)
     assert frames >= 5
     assert check_image(tmp_path / "fit.gif") == frames
     assert [p.name for p in tmp_path.iterdir()] == ["fit.gif"]
+
+
+def _drawn(monkeypatch):
+    """The figures `gradreg plot` draws, kept instead of written."""
+    figures = []
+    monkeypatch.setattr(plotting, "save_figure", lambda figure, path: figures.append(figure))
+    return figures
+
+
+def test_plot_command_draws_the_fit_its_options_make(capsys, monkeypatch, tmp_path):
+    from gradreg.cli import main
+    from gradreg.datasets import study_time_path
+
+    figures = _drawn(monkeypatch)
+    tutorial = ["--no-standardize", "--solver", "gd", "--optimizer", "plain",
+                "--learning-rate", "0.01", "--max-iter", "50"]
+    code = main(["plot", study_time_path(), "--target", "score", "--kind", "cost",
+                 "--out", "cost.png", *tutorial])
+    assert code == 0, capsys.readouterr().err
+    left = figures[0].axes[0]
+    assert len(left.lines[0].get_xdata()) == 51
+    assert "learning rate 0.01, 2/L = 0.02973" in figures[0].get_suptitle()
+    # The same fit from a saved model file.
+    model = tmp_path / "model.json"
+    assert main(["fit", study_time_path(), "--target", "score", "--quiet", "--model",
+                 str(model), *tutorial]) == 0
+    assert main(["plot", study_time_path(), "--target", "score", "--kind", "cost",
+                 "--out", "cost.png", "--model", str(model)]) == 0
+    np.testing.assert_array_equal(figures[1].axes[0].lines[0].get_ydata(),
+                                  left.lines[0].get_ydata())
+
+
+def test_plot_command_path_takes_named_coefficients(capsys, monkeypatch, tmp_path):
+    from gradreg.cli import main
+
+    figures = _drawn(monkeypatch)
+    rng = np.random.default_rng(3)
+    rows = "\n".join(",".join(f"{v:.6f}" for v in row) for row in rng.normal(size=(60, 4)))
+    path = tmp_path / "d.csv"
+    path.write_text("u,v,w,y\n" + rows + "\n")
+    code = main(["plot", str(path), "--target", "y", "--kind", "path", "--out", "p.png",
+                 "--coefficients", "intercept,w", "--epochs", "20"])
+    assert code == 0, capsys.readouterr().err
+    axes = figures[0].axes[0]
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("coefficient of w", "intercept b")
+    code = main(["plot", str(path), "--target", "y", "--kind", "path", "--out", "p.png",
+                 "--coefficients", "u,z"])
+    assert code == 2
+    assert "'z' is not a feature; choose from ['u', 'v', 'w'] or 'intercept'" in (
+        capsys.readouterr().err)

@@ -16,7 +16,7 @@ def test_exact_fits_never_print_a_negative_loss():
         y = X @ rng.normal(size=2) + rng.normal()
         model = GDRegressor().fit(X, y)
         negative_histories += model.history_["loss"][-1] < 0
-        printed = re.search(r"final loss\s+(\S+)", model.report()).group(1)
+        printed = re.search(r"final cost\s+(\S+)", model.report()).group(1)
         assert float(printed) >= 0, model.report()
     # Rounding below an exact fit does happen, so the clamp is exercised.
     assert negative_histories > 0

@@ -20,15 +20,16 @@ def quiet_fit(model, *args, **kwargs):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
-    # scikit-learn's squared loss is (y - p)^2 / 2, the same as gradreg's per-row objective,
-    # so one row at a time with the same constant rate gives the same iterates.
+    # scikit-learn's squared loss is (y - p)^2 / 2; gradreg's learning rate is a step on the
+    # squared error (y - p)^2, twice as steep, so eta0=0.01 is gradreg's 0.005, and one row at
+    # a time then gives the same iterates.
     X, y = make_regression(200, 3, seed=1, scales=False)
     reference = SGDRegressor(
         learning_rate="constant", eta0=0.01, penalty=None, alpha=0.0, shuffle=False,
         max_iter=5, tol=None, fit_intercept=fit_intercept,
     ).fit(X, y)
     model = quiet_fit(GDRegressor(
-        solver="sgd", optimizer="plain", learning_rate=0.01, batch_size=1, shuffle=False,
+        solver="sgd", optimizer="plain", learning_rate=0.005, batch_size=1, shuffle=False,
         standardize=False, max_iter=5, fit_intercept=fit_intercept, average=False,
     ), X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
@@ -40,7 +41,7 @@ def test_sgd_matches_sklearn_with_the_same_constant_rate(fit_intercept):
 def test_full_batch_minibatch_of_n_and_partial_fit_take_the_same_steps(optimizer):
     X, y = make_regression(120, 3, seed=2)
     n = len(y)
-    common = {"optimizer": optimizer, "learning_rate": 0.05, "max_iter": 7,
+    common = {"optimizer": optimizer, "learning_rate": 0.025, "max_iter": 7,
               "schedule": "constant"}
     full = quiet_fit(GDRegressor(solver="gd", **common), X, y)
     mini = quiet_fit(GDRegressor(solver="sgd", batch_size=n, average=False, **common), X, y)

@@ -1,11 +1,18 @@
 """The classic algorithm against a literal transcription of the ten-line loop."""
 
+import re
+import shlex
+import shutil
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradreg import (
+    ConvergenceWarning,
     DivergenceError,
     ParameterError,
     classic_max_stable_learning_rate,
@@ -34,10 +41,13 @@ def test_matches_the_classic_loop_on_the_bundled_data():
     data = load_study_time()
     x, y = data.hours.tolist(), data.score.tolist()
     expected = classic_loop(x, y, 0.01, 300)
-    got = gradient_descent(data.hours, data.score, learning_rate=0.01, epochs=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        got = gradient_descent(data.hours, data.score, learning_rate=0.01, epochs=300)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.filterwarnings("ignore::gradreg.ConvergenceWarning")
 @settings(max_examples=30, deadline=None)
 @given(
     points=st.lists(
@@ -71,6 +81,77 @@ def test_stability_limit_is_exact():
         gradient_descent(data.hours, data.score, learning_rate=1.5 * limit, epochs=3000)
 
 
+@settings(max_examples=25, deadline=None)
+@given(fraction=st.floats(1.0, 1e6), epochs=st.integers(1, 1000))
+def test_every_rate_at_or_above_the_limit_is_refused_before_the_first_epoch(fraction, epochs):
+    # The limit comes from the data alone, so even one epoch (which cannot overflow) is refused.
+    data = load_study_time()
+    limit = classic_max_stable_learning_rate(data.hours)
+    with pytest.raises(DivergenceError, match=r"would diverge .* is 0\.0297266 \(2/L\)"):
+        gradient_descent(data.hours, data.score, learning_rate=fraction * limit, epochs=epochs)
+
+
+def classic_loop_by_epoch(x, y, learning_rate, epochs):
+    """The transcription again, writing down every epoch's numbers."""
+    m, b, n, rows = 0.0, 0.0, float(len(x)), []
+    for _ in range(epochs):
+        predictions = [m * xi + b for xi in x]
+        cost = sum((yi - pi) ** 2 for yi, pi in zip(y, predictions)) / n
+        dm = -(2 / n) * sum(xi * (yi - pi) for xi, yi, pi in zip(x, y, predictions))
+        db = -(2 / n) * sum(yi - pi for yi, pi in zip(y, predictions))
+        rows.append((m, b, cost, dm, db))
+        m, b = m - learning_rate * dm, b - learning_rate * db
+    return np.array(rows), m, b
+
+
+def test_the_trace_holds_every_epoch_of_the_classic_loop():
+    data = load_study_time()
+    expected, m, b = classic_loop_by_epoch(data.hours.tolist(), data.score.tolist(), 0.01, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        trace = gradient_descent(data.hours, data.score, 0.01, 40, trace=True)
+        plain = gradient_descent(data.hours, data.score, 0.01, 40)
+    got = np.column_stack([trace.m, trace.b, trace.cost, trace.grad_m, trace.grad_b])
+    # Sums of 100 terms in another order: rounding of a few ulps of the largest term.
+    scale = np.abs(expected).max(axis=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * float(scale.max()))
+    np.testing.assert_array_equal(trace.epoch, np.arange(1, 41))
+    assert trace.result == plain and len(trace) == 40
+    assert (trace.final_m, trace.final_b) == pytest.approx((m, b), rel=1e-12)
+    lines = trace.table(rows=3).splitlines()
+    assert lines[0].split() == ["epoch", "m", "b", "cost", "(MSE)", "dJ/dm", "dJ/db"]
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "...", "40"]
+    assert float(lines[2].split()[1]) == pytest.approx(trace.m[1], rel=1e-5)
+    assert len(trace.table(rows=None).splitlines()) == 41 and str(trace) == trace.table()
+
+
+def exact_line(x, y):
+    """The least-squares line from numpy's SVD-based solver, not from gradreg."""
+    (slope, intercept), *_ = np.linalg.lstsq(np.c_[x, np.ones_like(x)], y, rcond=None)
+    return slope, intercept
+
+
+def test_far_from_the_optimum_it_warns_with_the_gap_the_optimum_and_the_epochs_needed():
+    data = load_study_time()
+    slope, intercept = exact_line(data.hours, data.score)
+    with pytest.warns(ConvergenceWarning, match="stopped far from the least-squares line") as rec:
+        gradient_descent(data.hours, data.score, learning_rate=0.001, epochs=100)
+    message = str(rec[0].message)
+    assert f"m* = {slope:.6g}, b* = {intercept:.6g}" in message
+    assert "relative gap" in message
+    needed = int(re.search(r"about ([\d,]+) epochs", message).group(1).replace(",", ""))
+    size = np.hypot(slope, intercept)
+    # The count is the exact one for the quadratic cost: enough, and one fewer is not.
+    for epochs, close in ((needed, True), (needed - 1, False)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m, b, _ = gradient_descent(data.hours, data.score, 0.001, epochs)
+        assert bool(np.hypot(m - slope, b - intercept) <= 1e-6 * size) is close
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        gradient_descent(data.hours, data.score, 0.001, needed)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -93,3 +174,103 @@ def test_data_errors():
         gradient_descent([], [])
     with pytest.raises(ValueError, match="contains NaN at row 1"):
         gradient_descent([1.0, np.nan], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's tutorial runs as pasted: its doctests run with the suite, its other snippets here
+# ---------------------------------------------------------------------------------------------
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def tutorial_blocks(language):
+    text = README.read_text()
+    section = text[text.index("## Tutorial"):text.index("## The command line")]
+    blocks = re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
+    return [block for block in blocks if ">>>" not in block]
+
+
+def test_the_readme_loop_runs_as_pasted(capsys):
+    (block,) = tutorial_blocks("python")
+    exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out == "score = 5.44 * hours + 37.58\n"
+
+
+def test_the_readme_command_lines_run_as_pasted(capsys, tmp_path, monkeypatch):
+    from gradreg.cli import main
+    from gradreg.datasets import study_time_path
+
+    (block,) = tutorial_blocks("sh")
+    data = tmp_path / "src" / "gradreg" / "data"
+    data.mkdir(parents=True)
+    shutil.copy(study_time_path(), data / "study_time.csv")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for line in block.strip().splitlines():
+        words = shlex.split(line)
+        assert words[0] == "gradreg"
+        code = main(words[1:])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        outputs.append(captured.out)
+    for figure in ("5.44424", "37.5797", "18.9461 (mean squared error)", "0.0297266 = 2/L"):
+        assert figure in outputs[0]
+    for written in ("cost.png", "explore.html"):
+        assert (tmp_path / written).stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# One convention: the same cost and the same learning rate in every face
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gdregressor_runs_the_tutorial_descent_with_the_same_rate_and_cost():
+    from gradreg import GDRegressor, learning_rate_limits
+
+    data = load_study_time()
+    epochs = 300
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        trace = gradient_descent(data.hours, data.score, 0.01, epochs, trace=True)
+        model = GDRegressor(solver="gd", optimizer="plain", standardize=False,
+                            learning_rate=0.01, max_iter=epochs).fit(data.X, data.score)
+    # history_ holds the cost before each epoch and after the last: the tutorial's MSE. The
+    # estimator's gradients come from the statistics, the loop's from the rows: the same
+    # arithmetic in another order, so agreement to rounding amplified by kappa ~ 177.
+    np.testing.assert_allclose(model.history_["loss"][:-1], trace.cost, rtol=1e-10)
+    assert model.coef_[0] == pytest.approx(trace.final_m, rel=1e-10)
+    assert model.intercept_ == pytest.approx(trace.final_b, rel=1e-10)
+    limits = learning_rate_limits(data.hours, data.score)
+    assert 2 / model.lipschitz_ == pytest.approx(limits.max_stable, rel=1e-12)
+    assert limits.max_stable == pytest.approx(classic_max_stable_learning_rate(data.hours),
+                                              rel=1e-12)
+    best = np.polyfit(data.hours, data.score, 1)
+    optimal_mse = np.mean((data.score - np.polyval(best, data.hours)) ** 2)
+    assert model.optimal_loss_ == pytest.approx(optimal_mse, rel=1e-10)
+    assert "final cost        " in model.report() and "(mean squared error)" in model.report()
+
+
+def test_gdregressor_refuses_the_same_rates_as_the_tutorial_function():
+    from gradreg import GDRegressor
+
+    data = load_study_time()
+    limit = classic_max_stable_learning_rate(data.hours)
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False,
+                        learning_rate=1.001 * limit)
+    with pytest.raises(DivergenceError, match=r"mean squared error is 0\.0297266 \(2/L\)"):
+        model.fit(data.X, data.score)
+    scaled = GDRegressor(solver="gd", optimizer="plain", learning_rate=1.5)
+    with pytest.raises(DivergenceError, match=r"learning_rate=1\.5: .* standardized problem is 1 "):
+        scaled.fit(data.X, data.score)
+
+
+def test_a_penalised_cost_is_labelled_as_such():
+    from gradreg import GDRegressor
+
+    data = load_study_time()
+    model = GDRegressor(penalty="l2", alpha=0.5).fit(data.X, data.score)
+    assert "(MSE + 2 x alpha x penalty)" in model.report()
+    w = model.coef_[0]
+    mse = np.mean((data.score - model.predict(data.X)) ** 2)
+    # scikit-learn's objective (1/2n)|r|^2 + alpha/2 |w|^2, doubled.
+    assert model.history_["loss"][-1] == pytest.approx(mse + 0.5 * w**2, rel=1e-9)

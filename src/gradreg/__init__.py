@@ -23,13 +23,14 @@ from .estimator import GDRegressor, load_model
 from .guidance import LearningRateLimits, learning_rate_limits
 from .sources import scan
 from .stats import SufficientStats
-from .tutorial import classic_max_stable_learning_rate, gradient_descent
+from .tutorial import DescentTrace, classic_max_stable_learning_rate, gradient_descent
 
 __all__ = [
     "ConvergenceWarning",
     "DataError",
     "DataRangeError",
     "DataTypeError",
+    "DescentTrace",
     "DivergenceError",
     "FitInterrupted",
     "GDRegressor",

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._outputs import check_output
 from ._params import Choice, describe, switch
+from ._units import COST_FACTOR, cost_label, rate_factor
 from .checkpoint import (
     CheckpointWriter,
     Floats,
@@ -85,9 +86,12 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         # Accelerated descent needs about sqrt(kappa / slowed) log(1/tol) epochs.
         needed = math.sqrt(max(kappa, 1.0) / slowed) * math.log(1.0 / config.tol)
         if needed > config.max_iter:
+            # In the user's units: a step on the mean squared error, whose L is twice.
+            rate = config.learning_rate / rate_factor(config.optimizer)
             warnings.warn(
-                f"learning_rate={config.learning_rate:g} is {slowed:.3g} times the automatic "
-                f"rate 1/L = {1.0 / problem.lipschitz():.6g}: the descent needs about "
+                f"learning_rate={rate:g} is {slowed:.3g} times the automatic "
+                f"rate 1/L = {1.0 / (COST_FACTOR * problem.lipschitz()):.6g}: the descent "
+                "needs about "
                 f"{needed:.3g} epochs to reach tol={config.tol:g} but max_iter="
                 f"{config.max_iter}. Use learning_rate='auto' or increase max_iter.",
                 GradregWarning,
@@ -358,8 +362,10 @@ def fit_report(model) -> str:
     ]
     history = getattr(model, "history_", None)
     if history is not None and len(history["loss"]):
-        # A loss is a sum of squares: a negative value is rounding below an exact fit.
-        lines.append(f"final loss        {max(float(history['loss'][-1]), 0.0):.6g}")
+        penalized = getattr(model, "penalty", None) is not None
+        # A cost is a sum of squares: a negative value is rounding below an exact fit.
+        cost = max(float(history["loss"][-1]), 0.0)
+        lines.append(f"final cost        {cost:.6g} ({cost_label(penalized)})")
         lines.append(f"gradient norm     {history['grad_norm'][-1]:.3g}")
     gap = getattr(model, "optimality_gap_", float("nan"))
     lines.append(
@@ -367,8 +373,10 @@ def fit_report(model) -> str:
     )
     rate = model.learning_rate_
     if not math.isnan(rate):
+        where = ", standardized problem" if getattr(model, "standardize", False) else ""
         lines.append(
-            f"learning rate     {rate:.6g} (stable below {2 / model.lipschitz_:.6g} = 2/L)"
+            f"learning rate     {rate:.6g} (stable below {2 / model.lipschitz_:.6g} = 2/L"
+            f"{where})"
         )
     metrics = getattr(model, "metrics_", {})
     if "r2" in metrics:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
+from ._units import COST_FACTOR, rate_factor
 from .errors import DivergenceError
 from .objective import Preconditioner, batch_loss_and_grad
 from .penalties import make_penalty
@@ -118,8 +119,10 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.stop_reason_ = "partial_fit: one pass over the chunk"
     if stream.factor < stream.chunk_factor:
         model.stop_reason_ += " (learning rate halved after a rising loss)"
-    model.learning_rate_ = stream.base * stream.factor
-    model.lipschitz_ = problem.lipschitz() if problem.route == "stats" else float("nan")
+    # In the user's units: a step on the mean squared error, whose curvature is twice.
+    model.learning_rate_ = stream.base * stream.factor / rate_factor(config.optimizer)
+    model.lipschitz_ = (COST_FACTOR * problem.lipschitz() if problem.route == "stats"
+                        else float("nan"))
     model.solver_, model.optimizer_, model.route_ = "sgd", config.optimizer, problem.route
     model.solver_choice_ = model._choice.description
     model.metrics_ = training_metrics(problem, theta)

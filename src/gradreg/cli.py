@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -123,6 +122,9 @@ def _fit_options(function):
         click.option("--tol", type=float, default=1e-8, show_default=True,
                      help="Target for the certified relative error of the coefficients."),
         click.option("--no-intercept", is_flag=True, help="Fit without an intercept."),
+        click.option("--standardize/--no-standardize", default=True, show_default=True,
+                     help="Descend in standardized coordinates, or on the raw coefficients "
+                          "as the tutorial does (then --learning-rate is the tutorial's)."),
         click.option("--random-state", type=int, default=None, help="Seed for SGD shuffling."),
     ]
     for option in reversed(options):
@@ -162,6 +164,7 @@ def _estimator(options: dict) -> GDRegressor:
         max_iter=options["max_iter"],
         tol=options["tol"],
         fit_intercept=not options["no_intercept"],
+        standardize=options["standardize"],
         random_state=options["random_state"],
     )
 
@@ -185,62 +188,25 @@ def _print_report(model: GDRegressor) -> None:
 
 
 @cli.command()
-@click.option("--no-plot", is_flag=True, help="Do not write the plot.")
+@click.option("--no-plot", is_flag=True, help="Do not write the plots and the page.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Folder for the plot.")
-def demo(no_plot: bool, out_dir: str) -> None:
-    """Fit the bundled study-time data by gradient descent and plot the line."""
+              help="Folder for the plots and the page (created when missing).")
+@click.option("--epochs", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Epochs of the worked example to print.")
+def demo(no_plot: bool, out_dir: str, epochs: int) -> None:
+    """Fit the bundled study-time data by the tutorial's gradient descent and explain it."""
+    from ._demo import DEMO_OUTPUTS, run_demo
+
     if not no_plot:
-        _check_outputs(
-            {f"--out-dir ({kind} plot)": Path(out_dir) / f"gradreg-demo-{kind}.png"
-             for kind in ("line", "cost", "path")},
-            [datasets.study_time_path()],
-        )
-    data = datasets.load_study_time()
-    model = GDRegressor(solver="gd", optimizer="plain", standardize=False, max_iter=20_000)
-    model.fit(data.X, data.score)
-    model.feature_names_in_ = np.asarray(["hours"], dtype=object)
-    written = [] if no_plot else _demo_plots(model, data, out_dir)
-    _out.print(
-        "[bold]gradreg demo[/]: hours studied vs test score, "
-        f"{len(data.score)} students (bundled data)\n"
-        "Plain gradient descent on y = m*x + b from m = b = 0, minimising half the mean "
-        f"squared error with the step 1/L = {model.learning_rate_:.4g}\n"
-    )
-    table = Table(show_header=False, show_edge=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("m (points per hour)", f"{model.coef_[0]:.6f}")
-    table.add_row("b (score after 0 hours)", f"{model.intercept_:.6f}")
-    table.add_row("final cost (MSE)", f"{model.metrics_['mse']:.6f}")
-    table.add_row("R²", f"{model.metrics_['r2']:.6f}")
-    table.add_row("epochs", f"{model.n_iter_} of at most {model.max_iter}")
-    verdict = "yes" if model.converged_ else "no"
-    table.add_row("converged", f"{verdict} (relative optimality gap {model.optimality_gap_:.2g})")
-    _out.print(table)
-    if written:
-        _out.print()
-    for kind, path in written:
-        _out.print(f"{kind} plot written to {path}")
-
-
-def _demo_plots(model: GDRegressor, data, out_dir: str) -> list[tuple[str, Path]]:
-    """Write the demo's line, cost and path plots (before anything is printed)."""
-    from .plotting import plot_cost, plot_fit, plot_path, save_figure
-
-    figures = {
-        "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
-                         ylabel="test score"),
-        "cost": plot_cost(model),
-        "path": plot_path(data.X, data.score, epochs=300, names=("slope m (points per hour)",
-                                                                 "intercept b")),
-    }
-    written = []
-    for kind, figure in figures.items():
-        path = Path(out_dir) / f"gradreg-demo-{kind}.png"
-        save_figure(figure, path)
-        written.append((kind, path))
-    return written
+        folder = Path(out_dir)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.UsageError(f"--out-dir: cannot create {out_dir!r}: "
+                                   f"{exc.strerror or exc}") from None
+        _check_outputs({f"--out-dir ({name})": folder / name for name in DEMO_OUTPUTS},
+                       [datasets.study_time_path()])
+    run_demo(_out, Path(out_dir), epochs, plots=not no_plot)
 
 
 def _feature_list(features: str | None) -> list[str] | None:
@@ -490,21 +456,61 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
 _PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
 
 
+def _pair(text: str | None, names: list[str]):
+    """--coefficients A,B as indices into the features (B may be 'intercept')."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2:
+        raise click.BadParameter(f"give two names separated by a comma, got {text!r}",
+                                 param_hint="--coefficients")
+    indices = []
+    for part in parts:
+        if part == "intercept":
+            indices.append(None)
+        elif part in names:
+            indices.append(names.index(part))
+        else:
+            raise click.BadParameter(
+                f"{part!r} is not a feature; choose from {names} or 'intercept'",
+                param_hint="--coefficients")
+    if indices[0] is None:
+        indices.reverse()
+    if indices[0] is None or indices[0] == indices[1]:
+        raise click.BadParameter(f"give two different parameters, got {text!r}",
+                                 param_hint="--coefficients")
+    return tuple(indices)
+
+
+def _rate(options: dict) -> float | None:
+    estimator = _estimator(options)
+    return None if estimator.learning_rate == "auto" else float(estimator.learning_rate)
+
+
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--target", required=True, help="Name of the target column.")
 @click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
 @click.option("--kind", type=click.Choice(_PLOT_KINDS), default="line", show_default=True,
-              help="line: data and fit; cost: cost and gap per epoch; path: the descent over "
-                   "the cost surface; rates: learning rates compared; animation: a GIF.")
+              help="line: data and fit; cost: cost and gap per epoch of the fit; path: the "
+                   "classic descent over the cost surface; rates: learning rates compared; "
+                   "animation: a GIF of the classic descent.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="Image file to write (.png, .svg, .pdf; .gif for the animation).")
-@click.option("--learning-rate", type=float, default=None,
-              help="Constant rate for path and animation (default 1/L).")
-@click.option("--epochs", type=int, default=None, help="Epochs for path, rates and animation.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="Draw the fit saved in this model file (line; cost refits with its "
+                   "settings to trace the epochs) instead of fitting with the options.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs of the classic descent for path, rates and animation (default: "
+                   "200, 100, and until it reaches the line).")
+@click.option("--coefficients", default=None, metavar="A,B",
+              help="path with several features: the two parameters of the slice (feature "
+                   "names or 'intercept'; default: the most coupled pair).")
+@_fit_options
 @_reading_options
-def plot(data, target, features, kind, out, learning_rate, epochs, **options) -> None:
-    """Draw a plot of gradient descent on DATA."""
+def plot(data, target, features, kind, out, model_path, epochs, coefficients,
+         **options) -> None:
+    """Draw a plot of gradient descent on DATA, for the fit the options (or --model) make."""
     from . import plotting
     from .sources.files import read_all
 
@@ -515,26 +521,32 @@ def plot(data, target, features, kind, out, learning_rate, epochs, **options) ->
         )
     source = _read_training(data, target, features, _reading(options))
     X, y = read_all(source)
+    names = list(source.feature_names)
     if kind == "animation" and X.shape[1] != 1:
         raise click.UsageError("--kind animation needs exactly one feature (use --features).")
-    if kind == "line":
-        figure = plotting.plot_fit(GDRegressor().fit(X, y), X, y, xlabel=source.feature_names[0],
-                                   ylabel=target)
-    elif kind == "cost":
-        model = GDRegressor(solver="gd", optimizer="plain", max_iter=epochs or 1000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
-        figure = plotting.plot_cost(model)
+    if kind in ("line", "cost"):
+        if model_path:
+            saved = load_model(model_path)
+            model = saved if kind == "line" else GDRegressor(**saved.get_params())
+        else:
+            model = _estimator(options)
+        if kind == "cost" or not model_path:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, y)
+        if kind == "line":
+            figure = plotting.plot_fit(model, X, y, xlabel=names[0], ylabel=target)
+        else:
+            figure = plotting.plot_cost(model)
     elif kind == "path":
-        names = None
-        if X.shape[1] == 1:
-            names = (f"slope of {source.feature_names[0]}", "intercept")
-        figure = plotting.plot_path(X, y, learning_rate, epochs or 200, names=names)
+        figure = plotting.plot_path(X, y, _rate(options), epochs or 200,
+                                    coefficients=_pair(coefficients, names),
+                                    feature_names=names)
     elif kind == "rates":
         figure = plotting.plot_rates(X, y, epochs=epochs or 100)
     else:
-        frames = plotting.save_animation(X, y, out, learning_rate, epochs or 300)
+        frames = plotting.save_animation(X, y, out, _rate(options), epochs, xlabel=names[0],
+                                         ylabel=target)
         print(f"animation of {frames} frames written to {out}", file=sys.stderr)
         return
     plotting.save_figure(figure, out)
@@ -579,6 +591,34 @@ def _interrupted(epochs: int | None) -> int:
 
 
 _STREAM_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT)
+
+
+@cli.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option("--target", required=True, help="Name of the target column.")
+@click.option("--features", default=None, help="The one feature column (default: the only "
+                                                "column besides the target).")
+@click.option("--out", type=click.Path(dir_okay=False), default="explore.html",
+              show_default=True, help="HTML file to write (self-contained, works offline).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs on the slider (default: until the descent at 1/L reaches the line).")
+@_reading_options
+def explore(data, target, features, out, epochs, **reading) -> None:
+    """Write an interactive page of gradient descent on DATA, y = m*x + b."""
+    from .explore import write_explorer
+    from .sources.files import read_all
+
+    source = _read_training(data, target, features, _reading(reading))
+    X, y = read_all(source)
+    if X.shape[1] != 1:
+        raise click.UsageError(
+            f"explore draws y = m*x + b and needs exactly one feature; the data have "
+            f"{X.shape[1]} ({', '.join(source.feature_names)}). Choose one with --features."
+        )
+    frames = write_explorer(X[:, 0], y, out, xlabel=source.feature_names[0], ylabel=target,
+                            epochs=epochs)
+    print(f"interactive page written to {out} ({frames['epochs']} epochs, 2/L = "
+          f"{frames['limit']:.6g})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

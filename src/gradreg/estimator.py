@@ -28,9 +28,18 @@ from ._fitting import (
 )
 from ._params import check_unused, choose
 from ._streaming import partial_fit
+from ._units import (
+    COST_FACTOR,
+    UserCallback,
+    internal_rate,
+    rate_factor,
+    user_divergence,
+    user_history,
+)
 from .errors import (
     DataError,
     DataRangeError,
+    DivergenceError,
     GradregError,
     ModelFormatError,
     NotFittedError,
@@ -67,6 +76,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     in one pass, so an epoch costs O(d^2) whatever the number of rows, and the exact optimum is
     known: ``optimality_gap_`` says how far the fit is from it.
 
+    What it reports follows the tutorial's convention: costs (``history_``, ``optimal_loss_``,
+    the report) are twice the objective above, the mean squared error when there is no
+    penalty, and ``learning_rate`` is a step on that cost, so with ``standardize=False`` a
+    rate means what it means in :func:`gradreg.gradient_descent`.
+
     Parameters
     ----------
     solver : {"auto", "gd", "sgd", "cg"}, default="auto"
@@ -81,8 +95,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
         and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
     learning_rate : "auto", float > 0 or callable, default="auto"
-        Step size in the standardized coordinates. ``"auto"`` is ``1/L`` with ``L`` the largest
-        curvature (a mini-batch bound for SGD); a callable maps the step count to a step size.
+        The step on the mean squared error, as in the tutorial: ``w <- w - eta * grad(MSE)``,
+        in the standardized coordinates (with ``standardize=False``, in the data's own, where
+        it equals :func:`gradreg.gradient_descent`'s). ``"auto"`` is ``1/L`` with ``L`` the
+        largest curvature of the MSE (a mini-batch bound for SGD); a callable maps the step
+        count to a step size. Adam and AdaGrad take the rate as their step length.
     schedule : {"auto", "constant", "invscaling", "exponential", "step", "cosine"}, \
 default="auto"
         Decay of a float or automatic learning rate: ``eta/(t+1)^power_t``, ``0.99`` per epoch,
@@ -170,14 +187,20 @@ default="auto"
     optimality_gap_ : float
         Relative gap ``(f - f*)/f*`` after the fit (NaN on the data route).
     history_ : dict of ndarray
-        ``loss``, ``grad_norm`` and ``gap`` at the start and after each epoch.
+        ``loss`` (the mean squared error; with a penalty, MSE + 2 x alpha x penalty, twice
+        the objective above), ``grad_norm`` (of that cost) and ``gap`` at the start and after
+        each epoch.
     stop_reason_, solver_, optimizer_, route_ : str
     solver_choice_ : str
         The solver that ran and why, e.g. ``"cg (solver='auto': no learning rate set)"``.
     learning_rate_ : float
-        The base step size used.
+        The base learning rate used (a step on the mean squared error, as ``learning_rate``).
     lipschitz_ : float
-        Largest curvature ``L`` of the standardized problem; ``2/L`` is the stability limit.
+        Largest curvature ``L`` of the mean squared error in the descent's coordinates
+        (standardized unless ``standardize=False``); ``2/L`` is the stability limit of
+        ``learning_rate``.
+    optimal_loss_ : float
+        The exact optimum of the cost shown in ``history_['loss']``.
     condition_number_ : float
     rank_ : int
         Numerical rank of the standardized design (with the intercept column).
@@ -336,10 +359,13 @@ default="auto"
             callbacks = ()
         elif callable(callbacks):
             callbacks = (callbacks,)
+        # The user's rate is a step on the mean squared error; the solvers' on half of it.
+        factor = rate_factor(optimizer)
+        callbacks = [UserCallback(callback, factor) for callback in callbacks]
         return FitConfig(
             solver=solver,
             optimizer=optimizer,
-            learning_rate=self.learning_rate,
+            learning_rate=internal_rate(self.learning_rate, factor),
             schedule=self.schedule,
             power_t=self.power_t,
             momentum=self.momentum,
@@ -513,8 +539,12 @@ default="auto"
             show = None if self.verbose == 1 else bool(self.verbose)
             with epoch_progress(config.max_iter, enabled=show) as bar:
                 if bar is not None:
+                    bar = UserCallback(bar, rate_factor(config.optimizer))
                     config = replace(config, callbacks=(*config.callbacks, bar))
-                result = solve(problem, config, theta0)
+                try:
+                    result = solve(problem, config, theta0)
+                except DivergenceError as error:
+                    raise self._user_divergence(error, problem, config) from error
         self._store(problem, result, time.perf_counter() - started, config)
         return self
 
@@ -574,6 +604,15 @@ default="auto"
         self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
         return self
 
+    def _user_divergence(self, error, problem, config) -> DivergenceError:
+        factor = rate_factor(config.optimizer)
+        rate = self.learning_rate
+        if isinstance(rate, str):
+            rate = float("nan")
+        elif callable(rate):
+            rate = float(rate(0))
+        return user_divergence(error, rate, problem.lipschitz(), factor, self.standardize)
+
     def _warm_parameters(self):
         if self.warm_start and hasattr(self, "coef_"):
             return self.coef_, self.intercept_
@@ -593,16 +632,16 @@ default="auto"
         self.converged_ = result.converged
         self.stop_reason_ = result.stop_reason
         self.optimality_gap_ = result.gap
-        self.history_ = {k: np.asarray(h) for k, h in result.history.items()}
+        self.history_ = user_history({k: np.asarray(h) for k, h in result.history.items()})
         self.solver_ = result.solver
         self.optimizer_ = result.optimizer
         self.solver_choice_ = self._choice.description
         self.route_ = problem.route
-        self.learning_rate_ = result.learning_rate
-        self.lipschitz_ = result.lipschitz
+        self.learning_rate_ = result.learning_rate / rate_factor(result.optimizer)
+        self.lipschitz_ = COST_FACTOR * result.lipschitz
         optimum = problem.optimum
         self.condition_number_ = optimum.condition_number if optimum else float("nan")
-        self.optimal_loss_ = optimum.value if optimum else float("nan")
+        self.optimal_loss_ = COST_FACTOR * optimum.value if optimum else float("nan")
         self.rank_ = optimum.rank if optimum else -1
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._units import COST_FACTOR
 from ._validation import check_finite, check_X, check_y
 from .objective import Preconditioner, Quadratic
 from .penalties import Penalty
@@ -28,9 +29,10 @@ _RANK_RTOL = 1e-13
 class LearningRateLimits:
     """Step-size facts of a least-squares problem.
 
-    The first group is for plain gradient descent on the raw data and the mean squared error,
-    as :func:`gradreg.gradient_descent` runs it; the ``scaled_`` group is for GDRegressor's
-    internally standardized problem (half the mean squared error).
+    All are for gradient descent on the mean squared error, with the learning rate a step on
+    it (the tutorial's convention, which GDRegressor follows too). The first group is for the
+    raw data, as :func:`gradreg.gradient_descent` and ``GDRegressor(standardize=False)`` run
+    it; the ``scaled_`` group is for GDRegressor's internally standardized problem.
     """
 
     lipschitz: float
@@ -57,7 +59,8 @@ class LearningRateLimits:
             f"recommended 1/L = {self.recommended:.6g}",
             f"  condition number {self.condition_number:.3g}: about {raw['plain']:.3g} epochs "
             f"(plain) or {raw['accelerated']:.3g} (accelerated) to a gap of {tol:g}",
-            "With gradreg's internal standardization (GDRegressor, half the mean squared error):",
+            "With gradreg's internal standardization (GDRegressor's default; rates are steps "
+            "on the standardized problem):",
             f"  L = {self.scaled_lipschitz:.6g}; stable below {self.scaled_max_stable:.6g}; "
             f"learning_rate='auto' uses {self.scaled_recommended:.6g}",
             f"  condition number {self.scaled_condition_number:.3g}: about "
@@ -92,8 +95,8 @@ def learning_rate_limits(X: ArrayLike, y: ArrayLike, fit_intercept: bool = True)
     >>> limits = learning_rate_limits(data.hours, data.score)
     >>> round(limits.max_stable, 6)  # the classic loop diverges at or above this rate
     0.029727
-    >>> limits.scaled_recommended
-    1.0
+    >>> limits.scaled_recommended  # one standardized feature: L = 2, 1/L = 0.5
+    0.5
     """
     array = np.asarray(X)
     if array.ndim == 1:
@@ -114,7 +117,8 @@ def learning_rate_limits(X: ArrayLike, y: ArrayLike, fit_intercept: bool = True)
     top, kappa = _extremes(2.0 * raw)
     precond = Preconditioner.from_stats(stats, fit_intercept)
     quadratic = Quadratic(stats, precond, Penalty().scaled(precond.scale, precond.n_params))
-    scaled_top, scaled_kappa = _extremes(quadratic.hessian)
+    # GDRegressor's objective is half the MSE: the MSE's curvature is twice its Hessian's.
+    scaled_top, scaled_kappa = _extremes(COST_FACTOR * quadratic.hessian)
     return LearningRateLimits(
         lipschitz=top,
         max_stable=2.0 / top,

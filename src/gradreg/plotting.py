@@ -27,6 +27,8 @@ _LINE_COLOR = "#DD5555"
 _FIGSIZE = (7.0, 4.5)
 _PATH_COLOR = "#222222"
 _RATE_COLORS = ["#4C72B0", "#55A868", "#8172B2", "#C44E52", "#DD8452"]
+# The animation's default run to convergence stops here on very slow problems.
+_MAX_ANIMATED_EPOCHS = 200_000
 # Costs above this multiple of the starting cost are off the chart in the rates plot.
 _RATES_CLIP = 3.0
 
@@ -82,7 +84,8 @@ def plot_fit(
         axes.set_ylabel(f"predicted {ylabel}")
     r2 = getattr(model, "metrics_", {}).get("r2")
     subtitle = f"R² = {r2:.3f}" if r2 is not None else ""
-    axes.set_title(title or f"Linear fit by gradient descent  {subtitle}".strip(), loc="left")
+    axes.set_title(title or f"Linear fit by gradient descent, {subtitle}".strip(", "),
+                   loc="left")
     axes.legend(frameon=False)
     return figure
 
@@ -94,8 +97,13 @@ def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 120) -> None
         figure.savefig(handle, format=suffix, dpi=dpi)
 
 
-def plot_cost(model) -> Figure:
-    """Cost per epoch (log scale) with the optimum's cost, and the relative gap per epoch.
+def plot_cost(model, title: str | None = None) -> Figure:
+    """Cost per epoch with the optimum's cost, and the relative gap to the optimum per epoch.
+
+    Drawn for fits of any length: a few epochs get markers; epochs at which the gap is exactly
+    zero (the optimum to float64 precision) are marked on the floor of the gap panel, and the
+    gap axis always shows ``tol``. The cost is the mean squared error (with a penalty: MSE + 2 x
+    alpha x penalty). The figure's title names the solver and the learning rate.
 
     Examples
     --------
@@ -106,54 +114,80 @@ def plot_cost(model) -> Figure:
     >>> [len(axes.lines) for axes in plot_cost(model).axes]
     [2, 2]
     """
+    from ._units import cost_label
+
     history = model.history_
-    epochs = np.arange(len(history["loss"]))
-    figure = Figure(figsize=(10.0, 4.2), layout="constrained")
+    loss = np.asarray(history["loss"], dtype=np.float64)
+    epochs = np.arange(loss.size)
+    marker = "o" if loss.size <= 60 else None
+    figure = Figure(figsize=(10.0, 4.4), layout="constrained")
     left, right = figure.subplots(1, 2)
     for axes in (left, right):
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(alpha=0.25, which="both")
         axes.set_xlabel("epoch")
-    left.plot(epochs, history["loss"], color=_DATA_COLOR, linewidth=2, label="cost")
+        if loss.size <= 12:
+            axes.set_xticks(epochs)
+    left.plot(epochs, loss, color=_DATA_COLOR, linewidth=2, marker=marker, markersize=4,
+              label="cost")
     optimum = getattr(model, "optimal_loss_", float("nan"))
     if np.isfinite(optimum):
-        left.axhline(optimum, color=_LINE_COLOR, linestyle="--", label=f"optimum {optimum:.4g}")
-    left.set_yscale("log")
-    left.set_ylabel("cost (half the mean squared error)")
+        left.axhline(optimum, color=_LINE_COLOR, linestyle="--", label=f"optimum {optimum:.6g}")
+    positive = loss[np.isfinite(loss) & (loss > 0)]
+    if positive.size and positive.max() > 10 * positive.min():
+        left.set_yscale("log")
+    left.set_ylabel(f"cost ({cost_label(getattr(model, 'penalty', None) is not None)})")
     left.set_title("Cost per epoch", loc="left")
     left.legend(frameon=False)
-    gap = np.asarray(history["gap"], dtype=np.float64)
-    positive = gap > 0
-    right.plot(epochs[positive], gap[positive], color=_DATA_COLOR, linewidth=2,
-               label="relative gap (f - f*)/f*")
-    right.axhline(model.tol, color=_LINE_COLOR, linestyle="--", label=f"tol = {model.tol:g}")
-    right.set_yscale("log")
-    verdict = "converged" if model.converged_ else "not converged"
-    right.set_title(f"Gap to the exact optimum: {verdict}, {model.n_iter_} epochs", loc="left")
-    right.legend(frameon=False)
+    _draw_gap(right, np.asarray(history["gap"], dtype=np.float64), model, marker)
+    figure.suptitle(title or _fit_summary(model), x=0.01, ha="left", fontsize=10)
     return figure
 
 
-def _cost_grid(X, y, coef_star, intercept_star, axes_index, centre, half_width, size=160):
-    """Mean squared error over a grid of two parameters, the others at the optimum."""
-    first = np.linspace(centre[0] - half_width[0], centre[0] + half_width[0], size)
-    second = np.linspace(centre[1] - half_width[1], centre[1] + half_width[1], size)
-    A, B = np.meshgrid(first, second)
-    base = X @ coef_star + intercept_star
-    i, j = axes_index
-    col_i = X[:, i]
-    col_j = X[:, j] if j is not None else np.ones(len(y))
-    star_j = coef_star[j] if j is not None else intercept_star
-    # residual = y - base - (a - w_i) x_i - (b - w_j) x_j, expanded to avoid an n x grid array.
-    r0 = y - base
-    terms = {
-        "rr": r0 @ r0, "ri": r0 @ col_i, "rj": r0 @ col_j,
-        "ii": col_i @ col_i, "jj": col_j @ col_j, "ij": col_i @ col_j,
-    }
-    da, db = A - coef_star[i], B - star_j
-    total = (terms["rr"] - 2 * da * terms["ri"] - 2 * db * terms["rj"] + da**2 * terms["ii"]
-             + db**2 * terms["jj"] + 2 * da * db * terms["ij"])
-    return A, B, np.maximum(total / len(y), 0.0)
+def _draw_gap(axes, gap: np.ndarray, model, marker) -> None:
+    epochs = np.arange(gap.size)
+    positive = gap > 0
+    zero = gap == 0
+    tol = float(model.tol)
+    known = gap[positive]
+    floor = min(tol, float(known.min())) / 10 if known.size else tol / 10
+    top = max(tol, float(known.max())) * 10 if known.size else tol * 100
+    axes.plot(epochs[positive], gap[positive], color=_DATA_COLOR, linewidth=2, marker=marker,
+              markersize=4, label="relative gap (f - f*)/f*")
+    if zero.any():
+        axes.plot(epochs[zero], np.full(int(zero.sum()), floor), "v", color="#55A868",
+                  markersize=7, linestyle="none", label="gap 0: the optimum, to float64")
+    if not (positive.any() or zero.any()):
+        axes.text(0.5, 0.5, "gap unknown on this route", transform=axes.transAxes,
+                  ha="center", va="center")
+    axes.axhline(tol, color=_LINE_COLOR, linestyle="--", label=f"tol = {tol:g}")
+    axes.set_yscale("log")
+    axes.set_ylim(floor / 3, top)
+    verdict = "converged" if model.converged_ else "not converged"
+    axes.set_title("Relative gap to the exact optimum", loc="left")
+    count = f"{model.n_iter_} epoch{'s' if model.n_iter_ != 1 else ''}"
+    axes.legend(frameon=False, title=f"{verdict} after {count}", fontsize=8,
+                title_fontsize=9)
+
+
+def _fit_summary(model) -> str:
+    method = str(getattr(model, "solver_", ""))
+    if getattr(model, "optimizer_", "none") != "none":
+        method += f" ({model.optimizer_})"
+    rate = getattr(model, "learning_rate_", float("nan"))
+    scaled = getattr(model, "standardize", False)
+    text = f"Fit by {method}" + (" in standardized coordinates" if scaled else "")
+    if np.isfinite(rate):
+        where = " (standardized problem)" if scaled else ""
+        text += f", learning rate {rate:.4g}, 2/L = {2 / model.lipschitz_:.4g}{where}"
+    return text
+
+
+def _label(names, index: int | None, one_feature: bool) -> str:
+    if index is None:
+        return "intercept b"
+    name = str(names[index]) if names is not None else f"x{index}"
+    return f"slope m (per unit of {name})" if one_feature else f"coefficient of {name}"
 
 
 def plot_path(
@@ -161,60 +195,73 @@ def plot_path(
     y: np.ndarray,
     learning_rate: float | None = None,
     epochs: int = 200,
-    coefficients: tuple[int, int | None] = (0, None),
+    coefficients: tuple[int, int | None] | None = None,
     names: tuple[str, str] | None = None,
+    feature_names=None,
 ) -> Figure:
     """The classic descent's path over the contours of the cost, start and end marked.
 
-    With one feature the plane is the slope and the intercept ``(m, b)``; otherwise the two
-    coefficients named by ``coefficients`` (``None`` for the intercept), the others held at the
-    optimum. The default learning rate is 1/L of the raw problem.
+    With one feature the plane is the slope and the intercept ``(m, b)``. With several it is an
+    exact 2-D slice through the optimum along two parameters (``coefficients``: two feature
+    indices, the second may be ``None`` for the intercept; default: the pair with the strongest
+    curvature coupling), the others held at their optimal values; the descent shown is the
+    classic one on that slice, from zero, so path and contours are the same function. The
+    default learning rate is 1/L of the plane; axes are named from ``feature_names``.
 
     Examples
     --------
     >>> from gradreg import load_study_time
     >>> data = load_study_time()
-    >>> figure = plot_path(data.X, data.score, epochs=50)
-    >>> len(figure.axes[0].lines) >= 1 and len(figure.axes[0].collections) >= 1
-    True
+    >>> figure = plot_path(data.X, data.score, epochs=50, feature_names=["hours"])
+    >>> figure.axes[0].get_xlabel()
+    'slope m (per unit of hours)'
     """
-    from .guidance import learning_rate_limits
+    from ._slices import make_slice, strongest_coupling
     from .tutorial import descent_path
 
-    X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    limits = learning_rate_limits(X, y)
-    rate = limits.recommended if learning_rate is None else learning_rate
-    path = descent_path(X, y, rate, epochs)
-    solution = np.linalg.lstsq(np.c_[X, np.ones(len(y))], y, rcond=None)[0]
-    coef_star, intercept_star = solution[:-1], solution[-1]
-    i, j = coefficients
-    track_i = path.coef[:, i]
-    track_j = path.coef[:, j] if j is not None else path.intercept
-    star = (coef_star[i], coef_star[j] if j is not None else intercept_star)
+    X = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
+    d = X.shape[1]
+    pair = coefficients or ((0, None) if d == 1 else strongest_coupling(X))
+    plane = make_slice(X, y, pair)
+    curvatures = np.linalg.eigvalsh(plane.hessian())
+    rate = 1.0 / curvatures[-1] if learning_rate is None else learning_rate
+    path = descent_path(plane.columns, plane.target, rate, epochs, fit_intercept=False)
+    track_i, track_j = path.coef[:, 0], path.coef[:, 1]
+    star = plane.optimum
     finite = np.isfinite(track_i) & np.isfinite(track_j)
     span_i = max(np.abs(track_i[finite] - star[0]).max(), 1e-12) * 1.15
     span_j = max(np.abs(track_j[finite] - star[1]).max(), 1e-12) * 1.15
-    A, B, cost = _cost_grid(X, y, coef_star, intercept_star, (i, j), star, (span_i, span_j))
+    A, B = np.meshgrid(np.linspace(star[0] - span_i, star[0] + span_i, 160),
+                       np.linspace(star[1] - span_j, star[1] + span_j, 160))
+    cost = plane.cost(A, B)
     figure, axes = _new_figure()
     floor = cost.min()
     levels = floor + (cost.max() - floor) * np.geomspace(1e-4, 1.0, 14)
     axes.contourf(A, B, cost, levels=levels, cmap="Blues_r", alpha=0.85)
     axes.contour(A, B, cost, levels=levels, colors="white", linewidths=0.5, alpha=0.6)
+    kind = "1/L" if learning_rate is None else f"{rate * curvatures[-1] / 2:.2g} x 2/L"
     axes.plot(track_i[finite], track_j[finite], color=_PATH_COLOR, linewidth=1.5,
-              marker="o", markersize=2.5, label=f"descent, learning rate {rate:.3g}")
+              marker="o", markersize=2.5, label=f"descent, learning rate {rate:.3g} ({kind})")
     axes.plot(*[t[finite][0] for t in (track_i, track_j)], "o", color="#55A868",
               markersize=9, label="start")
     axes.plot(*[t[finite][-1] for t in (track_i, track_j)], "s", color=_LINE_COLOR,
               markersize=8, label=f"after {len(path.cost) - 1} epochs")
     axes.plot(*star, "*", color="gold", markeredgecolor="black", markersize=14, label="optimum")
-    first_name, second_name = names or (
-        ("slope m", "intercept b") if X.shape[1] == 1 else
-        (f"coefficient {i}", "intercept" if j is None else f"coefficient {j}"))
-    axes.set_xlabel(first_name)
-    axes.set_ylabel(second_name)
-    axes.set_title(f"Gradient descent over the cost surface (condition number "
-                   f"{limits.condition_number:.3g})", loc="left")
+    first, second = names or (_label(feature_names, pair[0], d == 1),
+                              _label(feature_names, pair[1], d == 1))
+    axes.set_xlabel(first)
+    axes.set_ylabel(second)
+    kappa = curvatures[-1] / curvatures[0] if curvatures[0] > 0 else np.inf
+    if d == 1:
+        axes.set_title(f"Gradient descent on the cost (MSE), condition number {kappa:.3g}",
+                       loc="left", fontsize=11)
+    else:
+        held = d - 1  # of the d + 1 parameters, two vary
+        axes.set_title(f"Exact 2-D slice through the optimum (condition number {kappa:.3g}):\n"
+                       f"{first} and {second} vary, the other {held} parameter"
+                       f"{'s' if held != 1 else ''} stay at the optimum",
+                       loc="left", fontsize=10)
     axes.legend(frameon=False, loc="best", fontsize=8)
     return figure
 
@@ -256,43 +303,76 @@ def plot_rates(
     return figure
 
 
+def animated_descent(x, y, learning_rate=None, epochs=None, frames: int = 40):
+    """The rate, the classic descent and the epochs shown by :func:`save_animation`.
+
+    The default rate is 1/L; the default ``epochs`` is the exact count the descent needs to
+    bring ``m`` and ``b`` within 1e-4 (relative) of the least-squares line.
+    """
+    from ._trace import classic_optimum, epochs_needed
+    from .tutorial import classic_max_stable_learning_rate, descent_path
+
+    rate = classic_max_stable_learning_rate(x) / 2 if learning_rate is None else learning_rate
+    optimum = classic_optimum(x, y)
+    if epochs is None:
+        epochs = 300
+        if optimum is not None:
+            start = -np.array(optimum[:2])
+            needed = epochs_needed(x, start, rate, 1e-4 * float(np.linalg.norm(start)))
+            epochs = int(min(max(needed, 1), _MAX_ANIMATED_EPOCHS))
+    descent = descent_path(x.reshape(-1, 1), y, rate, epochs)
+    shown = np.unique(np.geomspace(1, len(descent.cost), frames).astype(int) - 1)
+    return rate, descent, shown
+
+
 def save_animation(
     X: np.ndarray,
     y: np.ndarray,
     path: str | os.PathLike,
     learning_rate: float | None = None,
-    epochs: int = 300,
+    epochs: int | None = None,
     frames: int = 40,
+    xlabel: str = "x",
+    ylabel: str = "y",
 ) -> int:
     """Write a GIF of the fitted line moving towards the data; returns the number of frames.
 
-    Frames are spaced geometrically in epochs, so the fast early moves and the slow end both
-    show. Needs one feature.
+    The default rate is 1/L and the default ``epochs`` run to convergence (``m`` and ``b``
+    within 1e-4 of the least-squares line, relative; the exact count for this rate), so the
+    last frame lies on the dashed least-squares line. Frames are spaced geometrically in
+    epochs, so the fast early moves and the slow end both show. Axes are labelled
+    ``xlabel``/``ylabel`` in the data's units. Needs one feature.
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    from .guidance import learning_rate_limits
-    from .tutorial import descent_path
+    from ._trace import classic_optimum
 
-    X = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
-    x = X[:, 0]
-    rate = learning_rate_limits(X, y).recommended if learning_rate is None else learning_rate
-    descent = descent_path(X, y, rate, epochs)
-    shown = np.unique(np.geomspace(1, len(descent.cost), frames).astype(int) - 1)
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(X, dtype=np.float64).reshape(len(y), -1)[:, 0]
+    rate, descent, shown = animated_descent(x, y, learning_rate, epochs, frames)
+    optimum = classic_optimum(x, y)
     figure, axes = _new_figure()
-    axes.scatter(x, y, s=22, color=_DATA_COLOR, alpha=0.75, edgecolor="white", linewidth=0.5)
+    axes.scatter(x, y, s=22, color=_DATA_COLOR, alpha=0.75, edgecolor="white", linewidth=0.5,
+                 label="data")
     grid = np.linspace(x.min(), x.max(), 2)
-    (line,) = axes.plot(grid, grid * 0, color=_LINE_COLOR, linewidth=2.5)
-    label = axes.text(0.02, 0.95, "", transform=axes.transAxes, va="top")
-    axes.set_ylim(min(0.0, y.min()) - 0.05 * np.ptp(y), y.max() + 0.05 * np.ptp(y))
-    axes.set_xlabel("x")
-    axes.set_ylabel("y")
+    if optimum is not None:
+        axes.plot(grid, optimum[0] * grid + optimum[1], color="#888888", linestyle="--",
+                  linewidth=1.2, label="least-squares line")
+    (line,) = axes.plot(grid, grid * 0, color=_LINE_COLOR, linewidth=2.5, label="descent")
+    label = axes.text(0.02, 0.97, "", transform=axes.transAxes, va="top", family="monospace",
+                      fontsize=9)
+    axes.set_ylim(min(0.0, y.min()) - 0.05 * np.ptp(y), y.max() + 0.15 * np.ptp(y))
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(f"Gradient descent at learning rate {rate:.4g}", loc="left")
+    axes.legend(frameon=False, loc="lower right", fontsize=8)
 
     def draw(k):
         epoch = shown[k]
         m, b = descent.coef[epoch, 0], descent.intercept[epoch]
         line.set_ydata(m * grid + b)
-        label.set_text(f"epoch {epoch}: y = {m:.3g} x + {b:.3g}, cost {descent.cost[epoch]:.4g}")
+        label.set_text(f"epoch {epoch:>6}: {ylabel} = {m:.4g} {xlabel} + {b:.4g}\n"
+                       f"cost (MSE) {descent.cost[epoch]:.5g}")
         return line, label
 
     animation = FuncAnimation(figure, draw, frames=len(shown), blit=False)

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._trace import DescentTrace, warn_if_far
 from ._validation import as_numeric, check_finite
 from .errors import DataError, DivergenceError, ParameterError
 
-__all__ = ["DescentPath", "classic_max_stable_learning_rate", "descent_path", "gradient_descent"]
+__all__ = [
+    "DescentPath",
+    "DescentTrace",
+    "classic_max_stable_learning_rate",
+    "descent_path",
+    "gradient_descent",
+]
 
 
 def classic_max_stable_learning_rate(x: ArrayLike) -> float:
@@ -32,8 +39,13 @@ def classic_max_stable_learning_rate(x: ArrayLike) -> float:
 
 
 def gradient_descent(
-    x: ArrayLike, y: ArrayLike, learning_rate: float = 0.0001, epochs: int = 1000
-) -> tuple[float, float, float]:
+    x: ArrayLike,
+    y: ArrayLike,
+    learning_rate: float = 0.0001,
+    epochs: int = 1000,
+    *,
+    trace: bool = False,
+):
     r"""Fit ``y = m*x + b`` by batch gradient descent on the mean squared error.
 
     Starting from :math:`m = b = 0`, each of the ``epochs`` epochs computes
@@ -56,10 +68,13 @@ def gradient_descent(
     x, y : array-like of shape (N,)
         One feature and the target.
     learning_rate : float, default=0.0001
-        The constant step :math:`\eta`, > 0. Rates at or above
-        :func:`classic_max_stable_learning_rate` make the loop diverge.
+        The constant step :math:`\eta`, > 0 and below the stability limit 2/L
+        (:func:`classic_max_stable_learning_rate`), which is known from the data before the
+        first epoch.
     epochs : int, default=1000
         Number of full passes over the data, >= 1.
+    trace : bool, default=False
+        Return every epoch (a :class:`DescentTrace`) instead of the last values.
 
     Returns
     -------
@@ -68,10 +83,20 @@ def gradient_descent(
     cost : float
         The cost computed in the last epoch, before its update (as the classic loop reports it).
 
+    or, with ``trace=True``, a :class:`DescentTrace` of every epoch's ``m``, ``b``, cost and
+    gradients; its ``result`` is the ``(m, b, cost)`` above.
+
     Raises
     ------
     DivergenceError
-        When the iterates overflow; the message names the largest stable learning rate.
+        Before the first epoch, when ``learning_rate`` is at or above 2/L; the message names
+        2/L and a rate that works.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ``m`` and ``b`` end further than 1e-3 (relative) from the least-squares line: the
+        message gives the gap, the optimum and the epochs this rate would need.
 
     Examples
     --------
@@ -82,6 +107,19 @@ def gradient_descent(
     >>> m, b, cost = gradient_descent(data.hours, data.score, learning_rate=0.01, epochs=5000)
     >>> print(f"score = {m:.2f} * hours + {b:.2f}  (mean squared error {cost:.1f})")
     score = 5.44 * hours + 37.58  (mean squared error 18.9)
+
+    Every epoch, as numbers a learner can check by hand:
+
+    >>> steps = gradient_descent(data.hours, data.score, learning_rate=0.01, epochs=5000,
+    ...                          trace=True)
+    >>> print(steps.table(rows=3, last=False))
+     epoch            m            b   cost (MSE)        dJ/dm        dJ/db
+         1            0            0      4508.28     -743.936     -131.148
+         2      7.43936      1.31148      720.865     -241.983     -52.0186
+         3       9.8592      1.83167      313.699     -77.7485     -26.0927
+       ...
+    >>> steps.result == (m, b, cost)
+    True
     """
     if isinstance(learning_rate, bool) or not np.isfinite(learning_rate) or learning_rate <= 0:
         raise ParameterError(
@@ -101,27 +139,43 @@ def gradient_descent(
         raise DataError("x and y are empty: gradient descent needs at least one point.")
     check_finite(xs, "x")
     check_finite(ys, "y")
+    limit = classic_max_stable_learning_rate(xs)
+    if learning_rate >= limit:
+        raise DivergenceError(
+            f"gradient_descent would diverge with learning_rate={learning_rate:g}: the largest "
+            f"stable learning rate for these data is {limit:.6g} (2/L), known before the first "
+            f"epoch. Use a smaller one, e.g. {limit / 2:.6g} (1/L)."
+        )
 
     n = float(xs.size)
     m = b = 0.0
     cost = float("nan")
+    record = np.empty((epochs, 5)) if trace else None
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(epochs):
+        for epoch in range(epochs):
             predictions = m * xs + b
             residuals = ys - predictions
             cost = float(np.mean(residuals**2))
             dm = -(2.0 / n) * float(np.dot(xs, residuals))
             db = -(2.0 / n) * float(residuals.sum())
+            if record is not None:
+                record[epoch] = m, b, cost, dm, db
             m -= learning_rate * dm
             b -= learning_rate * db
             if not np.isfinite(cost + m + b):
-                limit = classic_max_stable_learning_rate(xs)
                 raise DivergenceError(
-                    f"gradient_descent diverged with learning_rate={learning_rate:g}: the cost "
-                    f"overflowed. The largest stable learning rate for these data is "
-                    f"{limit:.6g} (2/L); use a smaller one, e.g. {limit / 2:.6g}."
+                    f"gradient_descent overflowed float64 with learning_rate={learning_rate:g}, "
+                    f"below the stable limit {limit:.6g} (2/L): the data's squares are too "
+                    "large. Rescale x and y, e.g. divide each by its largest absolute value."
                 )
-    return m, b, cost
+    warn_if_far(xs, ys, m, b, learning_rate, epochs)
+    if record is None:
+        return m, b, cost
+    return DescentTrace(
+        epoch=np.arange(1, epochs + 1), m=record[:, 0], b=record[:, 1], cost=record[:, 2],
+        grad_m=record[:, 3], grad_b=record[:, 4], learning_rate=float(learning_rate),
+        final_m=m, final_b=b,
+    )
 
 
 @dataclass(frozen=True)
