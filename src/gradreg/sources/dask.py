@@ -73,9 +73,9 @@ class DaskSource:
         if X.dtype.kind not in "iufb":
             raise DataError(f"Input X must be numeric; the dask array has dtype {X.dtype}.")
         X = X.rechunk({1: X.shape[1]})  # whole rows in each block
-        y = y.rechunk(X.chunks[0])
+        y = y.rechunk((X.chunks[0],))  # a tuple of tuples: chunks of size 0 are allowed
         if sample_weight is not None:
-            sample_weight = da.asarray(sample_weight).rechunk(X.chunks[0])
+            sample_weight = da.asarray(sample_weight).rechunk((X.chunks[0],))
         if X.shape[0] != y.shape[0]:
             raise DataError(
                 f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}."

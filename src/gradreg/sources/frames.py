@@ -75,6 +75,12 @@ class FrameSource:
             X, y, w = self.design_spec.design(frame, self._with_target, row_offset=row)
             if y is None:  # features only, for prediction
                 y = np.zeros(X.shape[0])
+            if w is not None and (w < 0).any():
+                bad = int(np.flatnonzero(w < 0)[0])
+                raise DataError(
+                    f"Row {row + bad + 1}, column {self.design_spec.weights!r} of {self.what}: "
+                    f"weight {float(w[bad])!r} is negative; sample weights must be non-negative."
+                )
             row += len(y)
             if len(y):
                 yield X, y, w
@@ -83,6 +89,11 @@ class FrameSource:
         stats = stats_from_batches(self._designed(), self.n_features)
         if stats.n_rows == 0:
             raise DataError(f"{self.what} hold(s) no data rows.")
+        if stats.weight_sum == 0:
+            raise DataError(
+                f"The weights in column {self.design_spec.weights!r} of {self.what} sum to zero: "
+                "at least one row needs a positive weight."
+            )
         self._n_rows = stats.n_rows
         return stats
 
@@ -116,6 +127,8 @@ def design_source(
     The source carries ``design_spec``, ``fit_intercept`` and ``feature_names``.
     """
     frame = _frame(data)
+    if len(frame) == 0:
+        raise DataError("The DataFrame holds no data rows.")
     spec = DesignSpec.from_frame(formula, frame, levels=levels, weights=weights)
     X, y, w = spec.design(frame)
     source = ArraySource(X, y, w)
@@ -140,7 +153,9 @@ def streamed_source(
     columns (read by ``level_frames(columns)`` when given, e.g. Arrow batches of those columns
     only); transforms fitted on the data are refused (each batch would fit them anew).
     """
-    first = next(iter(frames()), None)
+    # The first frame with rows: an empty file's columns have no type (CSV) and would look
+    # like categorical ones.
+    first = next((frame for frame in frames() if len(frame)), None)
     if first is None:
         raise DataError(f"{what} hold(s) no data rows.")
     sample = _frame(first).iloc[:_SAMPLE_ROWS]
@@ -261,7 +276,10 @@ def file_frames(
                 opened[key] = ds.dataset(key, format="parquet")
             else:
                 options = pacsv.ReadOptions(block_size=_FORMULA_CSV_BLOCK)
-                opened[key] = ds.dataset(key, format=ds.CsvFileFormat(read_options=options))
+                # An empty cell is a missing value, also in a text column (not the level "").
+                convert = pacsv.ConvertOptions(strings_can_be_null=True)
+                opened[key] = ds.dataset(key, format=ds.CsvFileFormat(
+                    read_options=options, convert_options=convert))
         return opened[key]
 
     def frames() -> Iterator[Any]:
