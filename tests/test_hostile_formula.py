@@ -163,3 +163,15 @@ def test_a_dask_frame_with_an_empty_partition(frame):
     kept = frame[frame.index >= first]
     expected, bound = reference(design(kept), kept.y.to_numpy())
     assert relative(model.coef_, expected) <= bound
+
+
+def test_predict_on_scanned_files_uses_the_models_design(frame, tmp_path):
+    # The new file holds levels a and b only: its own first pass would drop the column of c.
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    new = frame[frame.g != "c"]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    model = GDRegressor().fit(scan(tmp_path / "train.csv", formula="y ~ x + g"))
+    predicted = model.predict(scan(tmp_path / "new.csv", formula="y ~ x + g"))
+    expected = design(new) @ model.coef_ + model.intercept_
+    np.testing.assert_allclose(predicted, expected, rtol=0, atol=10 * 3 * EPS * np.max(
+        np.abs(design(new)) @ np.abs(model.coef_) + abs(model.intercept_)))

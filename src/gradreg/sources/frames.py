@@ -63,6 +63,10 @@ class FrameSource:
     def n_features(self) -> int:
         return len(self.feature_names)
 
+    def redesigned(self, spec: DesignSpec) -> FrameSource:
+        """The same frames through another spec (a fitted model's), for prediction."""
+        return FrameSource(self._frames, spec, self.what, with_target=False)
+
     @property
     def n_rows(self) -> int:
         if self._n_rows is None:
