@@ -175,3 +175,12 @@ def test_predict_on_scanned_files_uses_the_models_design(frame, tmp_path):
     expected = design(new) @ model.coef_ + model.intercept_
     np.testing.assert_allclose(predicted, expected, rtol=0, atol=10 * 3 * EPS * np.max(
         np.abs(design(new)) @ np.abs(model.coef_) + abs(model.intercept_)))
+
+
+@pytest.mark.parametrize("levels", [{"g": "abc"}, {"g": 3}])
+def test_levels_must_be_a_list_per_column(frame, levels, tmp_path):
+    # A string would be split into one level per character.
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(ParameterError, match=r"levels\['g'\] must be a list of the column's "
+                                             r"levels, as in \{'g': \['a', 'b'\]\}; got "):
+        scan(tmp_path / "a.csv", formula="y ~ x + g", levels=levels)

@@ -215,6 +215,12 @@ class DesignSpec:
                 "of the target on itself fits exactly and predicts nothing. Remove it from the "
                 "right side."
             )
+        for name, values in (levels or {}).items():
+            if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+                raise ParameterError(
+                    f"levels[{name!r}] must be a list of the column's levels, as in "
+                    f"{{{name!r}: ['a', 'b']}}; got {values!r}."
+                )
         given = {str(k): list(v) for k, v in (levels or {}).items()}
         found = {}
         for name in _categorical_variables(formula, frame):
