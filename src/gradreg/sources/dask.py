@@ -72,14 +72,14 @@ class DaskSource:
             raise DataError(f"y must be 1-D (one target per row); got shape {y.shape}.")
         if X.dtype.kind not in "iufb":
             raise DataError(f"Input X must be numeric; the dask array has dtype {X.dtype}.")
-        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
-        y = y.rechunk((X.chunks[0],))  # a tuple of tuples: chunks of size 0 are allowed
-        if sample_weight is not None:
-            sample_weight = da.asarray(sample_weight).rechunk((X.chunks[0],))
         if X.shape[0] != y.shape[0]:
             raise DataError(
                 f"X and y have different numbers of rows: X has {X.shape[0]}, y has {y.shape[0]}."
             )
+        X = X.rechunk({1: X.shape[1]})  # whole rows in each block
+        y = y.rechunk((X.chunks[0],))  # a tuple of tuples: chunks of size 0 are allowed
+        if sample_weight is not None:
+            sample_weight = da.asarray(sample_weight).rechunk((X.chunks[0],))
         if X.shape[1] == 0:
             raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
         self.X, self.y, self.sample_weight = X, y, sample_weight
