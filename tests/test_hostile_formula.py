@@ -184,3 +184,11 @@ def test_levels_must_be_a_list_per_column(frame, levels, tmp_path):
     with pytest.raises(ParameterError, match=r"levels\['g'\] must be a list of the column's "
                                              r"levels, as in \{'g': \['a', 'b'\]\}; got "):
         scan(tmp_path / "a.csv", formula="y ~ x + g", levels=levels)
+
+
+def test_dask_weights_of_the_wrong_length_are_named():
+    da = pytest.importorskip("dask.array")
+    X, y = da.ones((10, 2), chunks=5), da.ones(10, chunks=5)
+    with pytest.raises(DataError, match=r"sample_weight must be 1-D with 10 values \(one per "
+                                        r"row\); got shape \(8,\)"):
+        GDRegressor().fit(X, y, sample_weight=da.ones(8, chunks=4))

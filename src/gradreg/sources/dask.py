@@ -79,7 +79,13 @@ class DaskSource:
         X = X.rechunk({1: X.shape[1]})  # whole rows in each block
         y = y.rechunk((X.chunks[0],))  # a tuple of tuples: chunks of size 0 are allowed
         if sample_weight is not None:
-            sample_weight = da.asarray(sample_weight).rechunk((X.chunks[0],))
+            sample_weight = da.asarray(sample_weight)
+            if sample_weight.shape != (X.shape[0],):
+                raise DataError(
+                    f"sample_weight must be 1-D with {X.shape[0]} values (one per row); got "
+                    f"shape {sample_weight.shape}."
+                )
+            sample_weight = sample_weight.rechunk((X.chunks[0],))
         if X.shape[1] == 0:
             raise DataError("Found array with 0 feature(s) while a minimum of 1 is required.")
         self.X, self.y, self.sample_weight = X, y, sample_weight
