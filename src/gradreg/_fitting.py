@@ -171,6 +171,9 @@ def json_params(model) -> dict:
     params = {
         k: v for k, v in model.get_params(deep=False).items() if k not in ("callbacks", "verbose")
     }
+    # numpy scalars (np.int64(5), np.float32(0.1), np.True_) are valid settings; JSON needs
+    # the Python numbers they stand for.
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
     if callable(params.get("learning_rate")):
         params["learning_rate"] = "auto"  # a schedule is code, which a model file never holds
     if not isinstance(params.get("random_state"), int | type(None)):

@@ -49,10 +49,8 @@ class Averager:
 
     @classmethod
     def from_setting(cls, average: bool | int) -> Averager:
-        if average is True:
-            return cls(1)
-        if average is False:
-            return cls(_NEVER)
+        if isinstance(average, bool | np.bool_):
+            return cls(1 if average else _NEVER)
         return cls(int(average))
 
     @property

@@ -70,6 +70,8 @@ class Options:
     values: tuple
 
     def accepts(self, value: Any) -> bool:
+        if isinstance(value, np.bool_):  # numpy's booleans are booleans, as in scikit-learn
+            value = bool(value)
         return any(value is v or (isinstance(v, str) and value == v) for v in self.values)
 
     def describe(self) -> str:

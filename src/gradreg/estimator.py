@@ -710,6 +710,10 @@ default="auto"
                 X = spec.design(X, with_target=False)[0]
                 predictions = X @ self.coef_ + self.intercept_
             elif is_source(X):
+                if spec is not None and hasattr(X, "redesigned"):
+                    # scan(formula=...) of new files: their own first pass may find other
+                    # levels; the design must be the model's.
+                    X = X.redesigned(spec)
                 self._check_source_features(X)
                 parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
                 predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)

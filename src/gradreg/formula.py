@@ -34,8 +34,9 @@ from .errors import DataError, DataTypeError, ParameterError
 __all__ = ["DesignSpec", "FormulaSyntaxError", "levels_of_batches", "variables_of"]
 
 _INTERCEPT = "Intercept"
-# Identifiers in a formula: backtick-quoted names or Python-style names.
-_NAME = re.compile(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_.]*)")
+# Identifiers in a formula: backtick-quoted names or Python-style names (Unicode letters
+# included, as Python and formulaic allow them: ``größe``).
+_NAME = re.compile(r"`([^`]+)`|([^\W\d][\w.]*)")
 # formulaic marks the offending token of a syntax error with these two characters.
 _MARK_START, _MARK_END = "\u29db", "\u29da"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -81,10 +82,19 @@ def _parse(formula: str):
         )
     try:
         parsed = formulaic.Formula(formula)
-        lhs, rhs = parsed.lhs, parsed.rhs
     except formulaic.errors.FormulaParsingError as error:
+        if "`.` operator" in str(error):
+            raise FormulaSyntaxError(
+                f"Invalid formula {formula!r}: '.' (all other columns) is not supported; name "
+                "the columns on the right of '~', as in 'y ~ x1 + x2'."
+            ) from None
         raise FormulaSyntaxError(_syntax_message(formula, error)) from None
-    return lhs, rhs
+    if not hasattr(parsed, "lhs"):  # '~ x': formulaic reads it as a right side only
+        raise FormulaSyntaxError(
+            f"A formula must name the target on the left of '~', as in 'y ~ x1 + x2'. Got "
+            f"{formula!r}."
+        )
+    return parsed.lhs, parsed.rhs
 
 
 def _syntax_message(formula: str, error: Exception) -> str:
@@ -121,7 +131,7 @@ def _is_categorical(series) -> bool:
 def _categorical_variables(formula: str, frame) -> list[str]:
     """Columns that are strings/categories, and numeric columns wrapped in ``C(...)``."""
     wrapped = set()
-    for inner in re.findall(r"\bC\(\s*(`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)", formula):
+    for inner in re.findall(r"\bC\(\s*(`[^`]+`|[^\W\d][\w.]*)", formula):
         wrapped.add(inner.strip("`"))
     used = variables_of(formula, frame.columns)
     return [c for c in used if c in wrapped or _is_categorical(frame[c])]
@@ -198,6 +208,19 @@ class DesignSpec:
         lhs, _ = _parse(formula)
         frame = _frame(data)
         target = _target_of(lhs, formula, frame.columns)
+        right = re.sub(r"'[^']*'|\"[^\"]*\"", "", formula.split("~", 1)[1])  # not in strings
+        if target in variables_of(right, [target]):
+            raise ParameterError(
+                f"The target {target!r} also appears on the right side of {formula!r}: a model "
+                "of the target on itself fits exactly and predicts nothing. Remove it from the "
+                "right side."
+            )
+        for name, values in (levels or {}).items():
+            if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+                raise ParameterError(
+                    f"levels[{name!r}] must be a list of the column's levels, as in "
+                    f"{{{name!r}: ['a', 'b']}}; got {values!r}."
+                )
         given = {str(k): list(v) for k, v in (levels or {}).items()}
         found = {}
         for name in _categorical_variables(formula, frame):
@@ -236,7 +259,9 @@ class DesignSpec:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 matrix = formulaic.model_matrix(rhs, prepared, na_action="ignore")
-        except formulaic.errors.FormulaicError as error:
+        except (formulaic.errors.FormulaicError, ValueError, TypeError) as error:
+            # formulaic raises plain ValueError for some bad terms, e.g. a Treatment reference
+            # that is not a level.
             raise DataError(f"Cannot build the design of {self.formula!r}: "
                             f"{_ANSI.sub('', str(error)).splitlines()[0]}") from None
         return matrix.model_spec, list(matrix.columns)
@@ -295,9 +320,11 @@ class DesignSpec:
             unseen = np.flatnonzero(~original.isin(levels).to_numpy() & original.notna().to_numpy())
             if unseen.size:
                 row = int(unseen[0])
+                value = original.iloc[row]
+                value = value.item() if isinstance(value, np.generic) else value
                 shown = levels if len(levels) <= 10 else [*levels[:10], "..."]
                 raise DataError(
-                    f"Row {row + row_offset + 1}, column {name!r}: level {original.iloc[row]!r} "
+                    f"Row {row + row_offset + 1}, column {name!r}: level {value!r} "
                     f"was not seen in training; known levels: {shown}."
                 )
             frame[name] = pd.Categorical(original, categories=levels)

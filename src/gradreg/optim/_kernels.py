@@ -199,7 +199,9 @@ def sgd_steps(
     momentum, b1, b2, eps = (float(h) for h in hyper)
     _steps(
         X, np.ascontiguousarray(y, np.float64), w, np.ascontiguousarray(order, np.int64),
-        int(batch_size), np.asarray(shift, np.float64), np.asarray(scale, np.float64),
+        # A batch larger than the rows is all rows (the same steps; no huge scratch array).
+        min(int(batch_size), max(len(order), 1)), np.asarray(shift, np.float64),
+        np.asarray(scale, np.float64),
         bool(fit_intercept), theta, RULES[rule], first, second, momentum, b1, b2, eps,
         np.ascontiguousarray(rates, np.float64), np.asarray(l2, np.float64),
         np.asarray(l1, np.float64), bool(np.any(l1)), avg, counters,

@@ -245,6 +245,8 @@ def csv_batches(
     convert_options = pacsv.ConvertOptions(
         column_types=dict.fromkeys(columns, pa.float64()) if types is None else types,
         include_columns=columns,
+        # An empty cell is a missing value, also in a text column (not the level "").
+        strings_can_be_null=True,
         decimal_point=options.decimal,
     )
     with open_bytes(path, kind) as stream:

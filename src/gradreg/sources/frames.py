@@ -63,6 +63,10 @@ class FrameSource:
     def n_features(self) -> int:
         return len(self.feature_names)
 
+    def redesigned(self, spec: DesignSpec) -> FrameSource:
+        """The same frames through another spec (a fitted model's), for prediction."""
+        return FrameSource(self._frames, spec, self.what, with_target=False)
+
     @property
     def n_rows(self) -> int:
         if self._n_rows is None:
@@ -75,6 +79,12 @@ class FrameSource:
             X, y, w = self.design_spec.design(frame, self._with_target, row_offset=row)
             if y is None:  # features only, for prediction
                 y = np.zeros(X.shape[0])
+            if w is not None and (w < 0).any():
+                bad = int(np.flatnonzero(w < 0)[0])
+                raise DataError(
+                    f"Row {row + bad + 1}, column {self.design_spec.weights!r} of {self.what}: "
+                    f"weight {float(w[bad])!r} is negative; sample weights must be non-negative."
+                )
             row += len(y)
             if len(y):
                 yield X, y, w
@@ -83,6 +93,11 @@ class FrameSource:
         stats = stats_from_batches(self._designed(), self.n_features)
         if stats.n_rows == 0:
             raise DataError(f"{self.what} hold(s) no data rows.")
+        if stats.weight_sum == 0:
+            raise DataError(
+                f"The weights in column {self.design_spec.weights!r} of {self.what} sum to zero: "
+                "at least one row needs a positive weight."
+            )
         self._n_rows = stats.n_rows
         return stats
 
@@ -110,6 +125,8 @@ def design_source(
     The source carries ``design_spec``, ``fit_intercept`` and ``feature_names``.
     """
     frame = _frame(data)
+    if len(frame) == 0:
+        raise DataError("The DataFrame holds no data rows.")
     spec = DesignSpec.from_frame(formula, frame, levels=levels, weights=weights)
     X, y, w = spec.design(frame)
     source = ArraySource(X, y, w)
@@ -134,7 +151,9 @@ def streamed_source(
     columns (read by ``level_frames(columns)`` when given, e.g. Arrow batches of those columns
     only); transforms fitted on the data are refused (each batch would fit them anew).
     """
-    first = next(iter(frames()), None)
+    # The first frame with rows: an empty file's columns have no type (CSV) and would look
+    # like categorical ones.
+    first = next((frame for frame in frames() if len(frame)), None)
     if first is None:
         raise DataError(f"{what} hold(s) no data rows.")
     sample = _frame(first).iloc[:_SAMPLE_ROWS]
@@ -295,7 +314,9 @@ def scan_formula(
             )
         columns.append(weights)
     what = ", ".join(repr(file.name) for file in files)
-    sample = next(iter(file_frames(files[:1], options, columns)()), None)
+    # The first frame with rows decides which columns are text (an empty file's columns have
+    # no type to go by).
+    sample = next((f for f in file_frames(files, options, columns)() if len(f)), None)
     if sample is None:
         raise DataError(f"{what} hold(s) no data rows.")
     categorical = set(_categorical_variables(formula, sample))
