@@ -3,6 +3,7 @@ them, in memory, streamed in batches that miss levels, and on Dask; the spec sav
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -242,8 +243,11 @@ def client():
     distributed = pytest.importorskip("distributed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # A worker thread in this process, reached over tcp on 127.0.0.1 (so that the command
+        # line's --scheduler can use it too).
         cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+            host="127.0.0.1", dashboard_address=None,
         )
     with cluster, distributed.Client(cluster) as connected:
         yield connected
@@ -353,3 +357,124 @@ def test_scan_formula_reads_codes_as_levels_in_every_file(tmp_path):
     source = scan([tmp_path / "a.csv", tmp_path / "b.csv"], formula="y ~ x + C(g)")
     assert source.design_spec.levels == {"g": ["1", "2", "a"]}
     assert GDRegressor().fit(source).n_features_in_ == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: --formula, --categorical, --exclude, --weights, --levels
+# ---------------------------------------------------------------------------------------------
+
+
+def run_cli(capsys, *args):
+    from gradreg.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    # Tables wrap at the terminal's width: compare words, not line breaks.
+    return code, " ".join(captured.out.split()), captured.err
+
+
+@pytest.fixture
+def firm_csv(tmp_path, firms):
+    path = tmp_path / "grunfeld.csv"
+    firms.to_csv(path, index=False)
+    return path
+
+
+def test_cli_formula_fit_summary_model_and_predict(tmp_path, capsys, firm_csv, firms):
+    from gradreg import load_model
+
+    formula = "invest ~ value + capital + C(firm)"
+    model_path = tmp_path / "m.json"
+    code, out, err = run_cli(capsys, "fit", firm_csv, "--formula", formula, "--summary",
+                             "--model", model_path, "--quiet")
+    assert code == 0, err
+    assert "OLS regression results, fitted by gradient descent: invest ~ value" in out
+    assert "C(firm)[T.IBM]" in out
+    saved = load_model(model_path)
+    direct = GDRegressor(formula=formula).fit(firms)
+    _, bound = reference(formula, firms)
+    assert list(saved.feature_names_in_) == list(direct.feature_names_in_)
+    assert relative(saved.coef_, direct.coef_) <= 2 * bound
+    # The table again from the model file alone, and predictions on new rows by name.
+    code, out, err = run_cli(capsys, "summary", model_path)
+    assert code == 0 and "invest ~ value + capital + C(firm)" in out
+    new = tmp_path / "new.csv"
+    firms[["firm", "capital", "value"]].iloc[:5].to_csv(new, index=False)
+    code, out, err = run_cli(capsys, "predict", model_path, new)
+    assert code == 0, err
+    predicted = np.array([float(v) for v in out.split()[1:]])  # after the "prediction" header
+    np.testing.assert_array_equal(predicted, saved.predict(firms.iloc[:5]))
+    # Robust standard errors read the training rows again through the saved design.
+    code, out, err = run_cli(capsys, "summary", model_path, firm_csv, "--cov-type", "HC1")
+    assert code == 0, err
+    assert "HC1" in out
+
+
+def test_cli_categorical_exclude_and_weights_write_the_formula(capsys, firm_csv, firms):
+    code, out, _ = run_cli(capsys, "fit", firm_csv, "--target", "invest", "--categorical",
+                           "firm", "--exclude", "year", "--quiet")
+    assert code == 0 and "invest ~ value + capital + C(firm)" in out
+    code, out, err = run_cli(capsys, "fit", firm_csv, "--target", "invest", "--exclude",
+                             "firm,year", "--weights", "capital", "--quiet")
+    assert code == 0, err
+    assert "invest ~ value" in out and "C(firm)" not in out
+    code, out, err = run_cli(capsys, "fit", firm_csv, "--target", "invest", "--exclude",
+                             "firm,year", "--quiet")
+    assert code == 0 and "invest ~ value + capital" in out
+
+
+def test_cli_levels_choose_the_reference(capsys, firm_csv, firms):
+    levels = ["US Steel", *sorted(set(firms.firm) - {"US Steel"})]
+    code, out, err = run_cli(capsys, "fit", firm_csv, "--formula",
+                             "invest ~ value + C(firm)", "--levels",
+                             "firm=" + ",".join(levels), "--quiet")
+    assert code == 0, err
+    assert "C(firm)[T.General Motors]" in out and "C(firm)[T.US Steel]" not in out
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["--formula", "invest ~ value", "--target", "invest"], 2,
+     "--formula names the target and the terms"),
+    (["--formula", "invest ~ value +* capital"], 2, "at position 16"),
+    (["--formula", "invest ~ value", "--levels", "firm"], 2, "write COL=A,B,..."),
+    (["--target", "invest", "--exclude", "nope"], 2, r"--exclude: column\(s\) \['nope'\]"),
+    (["--target", "invest", "--categorical", "nope"], 2, r"\['nope'\] are not in the data"),
+    (["--target", "invest", "--levels", "firm=a,b"], 2, "--levels applies to --formula"),
+    ([], 2, "Missing option '--target'"),
+    (["--formula", "invest ~ center(value)"], 1, "uses transforms fitted on the data"),
+])
+def test_cli_formula_errors_are_one_line(capsys, firm_csv, args, code, message):
+    got, _, err = run_cli(capsys, "fit", firm_csv, *args, "--quiet")
+    assert got == code
+    assert err.count("gradreg: error:") == 1 and "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_cli_predict_names_an_unseen_level(tmp_path, capsys, firm_csv):
+    model_path = tmp_path / "m.json"
+    run_cli(capsys, "fit", firm_csv, "--formula", "invest ~ value + C(firm)", "--model",
+            model_path, "--quiet")
+    new = tmp_path / "new.csv"
+    new.write_text("value,firm\n1.0,Acme\n")
+    code, _, err = run_cli(capsys, "predict", model_path, new)
+    assert code == 1
+    assert "column 'firm': level 'Acme' was not seen in training" in err
+
+
+def test_cli_formula_on_a_dask_cluster(tmp_path, capsys, client, firms):
+    formula = "invest ~ value + capital + C(firm)"
+    ordered = firms.sort_values("firm")
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    ordered.iloc[:100].to_csv(paths[0], index=False)
+    ordered.iloc[100:].to_csv(paths[1], index=False)
+    model_path = tmp_path / "m.json"
+    code, out, err = run_cli(capsys, "fit", *paths, "--formula", formula, "--scheduler",
+                             client.scheduler.address, "--model", model_path, "--quiet")
+    assert code == 0, err
+    from gradreg import load_model
+
+    on_cluster = load_model(model_path)
+    in_memory = GDRegressor(formula=formula).fit(firms)
+    _, bound = reference(formula, firms)
+    assert list(on_cluster.feature_names_in_) == list(in_memory.feature_names_in_)
+    assert relative(on_cluster.coef_, in_memory.coef_) <= 4 * bound

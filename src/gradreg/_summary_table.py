@@ -43,7 +43,9 @@ def render(summary) -> Group:
     """A rich renderable: the fit's figures, the coefficient table and notes."""
     method = "WLS" if summary.weighted else "OLS"
     title = f"{method} regression results, fitted by gradient descent"
-    if summary.target:
+    if summary.target and "~" in summary.target:  # a formula, as the user wrote it
+        title += f": {summary.target}"
+    elif summary.target:
         title += f": {summary.target} ~ " + " + ".join(
             n for n in summary.names if n != "Intercept"
         )

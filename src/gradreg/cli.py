@@ -280,9 +280,78 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None, re
     return scan(list(paths), target=target, features=_feature_list(features), **reading)
 
 
+def _design_options(function):
+    """Formulas, categorical columns, excluded columns and a weight column."""
+    options = [
+        click.option("--formula", default=None, metavar="'Y ~ TERMS'",
+                     help="A model formula (formulaic's syntax, as statsmodels and R): "
+                          "'invest ~ value + capital + C(firm)'. Replaces --target/--features."),
+        click.option("--categorical", default=None, metavar="COL,...",
+                     help="Text or code columns to one-hot encode (treatment coding, the first "
+                          "level in sorted order as reference), as C(COL) in a formula."),
+        click.option("--exclude", default=None, metavar="COL,...",
+                     help="Columns to leave out of the features."),
+        click.option("--weights", default=None, metavar="COL",
+                     help="A column of non-negative sample weights."),
+        click.option("--levels", multiple=True, metavar="COL=A,B,...",
+                     help="The levels of a categorical column, the first the reference "
+                          "(repeat for several columns; default: found in a first pass)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _training_formula(data, target, features, formula, categorical, exclude, weights,
+                      reading) -> str | None:
+    """The formula a fit reads DATA through: --formula, or one written from --categorical and
+    --weights (None when the plain numeric reader serves)."""
+    if formula is not None:
+        if target is not None or features or categorical or exclude:
+            raise click.UsageError(
+                "--formula names the target and the terms: give it without --target, "
+                "--features, --categorical or --exclude."
+            )
+        return formula
+    if target is None:
+        raise click.UsageError("Missing option '--target' (or give --formula).")
+    if not categorical and not weights:
+        return None
+    from .sources._dialect import CsvOptions
+    from .sources.files import _inspect, resolve_paths
+
+    names = _inspect(resolve_paths(list(data))[0], CsvOptions(**reading)).names
+    chosen = _feature_list(features) or [c for c in names if c != target]
+    dropped = set(_feature_list(exclude) or []) | {weights}
+    cats = set(_feature_list(categorical) or [])
+    unknown = sorted((cats | set(_feature_list(exclude) or [])) - set(names))
+    if unknown:
+        raise click.UsageError(f"column(s) {unknown} are not in the data; its columns are "
+                               f"{names}.")
+    terms = [f"C({_quoted(c)})" if c in cats else _quoted(c) for c in chosen if c not in dropped]
+    if not terms:
+        raise click.UsageError("No feature column is left after --exclude and --weights.")
+    return f"{_quoted(target)} ~ " + " + ".join(terms)
+
+
+def _quoted(name: str) -> str:
+    """A column name as a formula term: backticks unless it is a plain identifier."""
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _parse_levels(levels: tuple[str, ...]) -> dict | None:
+    parsed = {}
+    for item in levels:
+        column, sep, values = item.partition("=")
+        if not sep or not column or not values:
+            raise click.BadParameter(f"write COL=A,B,..., got {item!r}", param_hint="--levels")
+        parsed[column.strip()] = [v.strip() for v in values.split(",")]
+    return parsed or None
+
+
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
-@click.option("--target", required=True, help="Name of the target column.")
+@click.option("--target", default=None, help="Name of the target column.")
 @click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="Save the fitted model to this JSON file.")
@@ -303,8 +372,10 @@ def _read_training(paths: tuple[str, ...], target: str, features: str | None, re
 @_cov_type_option
 @_fit_options
 @_reading_options
+@_design_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
-        scheduler, dask_workers, show_summary, cov_type, **options) -> None:
+        scheduler, dask_workers, show_summary, cov_type, formula, categorical, exclude, weights,
+        levels, **options) -> None:
     """Fit a linear model to CSV or Parquet DATA (files, folders or globs)."""
     # A checkpoint resumed and written again is the one file that is both read and written.
     reused = resume is not None and checkpoint is not None and (
@@ -316,6 +387,42 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
         _estimator(options)._config()
+    formula = _training_formula(data, target, features, formula, categorical, exclude, weights,
+                                reading)
+    level_lists = _parse_levels(levels)
+    if formula is None and level_lists:
+        raise click.UsageError("--levels applies to --formula or --categorical columns.")
+    if formula is None and exclude:
+        from .sources.files import FileSource
+
+        columns = FileSource(list(data), target, **reading).feature_names
+        dropped = set(_feature_list(exclude))
+        unknown = sorted(dropped - set(columns))
+        if unknown:
+            raise click.UsageError(f"--exclude: column(s) {unknown} are not features of the "
+                                   f"data; they are {columns}.")
+        features = ",".join(c for c in (_feature_list(features) or columns) if c not in dropped)
+    if formula is not None:
+        from .formula import DesignSpec  # noqa: F401  (formulaic is needed: fail early)
+
+        if explain:
+            raise click.UsageError("--explain draws on the raw columns; it cannot be used with "
+                                   "--formula, --categorical or --weights.")
+        if scheduler or dask_workers:
+            with _dask_client(scheduler, dask_workers):
+                from .sources.dask import read_formula_files
+
+                source = read_formula_files(list(data), formula, level_lists, weights, **reading)
+                _fit_formula(source, model_path, quiet, checkpoint, checkpoint_every, resume,
+                             options, show_summary, cov_type)
+            return
+        from .sources import scan
+
+        source = scan(list(data), formula=formula, levels=level_lists, weights=weights,
+                      **reading)
+        _fit_formula(source, model_path, quiet, checkpoint, checkpoint_every, resume, options,
+                     show_summary, cov_type)
+        return
     if scheduler or dask_workers:
         if explain:
             raise click.UsageError(
@@ -336,6 +443,15 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
                             checkpoint_every, resume, options)
     if show_summary:
         _print_summary(model, target, cov_type, source)
+
+
+def _fit_formula(source, model_path, quiet, checkpoint, checkpoint_every, resume, options,
+                 show_summary, cov_type) -> None:
+    spec = source.design_spec
+    model = _fit_and_report(source, spec.target, model_path, False, quiet, checkpoint,
+                            checkpoint_every, resume, options)
+    if show_summary:
+        _print_summary(model, spec.formula, cov_type, source)
 
 
 @contextlib.contextmanager
@@ -376,7 +492,10 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
     # cost the model.
     if model_path:
         model.save(model_path)
-    _out.print(_coefficient_table(model, f"{target} ~ " + " + ".join(source.feature_names)))
+    spec = getattr(source, "design_spec", None)
+    title = spec.formula if spec is not None else (
+        f"{target} ~ " + " + ".join(source.feature_names))
+    _out.print(_coefficient_table(model, title))
     _out.print()
     _print_report(model)
     if model_path:
@@ -405,16 +524,19 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
     model = load_model(model_file)
     source = None
     if cov_type != "nonrobust":
-        if not data or target is None:
+        if not data or (target is None and getattr(model, "design_spec_", None) is None):
             raise click.UsageError(
                 f"--cov-type {cov_type} needs the residual of every row: give the training "
                 "DATA files and --target (the model file holds only the statistics)."
             )
         from .sources.files import FileSource
+        from .sources.frames import spec_source
 
+        spec = getattr(model, "design_spec_", None)
         names = getattr(model, "feature_names_in_", None)
         features = None if names is None else [str(n) for n in names]
-        source = FileSource(list(data), target=target, features=features)
+        source = (spec_source(list(data), spec, with_target=True) if spec is not None else
+                  FileSource(list(data), target=target, features=features))
     elif data:
         raise click.UsageError(
             "DATA is read only for --cov-type HC0, HC1, HC2 or HC3; the nonrobust table comes "
@@ -423,7 +545,8 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
     from dataclasses import replace
 
     table = model.summary(cov_type, alpha, X=source)
-    _out.print(replace(table, target=target))
+    spec = getattr(model, "design_spec_", None)
+    _out.print(replace(table, target=spec.formula if spec is not None else target))
 
 
 @cli.command()
@@ -440,10 +563,17 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
     _check_outputs({"--out": out}, [model_file, *_input_files(data)])
     reading = _reading(options)
     model = load_model(model_file)
-    names = getattr(model, "feature_names_in_", None)
-    features = None if names is None else [str(n) for n in names]
-    predictions = model.predict(FileSource(list(data), target=None, features=features,
-                                           **reading))
+    spec = getattr(model, "design_spec_", None)
+    if spec is not None:  # the formula's design, with the levels it was fitted on
+        from .sources._dialect import CsvOptions
+        from .sources.frames import spec_source
+
+        rows = spec_source(list(data), spec, CsvOptions(**reading))
+    else:
+        names = getattr(model, "feature_names_in_", None)
+        features = None if names is None else [str(n) for n in names]
+        rows = FileSource(list(data), target=None, features=features, **reading)
+    predictions = model.predict(rows)
     text = "prediction\n" + "".join(f"{p!r}\n" for p in predictions.tolist())
     if out:
         with atomic_write(out) as handle:

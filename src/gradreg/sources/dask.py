@@ -223,7 +223,34 @@ def read_files(paths: list, target: str, features: list[str] | None, **reading) 
     return DaskSource(frame[local.feature_names], frame[target])
 
 
-def _csv_frame(file, options, columns: list[str]):
+def read_formula_files(paths: list, formula: str, levels=None, weights: str | None = None,
+                       **reading):
+    """CSV or Parquet files through a formula on the cluster: the columns it uses are read by
+    the workers (text columns as text), the levels found in one pass over the categorical
+    columns, and each partition designed where it lives."""
+    import dask.dataframe as dd
+
+    from ..formula import variables_of
+    from ._dialect import CsvOptions
+    from .files import _inspect, resolve_paths
+    from .frames import dask_design_source
+
+    options = CsvOptions(**reading)
+    files = [_inspect(path, options) for path in resolve_paths(paths)]
+    columns = variables_of(formula, files[0].names) + ([weights] if weights else [])
+    names = [str(file.path) for file in files]
+    if all(f.kind.format == "parquet" for f in files):
+        frame = dd.read_parquet(names, columns=columns)
+    elif all(f.kind.format == "csv" for f in files):
+        frame = dd.concat([_csv_frame(f, options, columns, dtype=None) for f in files])
+    else:
+        raise DataError(
+            "A Dask fit reads CSV or Parquet files, not both at once: convert them to one format."
+        )
+    return dask_design_source(formula, frame, levels=levels, weights=weights)
+
+
+def _csv_frame(file, options, columns: list[str], dtype: str | None = "float64"):
     """One CSV file as a dask DataFrame, in the dialect and with the names read locally."""
     import dask.dataframe as dd
     from fsspec.compression import compr
@@ -237,7 +264,7 @@ def _csv_frame(file, options, columns: list[str]):
     return dd.read_csv(
         str(file.path), sep=file.delimiter, decimal=options.decimal, names=file.names,
         header=0 if options.has_header else None, usecols=columns, encoding=options.encoding,
-        dtype=dict.fromkeys(columns, "float64"), skipinitialspace=True,
+        dtype=None if dtype is None else dict.fromkeys(columns, dtype), skipinitialspace=True,
         compression=file.kind.compression, skip_blank_lines=True,
         # Compressed files cannot be split into blocks.
         **({"blocksize": None} if file.kind.compression else {}),
