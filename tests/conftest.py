@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,19 @@ def relative_error(actual, expected) -> float:
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A Dask cluster for the whole run: one worker of two threads in this process, reached over
+    tcp on 127.0.0.1 (so the command line's --scheduler can use it). Modules that need worker
+    processes (tests/test_dask.py, tests/test_inference.py) start their own."""
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+            host="127.0.0.1", dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as connected:
+            yield connected

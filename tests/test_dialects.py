@@ -357,19 +357,6 @@ def test_tab_is_written_as_backslash_t_on_the_command_line(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # A worker thread in this process: the reading path is the same, without the start-up
-        # of worker processes (tests/test_dask.py covers those).
-        cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-            dashboard_address=None,
-        )
-        with cluster, distributed.Client(cluster) as connected:
-            yield connected
 
 
 @pytest.mark.parametrize("name", [n for n, c in DIALECTS.items() if c.dask])

@@ -4,7 +4,6 @@ them, in memory, streamed in batches that miss levels, and on Dask; the spec sav
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -238,19 +237,6 @@ def test_spec_round_trips_through_plain_data(synthetic):
     np.testing.assert_array_equal(again.design(synthetic)[0], spec.design(synthetic)[0])
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # A worker thread in this process, reached over tcp on 127.0.0.1 (so that the command
-        # line's --scheduler can use it too).
-        cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-            host="127.0.0.1", dashboard_address=None,
-        )
-    with cluster, distributed.Client(cluster) as connected:
-        yield connected
 
 
 def test_dask_frame_equals_in_memory(client, firms):

@@ -32,16 +32,6 @@ EXAMPLES = settings(max_examples=25, deadline=None,
 FEATURES = ["a", "b", "c"]
 
 
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
-            host="127.0.0.1", dashboard_address=None,
-        )
-        with cluster, distributed.Client(cluster) as connected:
-            yield connected
 
 
 # Part sizes: empty and one-row parts as likely as larger ones.
