@@ -75,8 +75,12 @@ def test_a_learning_rate_set_with_auto_is_the_rate_used():
 
 def test_a_learning_rate_too_large_is_used_and_so_reported_not_replaced_by_cg():
     X, y = small()
-    with pytest.raises(DivergenceError, match=r"diverged at epoch \d+ with learning_rate=10"):
+    # The rate selects full-batch descent with plain steps, which refuses it before the first
+    # epoch (at or above 2/L); FISTA at that rate diverges during the fit.
+    with pytest.raises(DivergenceError, match=r"would diverge with learning_rate=10"):
         GDRegressor(learning_rate=10.0).fit(X, y)
+    with pytest.raises(DivergenceError, match=r"diverged at epoch \d+ with learning_rate=10"):
+        GDRegressor(learning_rate=10.0, optimizer="nesterov").fit(X, y)
 
 
 def test_partial_fit_names_its_solver_and_uses_the_rate():
@@ -355,8 +359,8 @@ SLOW = [
     ({"solver": "gd", "optimizer": "plain", "standardize": False},
      ["standardize=True", "solver='cg'", "optimizer='nesterov'"], []),
     ({"solver": "gd", "optimizer": "momentum"}, ["solver='cg'", "optimizer='nesterov'"], []),
-    ({"solver": "gd", "learning_rate": 1e-3}, ["learning_rate='auto'", "solver='cg'"],
-     ["optimizer='nesterov'"]),
+    ({"solver": "gd", "optimizer": "nesterov", "learning_rate": 1e-3},
+     ["learning_rate='auto'", "solver='cg'"], ["optimizer='nesterov'"]),
     ({"penalty": "l1", "alpha": 0.01}, [], ["solver='cg'", "optimizer='nesterov'"]),
     ({"penalty": "l1", "alpha": 0.01, "solver": "gd", "optimizer": "plain"},
      ["optimizer='nesterov'"], ["solver='cg'"]),
@@ -407,7 +411,7 @@ def test_slow_plain_descent_advice_is_valid_and_following_it_does_better():
 
 def test_a_tiny_learning_rate_is_called_out_before_the_fit():
     X, y = small()
-    model = GDRegressor(learning_rate=1e-7, max_iter=100)
+    model = GDRegressor(learning_rate=1e-7, optimizer="nesterov", max_iter=100)
     messages = warned(GradregWarning, model, X, y)
     assert len(messages) == 1
     assert re.search(r"learning_rate=1e-07 is \S+ times the automatic rate 1/L = \S+: the "
@@ -524,3 +528,16 @@ def test_a_long_command_line_fit_at_a_tiny_rate_runs_and_can_be_interrupted(tmp_
     assert epochs >= 200 and out == ""
     saved = json.loads(checkpoint.read_text())
     assert saved["settings"]["learning_rate"] == 1e-9
+
+
+def test_a_learning_rate_below_two_over_l_runs_plain_descent_by_default():
+    """The rate a learner reads off learning_rate_limits works with the default optimizer."""
+    from gradreg import learning_rate_limits, load_study_time
+
+    data = load_study_time()
+    limit = learning_rate_limits(data.hours, data.score).max_stable
+    model = GDRegressor(solver="gd", standardize=False, learning_rate=0.95 * limit,
+                        max_iter=20_000).fit(data.X, data.score)
+    assert model.optimizer_ == "plain" and model.converged_
+    with pytest.raises(DivergenceError, match="2/L"):
+        GDRegressor(solver="gd", standardize=False, learning_rate=limit).fit(data.X, data.score)

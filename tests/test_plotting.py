@@ -76,7 +76,9 @@ def test_cost_plot_of_a_one_epoch_fit_shows_the_exact_optimum(data):
     np.testing.assert_array_equal(zero.get_xdata(), [1])
     low, high = right.get_ylim()
     assert low < zero.get_ydata()[0] < model.tol < high
-    assert right.get_legend().get_title().get_text() == "converged after 1 epoch"
+    title = right.get_legend().get_title().get_text()
+    bound = model.coef_error_bound_
+    assert title == f"converged after 1 epoch\ncoefficients' error bound {bound:.2g}"
     assert "standardized" in figure.get_suptitle()
 
 

@@ -87,7 +87,10 @@ def choose(
     if solver == "cg":
         optimizer = "none"
     elif optimizer == "auto":
-        optimizer = "plain" if solver == "sgd" else "nesterov"
+        # A learning rate given for full-batch descent is the classic algorithm's step, whose
+        # stable limit (2/L) is the one the user is told: plain steps. Otherwise FISTA.
+        classic = solver == "gd" and is_set(params, defaults, "learning_rate")
+        optimizer = "plain" if solver == "sgd" or classic else "nesterov"
     return Choice(solver, optimizer, reason, one_pass=one_pass, params=dict(params),
                   defaults=defaults)
 

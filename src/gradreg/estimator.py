@@ -93,7 +93,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         without a penalty warns), e.g. ``solver="cg"`` with a ``learning_rate``.
     optimizer : {"auto", "plain", "momentum", "nesterov", "adam", "adagrad"}, default="auto"
         The update rule of ``"gd"`` and ``"sgd"``. ``"auto"`` is ``"nesterov"`` for full batch
-        and ``"plain"`` for SGD. With full batch, ``"nesterov"`` is FISTA with adaptive restart.
+        and ``"plain"`` for SGD, and ``"plain"`` for full batch with a ``learning_rate`` given
+        (the classic algorithm, stable below 2/L). With full batch, ``"nesterov"`` is FISTA
+        with adaptive restart.
     learning_rate : "auto", float > 0 or callable, default="auto"
         The step on the mean squared error, as in the tutorial: ``w <- w - eta * grad(MSE)``,
         in the standardized coordinates (with ``standardize=False``, in the data's own, where

@@ -102,7 +102,8 @@ def plot_cost(model, title: str | None = None) -> Figure:
 
     Drawn for fits of any length: a few epochs get markers; epochs at which the gap is exactly
     zero (the optimum to float64 precision) are marked on the floor of the gap panel, and the
-    gap axis always shows ``tol``. The cost is the mean squared error (with a penalty: MSE + 2 x
+    gap axis always shows ``tol`` (which bounds the coefficients' error, not the gap: the legend
+    gives the bound reached). The cost is the mean squared error (with a penalty: MSE + 2 x
     alpha x penalty). The figure's title names the solver and the learning rate.
 
     Examples
@@ -160,13 +161,17 @@ def _draw_gap(axes, gap: np.ndarray, model, marker) -> None:
     if not (positive.any() or zero.any()):
         axes.text(0.5, 0.5, "gap unknown on this route", transform=axes.transAxes,
                   ha="center", va="center")
-    axes.axhline(tol, color=_LINE_COLOR, linestyle="--", label=f"tol = {tol:g}")
+    # tol bounds the coefficients' certified error, not the gap: shown for scale, labelled so.
+    axes.axhline(tol, color=_LINE_COLOR, linestyle="--",
+                 label=f"tol = {tol:g} (target of the coefficients' error bound)")
     axes.set_yscale("log")
     axes.set_ylim(floor / 3, top)
     verdict = "converged" if model.converged_ else "not converged"
     axes.set_title("Relative gap to the exact optimum", loc="left")
     count = f"{model.n_iter_} epoch{'s' if model.n_iter_ != 1 else ''}"
-    axes.legend(frameon=False, title=f"{verdict} after {count}", fontsize=8,
+    bound = getattr(model, "coef_error_bound_", None)
+    reached = "" if bound is None else f"\ncoefficients' error bound {bound:.2g}"
+    axes.legend(frameon=False, title=f"{verdict} after {count}{reached}", fontsize=8,
                 title_fontsize=9)
 
 

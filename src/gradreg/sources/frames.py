@@ -221,7 +221,11 @@ def dask_design_source(
     if wanted:
         import dask
 
-        uniques = dask.compute(*[frame[c].dropna().unique() for c in wanted])
+        # Each partition's distinct values, merged here: no shuffle, whatever the scheduler.
+        uniques = dask.compute(*[
+            frame[c].map_partitions(lambda part: part.dropna().drop_duplicates())
+            for c in wanted
+        ])
         for name, values in zip(wanted, uniques, strict=True):
             given[name] = _sorted_levels(list(values))
     spec = DesignSpec.from_frame(formula, sample, levels=given, weights=weights, stateful=False)
