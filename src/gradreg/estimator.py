@@ -10,52 +10,45 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
 from ._columns import align_columns
+from ._estimator_files import ModelFileMethods
+from ._estimator_inference import InferenceMethods
+from ._estimator_store import FitStoreMethods
 from ._fitting import (
-    faster_settings,
     fit_report,
-    json_params,
     out_of_range,
-    power_of_two_exponent,
-    training_metrics,
     warn_about_problem,
-    warn_not_converged,
     with_checkpoints,
 )
 from ._params import check_unused, choose
 from ._streaming import partial_fit
 from ._units import (
-    COST_FACTOR,
     UserCallback,
     internal_rate,
     rate_factor,
-    user_divergence,
-    user_history,
 )
 from .errors import (
     DataError,
     DataRangeError,
     DivergenceError,
     GradregError,
-    ModelFormatError,
     NotFittedError,
     ParameterError,
 )
-from .objective import Preconditioner
 from .optim import OPTIMIZERS
 from .penalties import make_penalty
-from .persistence import read_model, write_model
-from .problem import Problem, build_problem, choose_route
+from .persistence import read_model
+from .problem import build_problem, choose_route
 from .progress import epoch_progress, reading_progress
-from .solvers import SOLVERS, FitConfig, FitResult, solve
+from .solvers import SOLVERS, FitConfig, solve
 from .sources import ArraySource, is_source
 from .sources.dask import is_dask_collection
 from .sources.frames import formula_source, intercept_of
-from .stats import SufficientStats, blas_for_small_products
+from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor", "load_model"]
 
@@ -65,7 +58,9 @@ ROUTES = ("auto", "stats", "data")
 _PREDICT_BATCH = 65_536
 
 
-class GDRegressor(RegressorMixin, BaseEstimator):
+class GDRegressor(
+    FitStoreMethods, InferenceMethods, ModelFileMethods, RegressorMixin, BaseEstimator
+):
     """Linear regression fitted by gradient descent, with an honest report of how it went.
 
     The objective is scikit-learn's elastic-net one,
@@ -550,118 +545,6 @@ default="auto"
         self._store(problem, result, time.perf_counter() - started, config)
         return self
 
-    def _fit_rescaled(self, source, penalty, checkpoint, resume, overflow: bool) -> GDRegressor:
-        """Fit data whose squares leave float64's range by scaling columns by powers of two.
-
-        Scaling by a power of two is exact, and for least squares the coefficients of the scaled
-        data map back exactly; a penalty would change meaning, so then the error stands.
-        """
-        kind = "overflow" if overflow else "underflow"
-        if not isinstance(source, ArraySource) or penalty.alpha > 0 or checkpoint or resume:
-            raise DataRangeError(
-                f"The data {kind} float64 when squared (magnitudes beyond about 1e154 or below "
-                "1e-154). Rescale the features and target first, e.g. divide each column by its "
-                "largest absolute value."
-            )
-        v.check_memory(source.X.shape[0] * (source.X.shape[1] + 1) * 8, "Rescaling the data")
-        if getattr(self, "_rescaled", False):
-            # Already rescaled once: columns are within [0.5, 1) of their largest value, so
-            # what still leaves float64's range is the spread within a column.
-            raise DataRangeError(
-                f"The data {kind} float64 when squared even after each column is scaled to a "
-                "largest absolute value near 1: the values within a column span more than "
-                "float64's range allows. Remove the extreme rows or transform the column "
-                "(e.g. take logarithms)."
-            )
-        column_exponent = power_of_two_exponent(np.abs(source.X).max(axis=0))
-        target_exponent = int(power_of_two_exponent(np.abs(source.y).max()))
-        scaled = clone(self).set_params(warm_start=False)
-        scaled._rescaled = True
-        scaled.fit(
-            np.ldexp(np.asarray(source.X, dtype=np.float64), column_exponent),
-            np.ldexp(np.asarray(source.y, dtype=np.float64), target_exponent),
-            sample_weight=source.sample_weight,
-        )
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            coef = np.ldexp(scaled.coef_, column_exponent - target_exponent)
-            intercept = float(np.ldexp(scaled.intercept_, -target_exponent))
-        if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
-            raise DataRangeError(
-                "The fitted coefficients are beyond float64's range (about 1e308): a "
-                "coefficient is about target / feature, and the target is that much larger "
-                "than the features. Rescale the target or the features."
-            )
-        state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
-        state.pop("stats_", None)  # statistics of the scaled data: no inference from them
-        self.__dict__.update(state)
-        self.coef_, self.intercept_ = coef, intercept
-        precond = scaled.preconditioner_
-        with np.errstate(over="ignore", under="ignore"):
-            self.preconditioner_ = Preconditioner(
-                np.ldexp(precond.shift, -column_exponent),
-                np.ldexp(precond.scale, -column_exponent),
-                precond.fit_intercept,
-                precond.constant,
-            )
-        self.stop_reason_ = f"{scaled.stop_reason_} (columns rescaled by powers of two: {kind})"
-        return self
-
-    def _user_divergence(self, error, problem, config) -> DivergenceError:
-        factor = rate_factor(config.optimizer)
-        rate = self.learning_rate
-        if isinstance(rate, str):
-            rate = float("nan")
-        elif callable(rate):
-            rate = float(rate(0))
-        return user_divergence(error, rate, problem.lipschitz(), factor, self.standardize)
-
-    def _warm_parameters(self):
-        if self.warm_start and hasattr(self, "coef_"):
-            return self.coef_, self.intercept_
-        return None
-
-    def _store(self, problem: Problem, result: FitResult, seconds: float, config) -> None:
-        coef, intercept = problem.precond.to_user(result.theta)
-        if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
-            raise DataError(
-                "The fit produced non-finite coefficients (the data overflow float64 when "
-                "squared). Rescale the features and target, e.g. divide them by their largest "
-                "absolute value."
-            )
-        self.coef_ = coef
-        self.intercept_ = intercept
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.stop_reason_ = result.stop_reason
-        self.optimality_gap_ = result.gap
-        self.history_ = user_history({k: np.asarray(h) for k, h in result.history.items()})
-        self.solver_ = result.solver
-        self.optimizer_ = result.optimizer
-        self.solver_choice_ = self._choice.description
-        self.route_ = problem.route
-        self.learning_rate_ = result.learning_rate / rate_factor(result.optimizer)
-        self.lipschitz_ = COST_FACTOR * result.lipschitz
-        optimum = problem.optimum
-        self.condition_number_ = optimum.condition_number if optimum else float("nan")
-        self.optimal_loss_ = COST_FACTOR * optimum.value if optimum else float("nan")
-        self.rank_ = optimum.rank if optimum else -1
-        self.preconditioner_ = problem.precond
-        self.fit_time_ = seconds
-        self.metrics_ = training_metrics(problem, result.theta)
-        self.coef_error_bound_ = result.error_bound
-        if isinstance(problem.stats, SufficientStats):
-            # What summary() and predict_interval() compute from, in the weights' own units
-            # (none kept when those overflow float64).
-            with np.errstate(over="ignore"):
-                stats = problem.stats.with_weights_scaled(
-                    getattr(problem.source, "weight_exponent", 0))
-            if np.isfinite(stats.weight_sum) and np.all(np.isfinite(stats.cross)):
-                self.stats_ = stats
-        warn_not_converged(
-            self, result, optimum,
-            faster_settings(self._choice, problem.objective.penalty.has_l1),
-        )
-
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> GDRegressor:
         """Learn from one more chunk of rows, continuing from the previous calls.
 
@@ -750,101 +633,6 @@ default="auto"
                 f"{self.n_features_in_} features as input."
             )
 
-    def save(self, path: str) -> None:
-        """Write the fitted model to ``path`` as versioned JSON (atomically).
-
-        Examples
-        --------
-        >>> import tempfile, os
-        >>> from gradreg import GDRegressor, load_model
-        >>> model = GDRegressor().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
-        >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
-        >>> model.save(path)
-        >>> load_model(path).predict([[3.0]]).round(6)
-        array([7.])
-        """
-        self._check_fitted()
-        names = getattr(self, "feature_names_in_", None)
-        spec = getattr(self, "design_spec_", None)
-        write_model(path, {
-            "n_features": int(self.n_features_in_),
-            "feature_names": None if names is None else [str(n) for n in names],
-            "coef": self.coef_,
-            "intercept": self.intercept_,
-            "preconditioner": {
-                "shift": self.preconditioner_.shift,
-                "scale": self.preconditioner_.scale,
-                "fit_intercept": self.preconditioner_.fit_intercept,
-                "constant": self.preconditioner_.constant,
-            },
-            "params": json_params(self),
-            "fit": {
-                "n_iter": self.n_iter_,
-                "converged": self.converged_,
-                "stop_reason": getattr(self, "stop_reason_", ""),
-                "optimality_gap": getattr(self, "optimality_gap_", float("nan")),
-                "solver": self.solver_,
-                "optimizer": self.optimizer_,
-                "route": self.route_,
-                "learning_rate": self.learning_rate_,
-                "lipschitz": self.lipschitz_,
-                "metrics": getattr(self, "metrics_", {}),
-                "coef_error_bound": getattr(self, "coef_error_bound_", None),
-                "statistics": getattr(self, "stats_", None),
-            },
-            "design": None if spec is None else spec.to_dict(),
-        })
-
-    @classmethod
-    def _from_model_fields(cls, fields: dict) -> GDRegressor:
-        """A fitted estimator from the checked plain data of :func:`persistence.read_model`."""
-        model = cls()
-        params = fields["params"]
-        expected = set(json_params(model))
-        if set(params) != expected:
-            unknown = sorted(set(params) - expected)
-            missing = sorted(expected - set(params))
-            raise ModelFormatError(
-                "Model field 'params' is invalid: "
-                + (f"unknown parameter(s) {', '.join(unknown)}" if unknown else
-                   f"it lacks {', '.join(missing)}")
-                + "."
-            )
-        try:
-            model.set_params(**params)
-            model._config()
-        except GradregError as exc:
-            raise ModelFormatError(f"Model field 'params' is invalid: {exc}") from None
-        pre = fields["preconditioner"]
-        fit = fields["fit"]
-        model.coef_ = fields["coef"]
-        model.intercept_ = fields["intercept"]
-        model.n_features_in_ = fields["n_features"]
-        if fields["feature_names"] is not None:
-            model.feature_names_in_ = np.asarray(fields["feature_names"], dtype=object)
-        model.preconditioner_ = Preconditioner(
-            pre["shift"], pre["scale"], pre["fit_intercept"], pre["constant"]
-        )
-        model.n_iter_ = fit["n_iter"]
-        model.converged_ = fit["converged"]
-        model.stop_reason_ = fit["stop_reason"]
-        model.optimality_gap_ = fit["optimality_gap"]
-        model.solver_ = fit["solver"]
-        model.optimizer_ = fit["optimizer"]
-        model.route_ = fit["route"]
-        model.learning_rate_ = fit["learning_rate"]
-        model.lipschitz_ = fit["lipschitz"]
-        model.metrics_ = fit["metrics"]
-        if not np.isnan(fit["coef_error_bound"]):
-            model.coef_error_bound_ = fit["coef_error_bound"]
-        if fit["statistics"] is not None:
-            model.stats_ = fit["statistics"]
-        if fields["design"] is not None:
-            from .formula import DesignSpec
-
-            model.design_spec_ = DesignSpec.from_dict(fields["design"])
-        return model
-
     def report(self) -> str:
         """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
 
@@ -857,132 +645,6 @@ default="auto"
         """
         self._check_fitted()
         return fit_report(self)
-
-    def summary(
-        self,
-        cov_type: str = "nonrobust",
-        alpha: float = 0.05,
-        *,
-        X: Any = None,
-        y: Any = None,
-        sample_weight: Any = None,
-        use_t: bool | None = None,
-    ):
-        """Standard errors, tests and intervals of the coefficients, as statsmodels reports them.
-
-        Computed from the statistics the fit kept (``stats_``) in O(d^3), whatever the number
-        of rows; weighted fits are weighted least squares. Penalized fits are refused.
-
-        Parameters
-        ----------
-        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
-            The HC types (White; MacKinnon and White) need one more pass over the training
-            data, given as ``X``, ``y`` and ``sample_weight`` (or ``X=gradreg.scan(...)``, or
-            Dask collections).
-        alpha : float in (0, 1), default=0.05
-            Level of the confidence intervals ``conf_int()``.
-        use_t : bool, optional
-            Student's t (and F) distributions; by default for ``"nonrobust"`` only, as
-            statsmodels.
-
-        Returns
-        -------
-        Summary
-            ``params``, ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``rsquared``, ...;
-            ``print(summary)`` draws the table.
-
-        Raises
-        ------
-        ParameterError
-            For a penalized fit, an unknown ``cov_type`` or ``alpha`` outside (0, 1).
-        DataError
-            With no more rows than parameters, or an HC type without the training data.
-
-        Examples
-        --------
-        >>> from gradreg import GDRegressor, load_study_time
-        >>> data = load_study_time()
-        >>> summary = GDRegressor().fit(data.X, data.score).summary()
-        >>> summary.names, summary.bse.round(4), round(summary.rsquared, 4)
-        (['Intercept', 'x0'], array([0.9967, 0.1739]), 0.9091)
-        """
-        from .inference import model_statistics, summarize, term_names
-
-        self._check_fitted()
-        stats = model_statistics(self)
-        source = None if X is None else self._data_source(X, y, sample_weight)
-        return summarize(
-            stats, self.coef_, self.intercept_, fit_intercept=self.preconditioner_.fit_intercept,
-            names=term_names(self), cov_type=cov_type, alpha=alpha, use_t=use_t, source=source,
-            converged=getattr(self, "converged_", None),
-            optimality_gap=getattr(self, "optimality_gap_", None),
-            coef_error_bound=getattr(self, "coef_error_bound_", None),
-        )
-
-    def predict_interval(self, X: Any, alpha: float = 0.05, kind: str = "prediction"):
-        """``(n_samples, 2)`` lower and upper bounds around ``predict(X)``.
-
-        ``kind="confidence"`` bounds the mean response, ``"prediction"`` a new observation (of
-        weight one), at level ``1 - alpha``, from the statistics the fit kept; unpenalized fits
-        only.
-
-        Examples
-        --------
-        >>> from gradreg import GDRegressor, load_study_time
-        >>> data = load_study_time()
-        >>> model = GDRegressor().fit(data.X, data.score)
-        >>> model.predict_interval([[5.0]], kind="confidence").round(2)
-        array([[63.93, 65.67]])
-        """
-        from .inference import model_statistics, prediction_interval
-
-        self._check_fitted()
-        stats = model_statistics(self)
-        spec = getattr(self, "design_spec_", None)
-        if spec is not None:
-            checked = spec.design(X, with_target=False)[0]
-        else:
-            checked = self._check_X(X, reset=False)
-        return prediction_interval(
-            stats, self.coef_, self.intercept_, checked,
-            fit_intercept=self.preconditioner_.fit_intercept, alpha=alpha, kind=kind,
-        )
-
-    def _data_source(self, X: Any, y: Any, sample_weight: Any):
-        """The training data again, as a source checked against the fitted features."""
-        spec = getattr(self, "design_spec_", None)
-        if spec is not None and not is_source(X):
-            return self._design_source(spec, X, y, sample_weight)
-        if is_dask_collection(X):
-            from .sources.dask import DaskSource
-
-            source = DaskSource(X, y, sample_weight)
-        elif is_source(X):
-            if y is not None or sample_weight is not None:
-                raise DataError(
-                    "When X is a data source (from gradreg.scan), the target comes from the "
-                    "source: pass y=None and no sample_weight."
-                )
-            source = X
-        else:
-            return ArraySource(*self._check_Xy(X, y, sample_weight, reset=False))
-        self._check_source_features(source)
-        return source
-
-    def _design_source(self, spec, X: Any, y: Any, sample_weight: Any):
-        """Frames designed by the fitted formula, with its levels (for the HC pass)."""
-        from .sources.frames import dask_design_source
-
-        if y is not None:
-            raise DataError(
-                "With a formula the target is the formula's left side: pass X with y=None."
-            )
-        if is_dask_collection(X):
-            return dask_design_source(spec.formula, X, levels=spec.levels, weights=spec.weights)
-        design, target, weights = spec.design(X)
-        if sample_weight is not None:
-            weights = v.check_sample_weight(sample_weight, design.shape[0])
-        return ArraySource(design, target, weights)
 
     def set_params(self, **params: Any) -> GDRegressor:
         """Set parameters (scikit-learn's ``set_params``); an unknown name is a ParameterError."""
