@@ -147,3 +147,14 @@ def test_sources_import_no_face():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert node.module.split(".")[-1] not in faces, (path.name, node.module)
+
+
+def test_a_source_with_a_target_too_is_refused(tmp_path):
+    X, y = make_regression(50, 2, seed=1)
+    write_csv(tmp_path / "d.csv", X, y)
+    source = scan(tmp_path / "d.csv", target="y")
+    with pytest.raises(DataError, match="the target comes from the source: pass y=None"):
+        GDRegressor().fit(source, y)
+    model = GDRegressor().fit(source)
+    with pytest.raises(DataError, match="the target comes from the source: pass y=None"):
+        model.summary("HC1", X=source, sample_weight=np.ones(50))

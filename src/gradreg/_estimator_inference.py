@@ -7,7 +7,7 @@ from typing import Any
 
 from . import _validation as v
 from .errors import DataError
-from .sources import ArraySource, is_source
+from .sources import ArraySource, given_source, is_source
 from .sources.dask import is_dask_collection
 
 __all__ = ["InferenceMethods"]
@@ -116,12 +116,7 @@ class InferenceMethods:
 
             source = DaskSource(X, y, sample_weight)
         elif is_source(X):
-            if y is not None or sample_weight is not None:
-                raise DataError(
-                    "When X is a data source (from gradreg.scan), the target comes from the "
-                    "source: pass y=None and no sample_weight."
-                )
-            source = X
+            source = given_source(X, y, sample_weight)
         else:
             return ArraySource(*self._check_Xy(X, y, sample_weight, reset=False))
         self._check_source_features(source)

@@ -45,7 +45,7 @@ from .persistence import read_model
 from .problem import build_problem, choose_route
 from .progress import epoch_progress, reading_progress
 from .solvers import SOLVERS, FitConfig, solve
-from .sources import ArraySource, is_source
+from .sources import ArraySource, given_source, is_source
 from .sources.dask import is_dask_collection
 from .sources.frames import formula_source, intercept_of
 from .stats import blas_for_small_products
@@ -413,12 +413,7 @@ default="auto"
 
             source = DaskSource(X, y, sample_weight)
         elif is_source(X):
-            if y is not None or sample_weight is not None:
-                raise DataError(
-                    "When X is a data source (from gradreg.scan), the target comes from the "
-                    "source: pass y=None and no sample_weight."
-                )
-            source = X
+            source = given_source(X, y, sample_weight)
             if self.verbose and getattr(source, "progress", False) is None:
                 source = source.with_progress(reading_progress(self.verbose))
         else:
