@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import warnings
 
 import numpy as np
@@ -165,3 +167,15 @@ def client():
         )
         with cluster, distributed.Client(cluster) as connected:
             yield connected
+
+
+@contextlib.contextmanager
+def file_size_limit(nbytes):
+    """RLIMIT_FSIZE for this process: Python ignores SIGXFSZ, so a write beyond it fails with
+    EFBIG, as on a file-size limit set by ``ulimit -f``."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

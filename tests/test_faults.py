@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import resource
 import signal
 import socket
 import stat
@@ -26,6 +25,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import file_size_limit
 from gradreg.cli import main
 
 ERROR = "gradreg: error: "
@@ -70,17 +70,6 @@ def run_main(capsys, *args):
     code = main([str(a) for a in args])
     captured = capsys.readouterr()
     return code, captured.err
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes):
-    """RLIMIT_FSIZE here; Python ignores SIGXFSZ, so a write beyond it fails with EFBIG."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 # Every output of the command line, as (arguments, the output's option); OUT is replaced by

@@ -1,15 +1,14 @@
 """Output paths and atomic writes: aliasing, special files, long names and failed writes."""
 
-import contextlib
 import errno
 import os
-import resource
 import socket
 import stat
 import threading
 
 import pytest
 
+from conftest import file_size_limit
 from gradreg import GradregError, InputFileError, OutputFileError
 from gradreg._atomic import atomic_path, atomic_write
 from gradreg._outputs import check_distinct, check_output, output_kind
@@ -17,17 +16,6 @@ from gradreg._outputs import check_distinct, check_output, output_kind
 
 def temporary_files(folder):
     return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes):
-    """RLIMIT_FSIZE for this process (Python ignores SIGXFSZ, so writes fail with EFBIG)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 def test_kinds_of_output(tmp_path):
