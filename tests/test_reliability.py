@@ -101,8 +101,10 @@ def test_sigint_to_the_command_line_writes_nothing_and_resume_finishes_the_fit(t
     checkpoint, model = tmp_path / "ck.json", tmp_path / "model.json"
     flags = ["fit", str(data), "--target", "y", "--solver", "sgd", "--max-iter", "4000",
              "--random-state", "0", "--quiet"]
+    # A checkpoint every epoch: writing it makes each epoch slow enough (milliseconds) that the
+    # signal lands during the fit however fast the compiled epochs are.
     command = [sys.executable, "-m", "gradreg.cli", *flags, "--checkpoint", str(checkpoint),
-               "--checkpoint-every", "100", "--model", str(model)]
+               "--checkpoint-every", "1", "--model", str(model)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and time.monotonic() < deadline and process.poll() is None:
