@@ -17,7 +17,6 @@ import ctypes
 import gc
 import importlib
 import json
-import resource
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ import time
 import numpy as np
 import psutil
 
+from .machine import peak_rss
 from .peers import IMPORTS, PEERS
 
 WARM_UP = 1.0
@@ -67,16 +67,6 @@ def _reset_peak() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _peak() -> int:
-    """Peak resident memory since the reset, in bytes."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure(name: str, request: dict) -> dict:
@@ -108,7 +98,7 @@ def measure(name: str, request: dict) -> dict:
         for _ in range(REPEATS):
             reported, _, result = run()
             seconds.append(reported)
-    peak = _peak()
+    peak = peak_rss()
     coef, intercept, iterations = result[:3]
     gap = None if coef is None else gap_of(coef, intercept)
     return {

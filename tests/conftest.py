@@ -179,3 +179,18 @@ def file_size_limit(nbytes):
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+@pytest.fixture(scope="session")
+def process_client():
+    """A Dask cluster of two worker processes on 127.0.0.1, for the tests that must cross a
+    process boundary (pickling, data living on other workers)."""
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as connected:
+            yield connected

@@ -15,16 +15,11 @@ from gradreg import DataError, GDRegressor  # noqa: E402
 from gradreg.cli import main  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        )
-        with cluster, distributed.Client(cluster) as connected:
-            yield connected
+@pytest.fixture
+def client(process_client):
+    """Worker processes: these tests cross a process boundary."""
+    return process_client
+
 
 
 @pytest.mark.parametrize("chunks", [997, 2500, 10_000])

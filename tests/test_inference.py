@@ -229,17 +229,11 @@ def _assert_same(actual, expected, rtol=SAME_RTOL, same_names=True):
     np.testing.assert_allclose(actual.conf_int(), expected.conf_int(), rtol=rtol)
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        )
-        with cluster, distributed.Client(cluster) as connected:
-            yield connected
+@pytest.fixture
+def client(process_client):
+    """Worker processes: these tests cross a process boundary."""
+    return process_client
+
 
 
 def test_dask_and_in_memory_tables_are_equal(client):
