@@ -161,6 +161,10 @@ FAULTS = {
         {"d.csv": csv_text(ROWS, delimiter=";", decimal=",")},
         error=r"d\.csv', line 2, column 'x1': '[-0-9,]+' is not a number \(a decimal comma\? "
               r"pass --decimal ,", dask=False),
+    "decimal comma declared, decimal point written": Case(
+        {"d.csv": PLAIN}, options={"decimal": ","},
+        error=r"d\.csv', line 2, column 'x1': '[-0-9.e]+' is not a number \(a decimal point: "
+              r"the file writes numbers with '\.', so leave out --decimal ,", dask=False),
     "gzip suffix, plain content": Case(
         {"d.csv.gz": PLAIN}, error=r"d\.csv\.gz' is named \.gz but its content is text, not "
                                    r"gzip-compressed data"),

@@ -180,6 +180,8 @@ def sniff_delimiter(line: str, decimal: str) -> str:
 
 def _is_number(text: str, decimal: str) -> bool:
     if decimal == ",":
+        if "." in text:  # pyarrow reads a decimal comma only: "1.5" is then not a number
+            return False
         text = text.replace(",", ".")
     try:
         float(text)

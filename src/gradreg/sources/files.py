@@ -343,6 +343,9 @@ class FileSource:
                             "--features, features=[...])")
                     if self.options.decimal == "." and parses_as_number(token, ","):
                         hint = " (a decimal comma? pass --decimal , or decimal=',')"
+                    elif self.options.decimal == "," and parses_as_number(token, "."):
+                        hint = (" (a decimal point: the file writes numbers with '.', so leave "
+                                "out --decimal , or pass decimal='.')")
                     return DataError(
                         f"{file.name!r}, line {line}, column {name!r}: {token!r} is not a "
                         f"number{hint}."
