@@ -386,7 +386,15 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     reading = _reading(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
-        _estimator(options)._config()
+        estimator = _estimator(options)
+        estimator._config()
+    if show_summary:
+        from .inference import check_unpenalized
+
+        try:
+            check_unpenalized(estimator.penalty, estimator.alpha)
+        except ParameterError as exc:
+            raise click.UsageError(f"--summary: {exc}") from None
     formula = _training_formula(data, target, features, formula, categorical, exclude, weights,
                                 reading)
     level_lists = _parse_levels(levels)
@@ -649,6 +657,11 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
         raise click.UsageError(
             f"--kind animation writes a GIF: --out must end in .gif, got {out!r}."
         )
+    if kind != "animation":
+        try:
+            plotting.image_format(out)
+        except ParameterError as exc:
+            raise click.UsageError(f"--out: {exc}") from None
     source = _read_training(data, target, features, _reading(options))
     X, y = read_all(source)
     names = list(source.feature_names)

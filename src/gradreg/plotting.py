@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._atomic import atomic_path, atomic_write
+from .errors import ParameterError
 
 __all__ = [
     "plot_cost",
@@ -90,9 +91,27 @@ def plot_fit(
     return figure
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """The image format named by ``path``'s suffix (``png`` without one).
+
+    Raises
+    ------
+    ParameterError
+        When matplotlib cannot write that format; the message lists those it can.
+    """
+    suffix = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
+    formats = sorted(Figure().canvas.get_supported_filetypes())
+    if suffix not in formats:
+        raise ParameterError(
+            f"Cannot write a plot to {str(path)!r}: its suffix .{suffix} names no image format. "
+            f"Use one of {', '.join('.' + f for f in formats)}."
+        )
+    return suffix
+
+
 def save_figure(figure: Figure, path: str | os.PathLike, dpi: int = 120) -> None:
     """Write ``figure`` to ``path`` (format from the suffix), atomically."""
-    suffix = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
+    suffix = image_format(path)
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format=suffix, dpi=dpi)
 
