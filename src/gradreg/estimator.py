@@ -650,10 +650,54 @@ default="auto"
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``)."""
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or source of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or None
+            None when the target is in ``X``: a model fitted with a formula reads it from the
+            frame (the formula's left side), a source from :func:`gradreg.scan` carries it.
+        sample_weight : array-like of shape (n_samples,) or None
+
+        Raises
+        ------
+        ParameterError
+            When ``y`` is None and ``X`` holds no target.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gradreg import GDRegressor
+        >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.1, 4.9, 7.0]})
+        >>> model = GDRegressor(formula="y ~ x").fit(frame)
+        >>> round(model.score(frame), 4)
+        0.9991
+        """
+        if y is None:
+            y, weights = self._target_in(X)
+            sample_weight = weights if sample_weight is None else sample_weight
         with v.as_data_errors():
             return super().score(X, y, sample_weight)
+
+    def _target_in(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The target held by ``X`` and its row weights (None when it has none)."""
+        self._check_fitted()
+        spec = getattr(self, "design_spec_", None)
+        if is_source(X):
+            batches = list(X.batches(_PREDICT_BATCH))
+            if not batches:
+                return np.empty(0), None
+            weighted = batches[0][2] is not None
+            return (np.concatenate([target for _, target, _ in batches]),
+                    np.concatenate([w for _, _, w in batches]) if weighted else None)
+        if spec is not None:
+            return spec.design(X, with_target=True)[1:]
+        raise ParameterError(
+            "score(X) without y needs the target in X: a model fitted with a formula (the "
+            "target is then its left side) or a source from gradreg.scan. Pass y."
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
