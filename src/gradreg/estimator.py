@@ -17,6 +17,7 @@ from . import _validation as v
 from ._columns import align_columns
 from ._estimator_files import ModelFileMethods
 from ._estimator_inference import InferenceMethods
+from ._estimator_predict import PredictionMethods
 from ._estimator_store import FitStoreMethods
 from ._fitting import (
     fit_report,
@@ -36,7 +37,6 @@ from .errors import (
     DataRangeError,
     DivergenceError,
     GradregError,
-    NotFittedError,
     ParameterError,
 )
 from .optim import OPTIMIZERS
@@ -55,11 +55,11 @@ __all__ = ["GDRegressor", "load_model"]
 SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
 PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
-_PREDICT_BATCH = 65_536
 
 
 class GDRegressor(
-    FitStoreMethods, InferenceMethods, ModelFileMethods, RegressorMixin, BaseEstimator
+    FitStoreMethods, InferenceMethods, ModelFileMethods, PredictionMethods, RegressorMixin,
+    BaseEstimator,
 ):
     """Linear regression fitted by gradient descent, with an honest report of how it went.
 
@@ -568,66 +568,6 @@ default="auto"
         """
         return partial_fit(self, X, y, sample_weight)
 
-    # -----------------------------------------------------------------------------------------
-    # Prediction
-    # -----------------------------------------------------------------------------------------
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets ``X @ coef_ + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        self._check_fitted()
-        with np.errstate(over="ignore", invalid="ignore"):
-            spec = getattr(self, "design_spec_", None)
-            if spec is not None and not is_source(X):
-                X = spec.design(X, with_target=False)[0]
-                predictions = X @ self.coef_ + self.intercept_
-            elif is_source(X):
-                if spec is not None and hasattr(X, "redesigned"):
-                    # scan(formula=...) of new files: their own first pass may find other
-                    # levels; the design must be the model's.
-                    X = X.redesigned(spec)
-                self._check_source_features(X)
-                parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
-                predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
-            else:
-                X = self._check_X(X, reset=False)
-                predictions = np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
-        if not np.all(np.isfinite(predictions)):
-            raise DataRangeError(
-                "Some predictions are beyond float64's range (about 1e308): the features are "
-                "far larger than those the model was fitted on."
-            )
-        return predictions
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator."
-            )
-
-    def _check_source_features(self, source) -> None:
-        names = getattr(self, "feature_names_in_", None)
-        given = list(getattr(source, "feature_names", []) or [])
-        if names is not None and given != list(names):
-            raise DataError(
-                f"The data's feature columns {given} differ from those the model was fitted on, "
-                f"{list(names)}."
-            )
-        if source.n_features != self.n_features_in_:
-            raise DataError(
-                f"X has {source.n_features} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-
     def report(self) -> str:
         """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
 
@@ -649,55 +589,6 @@ default="auto"
             raise
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
-
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``).
-
-        Parameters
-        ----------
-        X : array-like, DataFrame or source of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or None
-            None when the target is in ``X``: a model fitted with a formula reads it from the
-            frame (the formula's left side), a source from :func:`gradreg.scan` carries it.
-        sample_weight : array-like of shape (n_samples,) or None
-
-        Raises
-        ------
-        ParameterError
-            When ``y`` is None and ``X`` holds no target.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from gradreg import GDRegressor
-        >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.1, 4.9, 7.0]})
-        >>> model = GDRegressor(formula="y ~ x").fit(frame)
-        >>> round(model.score(frame), 4)
-        0.9991
-        """
-        if y is None:
-            y, weights = self._target_in(X)
-            sample_weight = weights if sample_weight is None else sample_weight
-        with v.as_data_errors():
-            return super().score(X, y, sample_weight)
-
-    def _target_in(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """The target held by ``X`` and its row weights (None when it has none)."""
-        self._check_fitted()
-        spec = getattr(self, "design_spec_", None)
-        if is_source(X):
-            batches = list(X.batches(_PREDICT_BATCH))
-            if not batches:
-                return np.empty(0), None
-            weighted = batches[0][2] is not None
-            return (np.concatenate([target for _, target, _ in batches]),
-                    np.concatenate([w for _, _, w in batches]) if weighted else None)
-        if spec is not None:
-            return spec.design(X, with_target=True)[1:]
-        raise ParameterError(
-            "score(X) without y needs the target in X: a model fitted with a formula (the "
-            "target is then its left side) or a source from gradreg.scan. Pass y."
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

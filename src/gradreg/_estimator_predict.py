@@ -1,0 +1,125 @@
+"""``GDRegressor.predict`` and ``score``: predictions for arrays, frames through the model's
+formula, and sources read in batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _validation as v
+from .errors import DataError, DataRangeError, NotFittedError, ParameterError
+from .sources import is_source
+
+__all__ = ["PredictionMethods"]
+
+_PREDICT_BATCH = 65_536
+
+
+class PredictionMethods:
+    """Predictions and R^2 for :class:`~gradreg.estimator.GDRegressor`."""
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        with np.errstate(over="ignore", invalid="ignore"):
+            spec = getattr(self, "design_spec_", None)
+            if spec is not None and not is_source(X):
+                X = spec.design(X, with_target=False)[0]
+                predictions = X @ self.coef_ + self.intercept_
+            elif is_source(X):
+                if spec is not None and hasattr(X, "redesigned"):
+                    # scan(formula=...) of new files: their own first pass may find other
+                    # levels; the design must be the model's.
+                    X = X.redesigned(spec)
+                self._check_source_features(X)
+                parts = [batch @ self.coef_ for batch, _, _ in X.batches(_PREDICT_BATCH)]
+                predictions = np.concatenate(parts) + self.intercept_ if parts else np.empty(0)
+            else:
+                X = self._check_X(X, reset=False)
+                predictions = np.asarray(X, dtype=np.float64) @ self.coef_ + self.intercept_
+        if not np.all(np.isfinite(predictions)):
+            raise DataRangeError(
+                "Some predictions are beyond float64's range (about 1e308): the features are "
+                "far larger than those the model was fitted on."
+            )
+        return predictions
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _check_source_features(self, source) -> None:
+        names = getattr(self, "feature_names_in_", None)
+        given = list(getattr(source, "feature_names", []) or [])
+        if names is not None and given != list(names):
+            raise DataError(
+                f"The data's feature columns {given} differ from those the model was fitted on, "
+                f"{list(names)}."
+            )
+        if source.n_features != self.n_features_in_:
+            raise DataError(
+                f"X has {source.n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """R^2 of the predictions for ``X`` against ``y`` (scikit-learn's ``score``).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or source of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or None
+            None when the target is in ``X``: a model fitted with a formula reads it from the
+            frame (the formula's left side), a source from :func:`gradreg.scan` carries it.
+        sample_weight : array-like of shape (n_samples,) or None
+
+        Raises
+        ------
+        ParameterError
+            When ``y`` is None and ``X`` holds no target.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gradreg import GDRegressor
+        >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.1, 4.9, 7.0]})
+        >>> model = GDRegressor(formula="y ~ x").fit(frame)
+        >>> round(model.score(frame), 4)
+        0.9991
+        """
+        if y is None:
+            y, weights = self._target_in(X)
+            sample_weight = weights if sample_weight is None else sample_weight
+        with v.as_data_errors():
+            return super().score(X, y, sample_weight)
+
+    def _target_in(self, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """The target held by ``X`` and its row weights (None when it has none)."""
+        self._check_fitted()
+        spec = getattr(self, "design_spec_", None)
+        if is_source(X):
+            batches = list(X.batches(_PREDICT_BATCH))
+            if not batches:
+                return np.empty(0), None
+            weighted = batches[0][2] is not None
+            return (np.concatenate([target for _, target, _ in batches]),
+                    np.concatenate([w for _, _, w in batches]) if weighted else None)
+        if spec is not None:
+            return spec.design(X, with_target=True)[1:]
+        raise ParameterError(
+            "score(X) without y needs the target in X: a model fitted with a formula (the "
+            "target is then its left side) or a source from gradreg.scan. Pass y."
+        )
