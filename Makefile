@@ -50,6 +50,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks.stats_pass && \
 	$(BIN)/python -m benchmarks.sgd && \
 	$(BIN)/python -m benchmarks.summary && \
+	$(BIN)/python -m benchmarks.accuracy && \
 	echo "make bench: $$(( $$(date +%s) - started )) s in all"
 
 bench-quick: $(VENV)/.bench
