@@ -3,87 +3,39 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import signal
 import sys
 import warnings
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from . import datasets
-from ._outputs import check_distinct, check_output, same_file
+from ._cli_options import (
+    check_outputs,
+    cov_type_option,
+    design_options,
+    estimator_from,
+    feature_list,
+    fit_options,
+    input_files,
+    parse_levels,
+    read_training,
+    reading_kwargs,
+    reading_options,
+    training_formula,
+)
+from ._cli_process import Stopped, console, run_command, stdout
+from ._outputs import same_file
 from .errors import (
     ConvergenceWarning,
     FitInterrupted,
-    GradregError,
-    GradregWarning,
-    InputFileError,
-    OutputFileError,
     ParameterError,
 )
-from .estimator import PENALTIES, SCHEDULES, GDRegressor, load_model
-from .optim import OPTIMIZERS
-from .solvers import SOLVERS
+from .estimator import GDRegressor, load_model
 
 __all__ = ["main"]
-
-EXIT_DATA = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP give 128 + their number
-_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-class _Stdout:
-    """``sys.stdout`` as it is at each call, whose write failures are one OutputFileError.
-
-    rich would otherwise end the process silently on a closed pipe, and a full disk would
-    surface as a traceback.
-    """
-
-    def write(self, text: str) -> int:
-        try:
-            return sys.stdout.write(text)
-        except OSError as exc:
-            raise _stdout_error(exc) from None
-
-    def flush(self) -> None:
-        try:
-            sys.stdout.flush()
-        except OSError as exc:
-            raise _stdout_error(exc) from None
-
-    def __getattr__(self, name: str):
-        return getattr(sys.stdout, name)
-
-
-def _stdout_error(exc: OSError) -> OutputFileError:
-    # What is still buffered would fail again when Python flushes at exit: send it nowhere.
-    with contextlib.suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return OutputFileError(exc.errno, f"cannot write to standard output: {exc.strerror or exc}")
-
-
-_stdout = _Stdout()
-_out = Console(file=_stdout, highlight=False)
-
-
-class _Stopped(Exception):
-    """Ctrl-C during a fit, carried past click (which turns KeyboardInterrupt into Abort)."""
-
-    def __init__(self, epochs: int) -> None:
-        super().__init__(epochs)
-        self.epochs = epochs
-
-
-def _warning_line(message, category, filename, lineno, file=None, line=None):
-    label = "warning" if issubclass(category, ConvergenceWarning | GradregWarning) else "note"
-    print(f"gradreg: {label}: {message}", file=sys.stderr)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,80 +45,6 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
 def cli(ctx: click.Context, debug: bool) -> None:
     """Linear regression fitted by gradient descent."""
     ctx.obj = {"debug": debug}
-
-
-def _fit_options(function):
-    options = [
-        click.option("--solver", type=click.Choice(["auto", *SOLVERS]), default="auto",
-                     show_default=True,
-                     help="Full-batch GD, mini-batch SGD or conjugate gradient."),
-        click.option("--optimizer", type=click.Choice(["auto", *OPTIMIZERS]), default="auto",
-                     show_default=True, help="Update rule of gd and sgd."),
-        click.option("--learning-rate", default="auto", show_default=True,
-                     help="'auto' (1/L) or a positive number."),
-        click.option("--schedule", type=click.Choice(SCHEDULES), default="auto",
-                     show_default=True, help="Learning-rate decay."),
-        click.option("--momentum", type=float, default=0.9, show_default=True,
-                     help="Momentum of the 'momentum' optimizer (and of sgd's 'nesterov')."),
-        click.option("--line-search", is_flag=True, help="Backtracking line search (gd)."),
-        click.option("--batch-size", type=int, default=32, show_default=True,
-                     help="Rows per SGD step."),
-        click.option("--penalty", type=click.Choice([p for p in PENALTIES if p]), default=None,
-                     help="Penalty on the coefficients."),
-        click.option("--alpha", type=float, default=1e-4, show_default=True,
-                     help="Penalty strength."),
-        click.option("--l1-ratio", type=float, default=0.15, show_default=True,
-                     help="L1 share of the elastic net."),
-        click.option("--max-iter", type=int, default=1000, show_default=True,
-                     help="Maximum epochs."),
-        click.option("--tol", type=float, default=1e-8, show_default=True,
-                     help="Target for the certified relative error of the coefficients."),
-        click.option("--no-intercept", is_flag=True, help="Fit without an intercept."),
-        click.option("--standardize/--no-standardize", default=True, show_default=True,
-                     help="Descend in standardized coordinates, or on the raw coefficients "
-                          "as the tutorial does (then --learning-rate is the tutorial's)."),
-        click.option("--random-state", type=int, default=None, help="Seed for SGD shuffling."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _cov_type_option(function):
-    from .inference import COV_TYPES
-
-    return click.option(
-        "--cov-type", type=click.Choice(COV_TYPES), default="nonrobust", show_default=True,
-        help="Covariance of the coefficients; the HC types read the data once more.",
-    )(function)
-
-
-def _estimator(options: dict) -> GDRegressor:
-    rate = options["learning_rate"]
-    if rate != "auto":
-        try:
-            rate = float(rate)
-        except ValueError:
-            raise click.BadParameter(
-                f"must be 'auto' or a positive number, got {rate!r}", param_hint="--learning-rate"
-            ) from None
-    return GDRegressor(
-        solver=options["solver"],
-        optimizer=options["optimizer"],
-        learning_rate=rate,
-        schedule=options["schedule"],
-        momentum=options["momentum"],
-        line_search=options["line_search"],
-        batch_size=options["batch_size"],
-        penalty=options["penalty"],
-        alpha=options["alpha"],
-        l1_ratio=options["l1_ratio"],
-        max_iter=options["max_iter"],
-        tol=options["tol"],
-        fit_intercept=not options["no_intercept"],
-        standardize=options["standardize"],
-        random_state=options["random_state"],
-    )
 
 
 def _coefficient_table(model: GDRegressor, title: str) -> Table:
@@ -184,7 +62,7 @@ def _coefficient_table(model: GDRegressor, title: str) -> Table:
 
 
 def _print_report(model: GDRegressor) -> None:
-    _out.print(model.report(), soft_wrap=True)
+    console.print(model.report(), soft_wrap=True)
 
 
 @cli.command()
@@ -204,149 +82,9 @@ def demo(no_plot: bool, out_dir: str, epochs: int) -> None:
         except OSError as exc:
             raise click.UsageError(f"--out-dir: cannot create {out_dir!r}: "
                                    f"{exc.strerror or exc}") from None
-        _check_outputs({f"--out-dir ({name})": folder / name for name in DEMO_OUTPUTS},
+        check_outputs({f"--out-dir ({name})": folder / name for name in DEMO_OUTPUTS},
                        [datasets.study_time_path()])
-    run_demo(_out, Path(out_dir), epochs, plots=not no_plot)
-
-
-def _feature_list(features: str | None) -> list[str] | None:
-    """The --features option as column names (None: all columns but the target)."""
-    return [f.strip() for f in features.split(",")] if features else None
-
-
-def _input_files(data) -> list[str]:
-    """The files DATA names (folders and globs expanded); those it cannot resolve are left to
-    the reader, which reports them (a Dask cluster may read paths this machine cannot)."""
-    from .sources.files import resolve_paths
-
-    try:
-        return [str(p) for p in resolve_paths(list(data))]
-    except GradregError:
-        return []
-
-
-def _check_outputs(outputs: dict, inputs: list) -> None:
-    """Refuse, before any work, outputs that cannot be written or would overwrite an input."""
-    try:
-        for option, path in outputs.items():
-            if path is not None:
-                try:
-                    check_output(path)
-                except InputFileError as exc:
-                    raise InputFileError(exc.errno, f"{option}: {exc}") from None
-        check_distinct(outputs, inputs)
-    except InputFileError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _reading_options(function):
-    """CSV reading options, named as pandas and pyarrow name them."""
-    options = [
-        click.option("--delimiter", default=None,
-                     help="CSV field delimiter (default: sniffed from the first line among "
-                          "',', ';', tab and '|'; write tab as '\\t')."),
-        click.option("--decimal", type=click.Choice([".", ","]), default=".",
-                     show_default=True, help="Decimal mark of the numbers in CSV files."),
-        click.option("--no-header", is_flag=True,
-                     help="CSV files have no header line: columns are named 1, 2, ..."),
-        click.option("--encoding", default="utf-8", show_default=True,
-                     help="Text encoding of CSV files."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _reading(options: dict) -> dict:
-    """The reading options taken out of ``options``, as keyword arguments of scan."""
-    delimiter = options.pop("delimiter")
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    reading = {"delimiter": delimiter, "decimal": options.pop("decimal"),
-               "header": None if options.pop("no_header") else "infer",
-               "encoding": options.pop("encoding")}
-    from .sources._dialect import CsvOptions
-
-    try:
-        CsvOptions(**reading)
-    except ParameterError as exc:
-        raise click.UsageError(str(exc)) from None
-    return reading
-
-
-def _read_training(paths: tuple[str, ...], target: str, features: str | None, reading: dict):
-    from .sources import scan
-
-    return scan(list(paths), target=target, features=_feature_list(features), **reading)
-
-
-def _design_options(function):
-    """Formulas, categorical columns, excluded columns and a weight column."""
-    options = [
-        click.option("--formula", default=None, metavar="'Y ~ TERMS'",
-                     help="A model formula (formulaic's syntax, as statsmodels and R): "
-                          "'invest ~ value + capital + C(firm)'. Replaces --target/--features."),
-        click.option("--categorical", default=None, metavar="COL,...",
-                     help="Text or code columns to one-hot encode (treatment coding, the first "
-                          "level in sorted order as reference), as C(COL) in a formula."),
-        click.option("--exclude", default=None, metavar="COL,...",
-                     help="Columns to leave out of the features."),
-        click.option("--weights", default=None, metavar="COL",
-                     help="A column of non-negative sample weights."),
-        click.option("--levels", multiple=True, metavar="COL=A,B,...",
-                     help="The levels of a categorical column, the first the reference "
-                          "(repeat for several columns; default: found in a first pass)."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def _training_formula(data, target, features, formula, categorical, exclude, weights,
-                      reading) -> str | None:
-    """The formula a fit reads DATA through: --formula, or one written from --categorical and
-    --weights (None when the plain numeric reader serves)."""
-    if formula is not None:
-        if target is not None or features or categorical or exclude:
-            raise click.UsageError(
-                "--formula names the target and the terms: give it without --target, "
-                "--features, --categorical or --exclude."
-            )
-        return formula
-    if target is None:
-        raise click.UsageError("Missing option '--target' (or give --formula).")
-    if not categorical and not weights:
-        return None
-    from .sources._dialect import CsvOptions
-    from .sources.files import _inspect, resolve_paths
-
-    names = _inspect(resolve_paths(list(data))[0], CsvOptions(**reading)).names
-    chosen = _feature_list(features) or [c for c in names if c != target]
-    dropped = set(_feature_list(exclude) or []) | {weights}
-    cats = set(_feature_list(categorical) or [])
-    unknown = sorted((cats | set(_feature_list(exclude) or [])) - set(names))
-    if unknown:
-        raise click.UsageError(f"column(s) {unknown} are not in the data; its columns are "
-                               f"{names}.")
-    terms = [f"C({_quoted(c)})" if c in cats else _quoted(c) for c in chosen if c not in dropped]
-    if not terms:
-        raise click.UsageError("No feature column is left after --exclude and --weights.")
-    return f"{_quoted(target)} ~ " + " + ".join(terms)
-
-
-def _quoted(name: str) -> str:
-    """A column name as a formula term: backticks unless it is a plain identifier."""
-    return name if name.isidentifier() else f"`{name}`"
-
-
-def _parse_levels(levels: tuple[str, ...]) -> dict | None:
-    parsed = {}
-    for item in levels:
-        column, sep, values = item.partition("=")
-        if not sep or not column or not values:
-            raise click.BadParameter(f"write COL=A,B,..., got {item!r}", param_hint="--levels")
-        parsed[column.strip()] = [v.strip() for v in values.split(",")]
-    return parsed or None
+    run_demo(console, Path(out_dir), epochs, plots=not no_plot)
 
 
 @cli.command()
@@ -369,10 +107,10 @@ def _parse_levels(levels: tuple[str, ...]) -> dict | None:
               help="Start a local Dask cluster of this many worker processes for the fit.")
 @click.option("--summary", "show_summary", is_flag=True,
               help="Print the regression table (standard errors, tests, intervals) after the fit.")
-@_cov_type_option
-@_fit_options
-@_reading_options
-@_design_options
+@cov_type_option
+@fit_options
+@reading_options
+@design_options
 def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoint_every, resume,
         scheduler, dask_workers, show_summary, cov_type, formula, categorical, exclude, weights,
         levels, **options) -> None:
@@ -381,12 +119,12 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     reused = resume is not None and checkpoint is not None and (
         same_file(resume, checkpoint) or os.path.realpath(resume) == os.path.realpath(checkpoint)
     )
-    _check_outputs({"--model": model_path, "--checkpoint": checkpoint},
-                   [*_input_files(data), *([] if reused or resume is None else [resume])])
-    reading = _reading(options)
+    check_outputs({"--model": model_path, "--checkpoint": checkpoint},
+                   [*input_files(data), *([] if reused or resume is None else [resume])])
+    reading = reading_kwargs(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
-        estimator = _estimator(options)
+        estimator = estimator_from(options)
         estimator._config()
     if show_summary:
         from .inference import check_unpenalized
@@ -395,21 +133,21 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
             check_unpenalized(estimator.penalty, estimator.alpha)
         except ParameterError as exc:
             raise click.UsageError(f"--summary: {exc}") from None
-    formula = _training_formula(data, target, features, formula, categorical, exclude, weights,
+    formula = training_formula(data, target, features, formula, categorical, exclude, weights,
                                 reading)
-    level_lists = _parse_levels(levels)
+    level_lists = parse_levels(levels)
     if formula is None and level_lists:
         raise click.UsageError("--levels applies to --formula or --categorical columns.")
     if formula is None and exclude:
         from .sources.files import FileSource
 
         columns = FileSource(list(data), target, **reading).feature_names
-        dropped = set(_feature_list(exclude))
+        dropped = set(feature_list(exclude))
         unknown = sorted(dropped - set(columns))
         if unknown:
             raise click.UsageError(f"--exclude: column(s) {unknown} are not features of the "
                                    f"data; they are {columns}.")
-        features = ",".join(c for c in (_feature_list(features) or columns) if c not in dropped)
+        features = ",".join(c for c in (feature_list(features) or columns) if c not in dropped)
     if formula is not None:
         from .formula import DesignSpec  # noqa: F401  (formulaic is needed: fail early)
 
@@ -440,13 +178,13 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         with _dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
-            source = read_files(list(data), target, _feature_list(features), **reading)
+            source = read_files(list(data), target, feature_list(features), **reading)
             model = _fit_and_report(source, target, model_path, False, quiet, checkpoint,
                                     checkpoint_every, resume, options)
             if show_summary:
                 _print_summary(model, target, cov_type, source)
         return
-    source = _read_training(data, target, features, reading)
+    source = read_training(data, target, features, reading)
     model = _fit_and_report(source, target, model_path, explain, quiet, checkpoint,
                             checkpoint_every, resume, options)
     if show_summary:
@@ -481,21 +219,21 @@ def _dask_client(scheduler: str | None, workers: int | None):
 
 def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
                     resume, options) -> GDRegressor:
-    estimator = _estimator(options)
+    estimator = estimator_from(options)
     if explain:
         from .guidance import learning_rate_limits
         from .sources.files import read_all
 
         X, y = read_all(source)
-        _out.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
-        _out.print()
+        console.print(learning_rate_limits(X, y, estimator.fit_intercept).explain())
+        console.print()
     # The estimator passes the reading-progress callback to the source when verbose.
     estimator.set_params(verbose=0 if quiet else 1)
     try:
         model = estimator.fit(source, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                               resume=resume)
     except FitInterrupted as interrupt:
-        raise _Stopped(interrupt.epochs) from None
+        raise Stopped(interrupt.epochs) from None
     # Results first: a report that cannot be printed (a closed pipe, a full disk) must not
     # cost the model.
     if model_path:
@@ -503,11 +241,11 @@ def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, chec
     spec = getattr(source, "design_spec", None)
     title = spec.formula if spec is not None else (
         f"{target} ~ " + " + ".join(source.feature_names))
-    _out.print(_coefficient_table(model, title))
-    _out.print()
+    console.print(_coefficient_table(model, title))
+    console.print()
     _print_report(model)
     if model_path:
-        _out.print(f"\nmodel written to {model_path}")
+        console.print(f"\nmodel written to {model_path}")
     return model
 
 
@@ -515,15 +253,15 @@ def _print_summary(model: GDRegressor, target: str | None, cov_type: str, source
     from dataclasses import replace
 
     summary = model.summary(cov_type, X=None if cov_type == "nonrobust" else source)
-    _out.print()
-    _out.print(replace(summary, target=target))
+    console.print()
+    console.print(replace(summary, target=target))
 
 
 @cli.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1)
 @click.option("--target", default=None, help="Name of the target column in DATA.")
-@_cov_type_option
+@cov_type_option
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.05, show_default=True, help="1 - level of the confidence intervals.")
 def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type: str,
@@ -554,7 +292,7 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
 
     table = model.summary(cov_type, alpha, X=source)
     spec = getattr(model, "design_spec_", None)
-    _out.print(replace(table, target=spec.formula if spec is not None else target))
+    console.print(replace(table, target=spec.formula if spec is not None else target))
 
 
 @cli.command()
@@ -562,14 +300,14 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
 @click.argument("data", nargs=-1, required=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Write predictions to this CSV file (default: standard output).")
-@_reading_options
+@reading_options
 def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) -> None:
     """Predict with MODEL_FILE for the rows of DATA."""
     from ._atomic import atomic_write
     from .sources.files import FileSource
 
-    _check_outputs({"--out": out}, [model_file, *_input_files(data)])
-    reading = _reading(options)
+    check_outputs({"--out": out}, [model_file, *input_files(data)])
+    reading = reading_kwargs(options)
     model = load_model(model_file)
     spec = getattr(model, "design_spec_", None)
     if spec is not None:  # the formula's design, with the levels it was fitted on
@@ -588,7 +326,7 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
             handle.write(text)
         print(f"{len(predictions)} predictions written to {out}", file=sys.stderr)
     else:
-        _stdout.write(text)
+        stdout.write(text)
 
 
 _PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
@@ -621,7 +359,7 @@ def _pair(text: str | None, names: list[str]):
 
 
 def _rate(options: dict) -> float | None:
-    estimator = _estimator(options)
+    estimator = estimator_from(options)
     return None if estimator.learning_rate == "auto" else float(estimator.learning_rate)
 
 
@@ -644,15 +382,15 @@ def _rate(options: dict) -> float | None:
 @click.option("--coefficients", default=None, metavar="A,B",
               help="path with several features: the two parameters of the slice (feature "
                    "names or 'intercept'; default: the most coupled pair).")
-@_fit_options
-@_reading_options
+@fit_options
+@reading_options
 def plot(data, target, features, kind, out, model_path, epochs, coefficients,
          **options) -> None:
     """Draw a plot of gradient descent on DATA, for the fit the options (or --model) make."""
     from . import plotting
     from .sources.files import read_all
 
-    _check_outputs({"--out": out}, _input_files(data))
+    check_outputs({"--out": out}, input_files(data))
     if kind == "animation" and not out.lower().endswith(".gif"):
         raise click.UsageError(
             f"--kind animation writes a GIF: --out must end in .gif, got {out!r}."
@@ -662,7 +400,7 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
             plotting.image_format(out)
         except ParameterError as exc:
             raise click.UsageError(f"--out: {exc}") from None
-    source = _read_training(data, target, features, _reading(options))
+    source = read_training(data, target, features, reading_kwargs(options))
     X, y = read_all(source)
     names = list(source.feature_names)
     if kind == "animation" and X.shape[1] != 1:
@@ -672,7 +410,7 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
             saved = load_model(model_path)
             model = saved if kind == "line" else GDRegressor(**saved.get_params())
         else:
-            model = _estimator(options)
+            model = estimator_from(options)
         if kind == "cost" or not model_path:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -696,46 +434,6 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
     print(f"{kind} plot written to {out}", file=sys.stderr)
 
 
-class _Signalled(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled as Ctrl-C is: the same clean-up on the way out."""
-
-
-_received: list[int] = []
-
-
-def _on_signal(signum, frame) -> None:
-    _received.append(signum)
-    raise KeyboardInterrupt if signum == signal.SIGINT else _Signalled()
-
-
-@contextlib.contextmanager
-def _signals_handled():
-    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread while main runs:
-    temporary files are removed, nothing half-written stays, one line is printed."""
-    _received.clear()
-    try:
-        previous = {number: signal.signal(number, _on_signal) for number in _SIGNALS}
-    except ValueError:  # not the main thread: leave the handlers alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def _interrupted(epochs: int | None) -> int:
-    number = _received[0] if _received else signal.SIGINT
-    after = "" if epochs is None else f" after {epochs} epochs"
-    print(f"gradreg: error: interrupted{after} ({signal.Signals(number).name}); no output was "
-          "written or replaced", file=sys.stderr)
-    return 128 + number
-
-
-_STREAM_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT)
-
-
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--target", required=True, help="Name of the target column.")
@@ -745,13 +443,13 @@ _STREAM_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUO
               show_default=True, help="HTML file to write (self-contained, works offline).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Epochs on the slider (default: until the descent at 1/L reaches the line).")
-@_reading_options
+@reading_options
 def explore(data, target, features, out, epochs, **reading) -> None:
     """Write an interactive page of gradient descent on DATA, y = m*x + b."""
     from .explore import write_explorer
     from .sources.files import read_all
 
-    source = _read_training(data, target, features, _reading(reading))
+    source = read_training(data, target, features, reading_kwargs(reading))
     X, y = read_all(source)
     if X.shape[1] != 1:
         raise click.UsageError(
@@ -771,63 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     (also an output refused before any work), 128 + the signal's number on SIGINT, SIGTERM
     or SIGHUP.
     """
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    warnings.showwarning = _warning_line
-    with _signals_handled():
-        try:
-            return _run(args, debug)
-        except (FitInterrupted, _Stopped) as interrupt:
-            return _interrupted(interrupt.epochs)
-        except KeyboardInterrupt:
-            return _interrupted(None)
-
-
-def _run(args: list[str], debug: bool) -> int:
-    try:
-        # Not cli.main: it would swallow a closed pipe as a silent exit 1, and print a blank
-        # line on Ctrl-C.
-        with cli.make_context("gradreg", list(args)) as ctx:
-            cli.invoke(ctx)
-        _stdout.flush()
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.UsageError as exc:
-        if debug:
-            raise
-        hint = f"{exc.ctx.command_path} --help" if exc.ctx else "gradreg --help"
-        print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
-        return EXIT_USAGE
-    except click.ClickException as exc:
-        if debug:
-            raise
-        print(f"gradreg: error: {exc.format_message()}", file=sys.stderr)
-        return exc.exit_code
-    except click.Abort:
-        raise KeyboardInterrupt from None
-    except ParameterError as exc:  # settings that contradict each other: a usage error
-        if debug:
-            raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except GradregError as exc:
-        if debug:
-            raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    except ValueError as exc:  # parameter errors from scikit-learn's own checks
-        if debug:
-            raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    except OSError as exc:
-        if debug:
-            raise
-        if exc.filename is None and exc.errno in _STREAM_ERRORS:  # click's own output
-            exc = _stdout_error(exc)
-        print(f"gradreg: error: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    return 0
+    return run_command(cli, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
