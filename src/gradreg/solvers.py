@@ -493,9 +493,9 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
     value, grad = objective.smooth_value_and_grad(theta)
     if saved is None and tracker.start(theta, value, float(np.linalg.norm(grad))):
         return tracker.result(theta, 0, "converged")
-    residual = -grad if saved is None else saved["residual"]
-    direction = residual.copy() if saved is None else saved["direction"]
     basis = _ResidualBasis(problem.n_params, saved)
+    residual = basis.orthogonalize(-grad) if saved is None else saved["residual"]
+    direction = residual.copy() if saved is None else saved["direction"]
     reason = None
     epoch = first - 1
     for epoch in range(first, config.max_iter + 1):
@@ -538,7 +538,9 @@ class _ResidualBasis:
     """
 
     def __init__(self, size: int, saved: dict | None) -> None:
-        self.capacity = min(size, _BASIS_MAX)
+        # The residuals of one cycle: the first and one after each of the size steps (the
+        # last one rounding noise in exact arithmetic's zero), then a restart.
+        self.capacity = min(size + 1, _BASIS_MAX)
         self._store = np.empty((self.capacity, size))
         self._count = 0
         if saved is not None and "basis" in saved:
