@@ -9,8 +9,8 @@ three-parameter polynomial instead of a handful.
 import warnings
 
 import pytest
-
 from benchmarks.accuracy import equilibration, make_case, mp_reference, relative_error
+
 from gradreg import GDRegressor
 
 # degree, offset, log10 column scale, R^2, intercept, weighted (see benchmarks.accuracy)
