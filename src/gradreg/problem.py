@@ -235,6 +235,7 @@ def gather_qr(source, stats, canon) -> QRStats:
         scale,
         canon.fit_intercept,
         rows=int(stats.n_rows),
+        arrays=(source.X, source.y, source.sample_weight) if hasattr(source, "X") else None,
     )
 
 
