@@ -85,3 +85,17 @@ def test_weighted_rows_of_other_types(dtype):
     assert qr.weight_sum == pytest.approx(w.sum(), rel=1e-14)
     error, condition = design_error(qr.R, rows)
     assert error <= rounding_bound(condition, 10, len(y))
+
+
+def test_constant_columns_keep_exact_zeros_and_deficient_designs_stay_finite():
+    X, y = make_regression(n=500, d=3, seed=7)
+    design = np.column_stack([X, np.full(500, 5.0), X[:, 0] * 2.0])
+    qr, _, _ = factor_and_rows(design, y)
+    assert np.all(qr.R[:, 3] == 0.0) and np.all(qr.R[3] == 0.0)
+    assert np.all(np.isfinite(qr.R))
+    zero = np.zeros((40, 2))
+    source = ArraySource(zero, np.zeros(40))
+    stats = source.stats()
+    empty = gather_qr(source, stats, canonical_preconditioner(stats, False))
+    assert empty.n_rows == 40 and empty.weight_sum == 40.0
+    assert np.all(empty.R == 0.0)

@@ -180,6 +180,7 @@ def qr_from_batches(
 # passes needed to bring a condition number near 1/eps down to it.
 _WELL_CONDITIONED = 1e4
 _MAX_PASSES = 3
+_EPS = float(np.finfo(float).eps)
 
 
 def qr_by_cholesky(
@@ -212,23 +213,36 @@ def qr_by_cholesky(
     """
     shift = np.asarray(shift, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
-    R = _cholesky(gram, shifted=True, rows=rows)
+    # Columns that are exactly zero (constant ones, shifted by their value) keep exact zeros
+    # in R: they are left out of the passes.
+    keep = np.diag(gram) > 0
+    R = _cholesky(gram[np.ix_(keep, keep)], shifted=True, rows=rows) if keep.any() \
+        else np.zeros((0, 0))
     # The scales are folded into P: the rows are [x - shift, 1, y - shift_y] / row_scale.
     row_scale = np.insert(scale, scale.shape[0] - 1, 1.0) if fit_intercept else scale
     n_rows, weight_sum = 0, 0.0
     for _ in range(_MAX_PASSES):
-        _, sigma, Vt = np.linalg.svd(R)
-        P = Vt.T / sigma / row_scale[:, None]
+        _, sigma, Vt = np.linalg.svd(R) if R.size else (None, np.zeros(0), R)
+        # Directions below eps of the largest are rounding noise (a numerically deficient
+        # design): scaled as if at eps, they stay finite, and the shifted Cholesky factor of
+        # the next Gram matrix keeps them apart.
+        sigma = np.maximum(sigma, _EPS * sigma[0]) if sigma.size else sigma
+        P = np.zeros((keep.shape[0], R.shape[0]))
+        P[keep] = Vt.T / sigma / row_scale[keep, None]
         pass_ = _Pass(P, shift, fit_intercept)
         G, n_rows, weight_sum = pass_.over_arrays(*arrays) if arrays is not None \
             else pass_.over_batches(batches())
+        if not sigma.size:  # nothing but zero columns: the pass only counted the rows
+            break
         step = _cholesky(G, shifted=False, rows=n_rows)
         R = _triangle(step * sigma @ Vt)
         R *= np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
         diagonal = np.abs(np.diag(step))
         if diagonal.size and diagonal.max() <= _WELL_CONDITIONED * max(diagonal.min(), 1e-300):
             break
-    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, np.triu(R))
+    full = np.zeros((keep.shape[0], keep.shape[0]))
+    full[np.ix_(keep, keep)] = np.triu(R)
+    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, full)
 
 
 class _Pass:
@@ -245,11 +259,11 @@ class _Pass:
         self.fit_intercept = fit_intercept
 
     def over_batches(self, batches: Iterable):
-        m = self.P.shape[0]
-        G, n_rows, weight_sum = np.zeros((m, m)), 0, 0.0
+        m, kept = self.P.shape
+        G, n_rows, weight_sum = np.zeros((kept, kept)), 0, 0.0
         chunk = chunk_rows_for(m)
         block = _SCRATCH.take(chunk * m).reshape(chunk, m)
-        product = _SCRATCH.take(chunk * m).reshape(chunk, m)
+        product = _SCRATCH.take(chunk * kept).reshape(chunk, kept)
         try:
             if self.fit_intercept:
                 block[:, -2] = 1.0
