@@ -195,21 +195,29 @@ def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
 
 
 def _needs_augmented(optimum: Optimum, n_rows: int, penalty, tol) -> bool:
-    """Whether refinement with float64 residuals cannot reach ``tol``.
+    """Whether to refine the augmented system with double-double residuals
+    (:mod:`gradreg.refine`) rather than with float64 residuals.
 
-    Their rounding limits any refinement to a relative error of about ``F eps cond`` (``F``
-    the accumulation factor of :mod:`gradreg.optimum`; Higham 2002, section 20.5); beyond it
-    the augmented system is refined with double-double residuals (:mod:`gradreg.refine`),
-    for unpenalised designs in memory of moderate size.
+    The rounding of float64 residuals limits refinement to a relative error of about
+    ``F eps cond`` (``F`` the accumulation factor of :mod:`gradreg.optimum`; Higham 2002,
+    section 20.5), with the digits beyond it left to chance. The augmented refinement is taken
+    when that limit misses ``tol``, and on small designs (up to ``_SMALL_ENTRIES`` numbers,
+    where it costs milliseconds) always; for unpenalised designs in memory of moderate size.
     """
     p = optimum.curvature.n_params
     reach = 2.0 * (p + math.sqrt(max(n_rows, 1))) * _EPS * math.sqrt(optimum.slope_condition)
+    size = n_rows * p
     return (
         tol is not None
-        and reach > tol
+        and (reach > tol or size <= _SMALL_ENTRIES)
         and not np.any(penalty.l2_weights > 0)
-        and n_rows * p <= AUGMENTED_MAX_ENTRIES
+        and size <= AUGMENTED_MAX_ENTRIES
     )
+
+
+# Designs this small (rows x parameters) get the augmented refinement whenever the factor is
+# used: about 20 ms at the limit.
+_SMALL_ENTRIES = 1 << 16
 
 
 # Steps of iterative refinement for rows in memory (each a pass of two products).

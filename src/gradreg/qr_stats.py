@@ -15,6 +15,12 @@ that of the centred, equilibrated problem; the column of ones is left out withou
 Then ``R^T R / W`` is the Gram matrix of the scaled problem, and for ``R = [[S, s], [0, rho]]``
 (``S`` the block of the features and intercept) the least-squares loss at ``t`` is exactly
 ``(|S t - s|^2 + rho^2) / (2W)``.
+
+When the Gram matrix is already at hand (the statistics' pass), :func:`qr_by_cholesky` finds the
+same factor with level-3 products instead: shifted CholeskyQR, one pass over the rows for most
+designs, each chunk multiplied by a balanced preconditioner (see there). Householder QR per chunk
+does level-2 work on a few columns and costs tens of ``X.T @ X``; the pass costs two to three
+(``python -m benchmarks.qr_pass``).
 """
 
 from __future__ import annotations

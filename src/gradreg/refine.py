@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg
 
 from .objective import Preconditioner
+from .stats import _blas_controller
 
 __all__ = ["AUGMENTED_MAX_ENTRIES", "refine_augmented", "dd_dot"]
 
@@ -178,8 +179,10 @@ def refine_augmented(
     if fit_intercept:
         Z = np.column_stack([Z, np.ones(len(y))])
     root = np.ones(len(y)) if w is None else np.sqrt(w)
-    Q, R = scipy.linalg.qr(np.asfortranarray(Z * root[:, None]), mode="economic",
-                           overwrite_a=True, check_finite=False)
+    # Householder QR of a few columns is level-2 work: BLAS threads only wait on each other.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        Q, R = scipy.linalg.qr(np.asfortranarray(Z * root[:, None]), mode="economic",
+                               overwrite_a=True, check_finite=False)
     coef, intercept = canon.to_user(theta)
     coef = coef.copy()
     r = rows.residual(y, np.zeros_like(y), coef, intercept)
