@@ -48,6 +48,7 @@ bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks.methods && \
 	$(BIN)/python -m benchmarks.scale && \
 	$(BIN)/python -m benchmarks.stats_pass && \
+	$(BIN)/python -m benchmarks.qr_pass && \
 	$(BIN)/python -m benchmarks.sgd && \
 	$(BIN)/python -m benchmarks.summary && \
 	$(BIN)/python -m benchmarks.accuracy && \

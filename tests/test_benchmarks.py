@@ -95,3 +95,12 @@ def test_sgd_benchmark_gap_is_the_relative_excess_loss(ill_case):
     intercept = float(saved["intercept"]) + 0.01
     excess = loss(X, y, coef, intercept) / float(saved["f_star"]) - 1
     np.testing.assert_allclose(gap_of(coef, intercept), excess, rtol=1e-6)
+
+
+def test_qr_pass_benchmark_measures_the_stable_form_on_ill_conditioned_data():
+    from benchmarks.qr_pass import HEADER, measure
+
+    row = dict(zip(HEADER, measure(3000, 4), strict=True))
+    # The factor's condition is that of the equilibrated design: about benchmarks.data's 1e4.
+    assert 1e3 < float(row["cond"]) < 1e5
+    assert float(row["QR pass s"]) > 0 and float(row["QR / X.T@X"]) > 0

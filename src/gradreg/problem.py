@@ -19,6 +19,7 @@ from .objective import (
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
 from .qr_stats import QRStats, qr_by_cholesky
+from .refine import AUGMENTED_MAX_ENTRIES, refine_augmented
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
 
 __all__ = ["Problem", "STATS_MAX_FEATURES", "build_problem"]
@@ -28,6 +29,7 @@ __all__ = ["Problem", "STATS_MAX_FEATURES", "build_problem"]
 STATS_MAX_FEATURES = 2048
 # Rows per batch when the data route evaluates a full-batch gradient.
 _DATA_PASS_BATCH = 8192
+_EPS = float(np.finfo(float).eps)
 
 
 @dataclass
@@ -137,7 +139,11 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
-        optimum = refine(optimum, source, canon)
+        if _needs_augmented(optimum, n_rows, canon_penalty, tol):
+            optimum = _refined(optimum, refine_augmented(
+                source.X, source.y, source.sample_weight, canon, optimum.canonical))
+        else:
+            optimum = refine(optimum, source, canon)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     return descent, optimum
 
@@ -173,6 +179,12 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
         if not size < previous:
             break
         theta, previous = theta + delta, 0.5 * size
+    return _refined(optimum, theta)
+
+
+def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
+    """``optimum`` moved to the refined canonical minimiser ``theta``."""
+    canonical = optimum.curvature
     return replace(
         optimum,
         canonical=theta,
@@ -180,6 +192,32 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
         value=canonical.value(theta),
         grad=canonical.smooth_value_and_grad(theta)[1],
     )
+
+
+def _needs_augmented(optimum: Optimum, n_rows: int, penalty, tol) -> bool:
+    """Whether to refine the augmented system with double-double residuals
+    (:mod:`gradreg.refine`) rather than with float64 residuals.
+
+    The rounding of float64 residuals limits refinement to a relative error of about
+    ``F eps cond`` (``F`` the accumulation factor of :mod:`gradreg.optimum`; Higham 2002,
+    section 20.5), with the digits beyond it left to chance. The augmented refinement is taken
+    when that limit misses ``tol``, and on small designs (up to ``_SMALL_ENTRIES`` numbers,
+    where it costs milliseconds) always; for unpenalised designs in memory of moderate size.
+    """
+    p = optimum.curvature.n_params
+    reach = 2.0 * (p + math.sqrt(max(n_rows, 1))) * _EPS * math.sqrt(optimum.slope_condition)
+    size = n_rows * p
+    return (
+        tol is not None
+        and (reach > tol or size <= _SMALL_ENTRIES)
+        and not np.any(penalty.l2_weights > 0)
+        and size <= AUGMENTED_MAX_ENTRIES
+    )
+
+
+# Designs this small (rows x parameters) get the augmented refinement whenever the factor is
+# used: about 20 ms at the limit.
+_SMALL_ENTRIES = 1 << 16
 
 
 # Steps of iterative refinement for rows in memory (each a pass of two products).
@@ -205,6 +243,7 @@ def gather_qr(source, stats, canon) -> QRStats:
         scale,
         canon.fit_intercept,
         rows=int(stats.n_rows),
+        arrays=(source.X, source.y, source.sample_weight) if hasattr(source, "X") else None,
     )
 
 

@@ -15,15 +15,25 @@ that of the centred, equilibrated problem; the column of ones is left out withou
 Then ``R^T R / W`` is the Gram matrix of the scaled problem, and for ``R = [[S, s], [0, rho]]``
 (``S`` the block of the features and intercept) the least-squares loss at ``t`` is exactly
 ``(|S t - s|^2 + rho^2) / (2W)``.
+
+When the Gram matrix is already at hand (the statistics' pass), :func:`qr_by_cholesky` finds the
+same factor with level-3 products instead: shifted CholeskyQR, one pass over the rows for most
+designs, each chunk multiplied by a balanced preconditioner (see there). Householder QR per chunk
+does level-2 work on a few columns and costs tens of ``X.T @ X``; the pass costs two to three
+(``python -m benchmarks.qr_pass``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+
+from .stats import _MAX_THREADS, _SCRATCH, _blas_controller, _spans, chunk_rows_for
 
 __all__ = ["QRStats", "qr_from_batches", "qr_by_cholesky"]
 
@@ -176,6 +186,7 @@ def qr_from_batches(
 # passes needed to bring a condition number near 1/eps down to it.
 _WELL_CONDITIONED = 1e4
 _MAX_PASSES = 3
+_EPS = float(np.finfo(float).eps)
 
 
 def qr_by_cholesky(
@@ -185,40 +196,126 @@ def qr_by_cholesky(
     scale: np.ndarray,
     fit_intercept: bool,
     rows: int = 1,
+    arrays: tuple | None = None,
 ) -> QRStats:
     """The factor R by shifted CholeskyQR (Fukaya, Kannan, Nakatsukasa, Yamamoto and Yanagisawa
     2020), started from the Gram matrix already at hand.
 
-    ``R_1`` is the Cholesky factor of the Gram matrix ``gram`` of the scaled rows (shifted by
-    ``11 (m n + m (m + 1)) eps |G|`` so that it exists); each pass over the rows forms the Gram
-    matrix of ``Y = A R^{-1}`` (a triangular solve and a product per chunk: about twice one
-    ``X^T X``), and ``R <- chol(Y^T Y) R``. One pass suffices up to condition numbers near
-    ``1/sqrt(eps)`` of the design, and at most three up to ``1/eps``. ``batches`` is a callable
-    returning a fresh iterable of ``(X, y, weights)`` batches.
+    ``R_1`` is the Cholesky factor of the Gram matrix ``gram`` of the scaled rows ``A`` (shifted
+    by ``11 (m n + m (m + 1)) eps |G|`` so that it exists). Each pass over the rows forms the
+    Gram matrix of ``W = A P`` with ``P = V S^{-1}`` from the SVD ``R = U S V^T`` (so that
+    ``W = A R^{-1} U`` has the condition number of CholeskyQR's ``A R^{-1}``), and then
+    ``R <- triangle(chol(W^T W) S V^T)``. One product with the dense, balanced ``P`` is as
+    accurate as a triangular solve with ``R``: the rounding of column ``j`` of ``a P`` is
+    ``eps |a| / s_j``, a relative perturbation of ``a`` of about ``sqrt(m) eps`` once mapped back
+    by ``P^{-1} = S V^T``; the product with the explicit inverse ``R^{-1}`` would perturb ``a``
+    by ``eps |a| |R^{-1}| |R|``, up to ``eps cond(R)``, which is no better than the Gram matrix.
+    One pass suffices up to condition numbers near ``1/sqrt(eps)`` of the design, and at most
+    three up to ``1/eps``.
+
+    ``batches`` is a callable returning a fresh iterable of ``(X, y, weights)`` batches;
+    ``arrays`` (``(X, y, weights)`` in memory) takes their place when given, and long arrays
+    are then split between threads.
     """
     shift = np.asarray(shift, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
-    m = gram.shape[0]
-    R = _cholesky(gram, shifted=True, rows=rows)
+    # Columns that are exactly zero (constant ones, shifted by their value) keep exact zeros
+    # in R: they are left out of the passes.
+    keep = np.diag(gram) > 0
+    R = _cholesky(gram[np.ix_(keep, keep)], shifted=True, rows=rows) if keep.any() \
+        else np.zeros((0, 0))
+    # The scales are folded into P: the rows are [x - shift, 1, y - shift_y] / row_scale.
+    row_scale = np.insert(scale, scale.shape[0] - 1, 1.0) if fit_intercept else scale
     n_rows, weight_sum = 0, 0.0
     for _ in range(_MAX_PASSES):
-        G = np.zeros((m, m))
-        n_rows, weight_sum = 0, 0.0
-        for X, y, w in batches():
-            for start in range(0, len(y), _CHUNK_ROWS):
-                rows = slice(start, start + _CHUNK_ROWS)
-                wr = None if w is None else w[rows]
-                block = scaled_rows(X[rows], y[rows], wr, shift, scale, fit_intercept)
-                Y = scipy.linalg.solve_triangular(R, block.T, trans="T", check_finite=False)
-                G += Y @ Y.T
-                n_rows += block.shape[0]
-                weight_sum += float(block.shape[0]) if wr is None else float(np.sum(wr))
+        _, sigma, Vt = np.linalg.svd(R) if R.size else (None, np.zeros(0), R)
+        # Directions below eps of the largest are rounding noise (a numerically deficient
+        # design): scaled as if at eps, they stay finite, and the shifted Cholesky factor of
+        # the next Gram matrix keeps them apart.
+        sigma = np.maximum(sigma, _EPS * sigma[0]) if sigma.size else sigma
+        P = np.zeros((keep.shape[0], R.shape[0]))
+        P[keep] = Vt.T / sigma / row_scale[keep, None]
+        pass_ = _Pass(P, shift, fit_intercept)
+        G, n_rows, weight_sum = pass_.over_arrays(*arrays) if arrays is not None \
+            else pass_.over_batches(batches())
+        if not sigma.size:  # nothing but zero columns: the pass only counted the rows
+            break
         step = _cholesky(G, shifted=False, rows=n_rows)
-        R = step @ R
+        R = _triangle(step * sigma @ Vt)
+        R *= np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
         diagonal = np.abs(np.diag(step))
         if diagonal.size and diagonal.max() <= _WELL_CONDITIONED * max(diagonal.min(), 1e-300):
             break
-    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, np.triu(R))
+    full = np.zeros((keep.shape[0], keep.shape[0]))
+    full[np.ix_(keep, keep)] = np.triu(R)
+    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, full)
+
+
+class _Pass:
+    """``sum_i w_i p_i^T p_i`` for the rows ``p_i = [x_i - shift, 1, y_i - shift_y] P``.
+
+    Each chunk of rows is shifted into a buffer that stays in cache (the one float64 copy; the
+    column of ones is written once), multiplied by ``P`` into a second buffer, and its Gram
+    matrix added; buffers come from each thread's scratch, as in :mod:`gradreg.stats`.
+    """
+
+    def __init__(self, P: np.ndarray, shift: np.ndarray, fit_intercept: bool) -> None:
+        self.P = P
+        self.shift = shift
+        self.fit_intercept = fit_intercept
+
+    def over_batches(self, batches: Iterable):
+        m, kept = self.P.shape
+        G, n_rows, weight_sum = np.zeros((kept, kept)), 0, 0.0
+        chunk = chunk_rows_for(m)
+        block = _SCRATCH.take(chunk * m).reshape(chunk, m)
+        product = _SCRATCH.take(chunk * kept).reshape(chunk, kept)
+        try:
+            if self.fit_intercept:
+                block[:, -2] = 1.0
+            for X, y, w in batches:
+                for start, stop in _spans(len(y), chunk):
+                    wr = None if w is None else np.asarray(w[start:stop], dtype=np.float64)
+                    k = stop - start
+                    self._add(X[start:stop], y[start:stop], wr, block[:k], product[:k], G)
+                    n_rows += k
+                    weight_sum += float(k) if wr is None else float(wr.sum())
+        finally:
+            _SCRATCH.give(product)
+            _SCRATCH.give(block)
+        return G, n_rows, weight_sum
+
+    def _add(self, X, y, w, block, product, G) -> None:
+        d = X.shape[1]
+        np.subtract(X, self.shift[:d], out=block[:, :d], casting="unsafe")
+        np.subtract(y, self.shift[d], out=block[:, -1], casting="unsafe")
+        np.matmul(block, self.P, out=product)
+        if w is not None:
+            product *= np.sqrt(w)[:, None]
+        G += product.T @ product
+
+    def over_arrays(self, X, y, w):
+        n = X.shape[0]
+        m = self.P.shape[0]
+        threads = min(os.cpu_count() or 1, _MAX_THREADS) if n * m >= _THREADED_ENTRIES else 1
+        if threads <= 1:
+            return self.over_batches([(X, y, w)])
+        bounds = np.linspace(0, n, threads + 1).astype(int)
+
+        def part(i: int):
+            rows = slice(bounds[i], bounds[i + 1])
+            return self.over_batches([(X[rows], y[rows], None if w is None else w[rows])])
+
+        # One BLAS thread per worker: the workers already use the cores.
+        with _blas_controller().limit(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(part, range(threads)))
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts),
+                float(sum(p[2] for p in parts)))
+
+
+# Arrays with this many entries (rows x columns of the factor) are split between threads.
+_THREADED_ENTRIES = 2_000_000
 
 
 def _cholesky(gram: np.ndarray, shifted: bool, rows: int) -> np.ndarray:

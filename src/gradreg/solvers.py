@@ -498,11 +498,14 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
     direction = residual.copy() if saved is None else saved["direction"]
     reason = None
     epoch = first - 1
+    # Curvatures below the optimum's rank cut (relative to the largest) are rounding noise: a
+    # step by them would be unbounded.
+    cut = problem.optimum.rank_cut * lipschitz if problem.optimum is not None else 0.0
     for epoch in range(first, config.max_iter + 1):
         product = objective.hvp(direction)
         curvature = float(direction @ product)
         rr = float(residual @ residual)
-        if curvature <= 0 or rr == 0:
+        if curvature <= cut * float(direction @ direction) or rr == 0:
             reason = "converged" if tracker.error_bound <= tracker.tol else (
                 "stalled: no direction of descent left"
             )
