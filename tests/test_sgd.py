@@ -51,12 +51,15 @@ def _reference_steps(problem, source, config, batch_size, seed):
 
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize(("dtype", "weighted"), [(np.float64, False), (np.float32, True)])
-def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted):
+# Batches of one row, of rows not a multiple of the four the compiled loop takes side by side,
+# and of a multiple of four (the last batch of 203 rows is shorter in each case).
+@pytest.mark.parametrize("batch_size", [1, 7, 16])
+def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted, batch_size):
     penalty = Penalty(alpha=0.05, l1_ratio=0.5 if rule == "plain" else 0.0)
     problem, source = _problem(dtype, weighted, penalty)
     config = FitConfig(solver="sgd", optimizer=rule, learning_rate=0.02, schedule="invscaling",
                        momentum=0.7, average=True)
-    batch_size, seed = 16, 5
+    seed = 5
     expected, expected_state, expected_average = _reference_steps(
         problem, source, config, batch_size, seed
     )
