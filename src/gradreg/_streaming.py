@@ -27,6 +27,7 @@ import numpy as np
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
 from ._units import COST_FACTOR, rate_factor
+from ._validation import check_sample_weight
 from .errors import ConvergenceWarning, DivergenceError
 from .objective import Preconditioner, batch_loss_and_grad
 from .penalties import make_penalty
@@ -56,7 +57,13 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     started = time.perf_counter()
     config = model._config(one_pass=True)
     first = not hasattr(model, "stats_")
-    X, y, weights = model._check_Xy(X, y, sample_weight, reset=first)
+    X, y, _ = model._check_Xy(X, y, None, reset=first)
+    weights = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
+    if weights is not None and not weights.any():
+        # Rows of weight zero contribute nothing (as in scikit-learn): the model, its
+        # statistics and its SGD state stay as they were; after a first such chunk it is
+        # still unfitted, and the next chunk starts it.
+        return model
     source = ArraySource(X, y, weights)
     route = choose_route(model.route, source.n_features)
     if route == "stats":

@@ -195,6 +195,8 @@ def _steps(  # noqa: PLR0913 - a compiled loop takes its state as flat arrays
                     z, targets, weights)
         total = _batch_gradient(z, targets, weights, offset, offset + stop - start, theta,
                                 fit_intercept, grad)
+        if total == 0.0:  # rows of weight zero only: no data term (its sums are all zero)
+            total = 1.0
         eta = rates[step]
         if rule == 3:
             counters[0] += 1
