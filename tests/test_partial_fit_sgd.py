@@ -1,6 +1,7 @@
 """SGD's partial_fit on tiny and degenerate chunks: it ends near the least-squares fit of the
 rows seen, or says with a ConvergenceWarning how far off it is; it never ends far off silently."""
 
+import re
 import warnings
 
 import numpy as np
@@ -100,3 +101,27 @@ def test_a_first_one_row_chunk_warns_with_the_measured_state():
                r"error bound \S+, learning rate \S+\. .*use the default solver")
     with pytest.warns(ConvergenceWarning, match=pattern):
         model.partial_fit(X[:1], y[:1])
+
+
+def test_partial_fit_on_the_data_route_takes_sgd_steps_and_warns_when_worse_than_the_mean():
+    # Without the statistics there is no merged fit: the automatic choice is SGD (it used to
+    # fail looking up the full-batch solver's update rule). With no optimum to measure, a
+    # call warns when the model predicts the chunk worse than the chunk's mean does.
+    X, y = _data(seed=3)
+    model = GDRegressor(route="data", random_state=0)
+    pattern = (r"partial_fit with solver='sgd' ended predicting this chunk of 2 rows worse than "
+               r"its mean does: loss \S+ \(half the mean squared error\) against \S+, learning "
+               r"rate \S+\. Too wide for the statistics")
+    with pytest.warns(ConvergenceWarning, match=pattern):
+        model.partial_fit(X[:2], y[:2])
+    assert model.solver_ == "sgd" and model.route_ == "data"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for X_chunk, y_chunk in _split(X[2:], y[2:], 2):
+            model.partial_fit(X_chunk, y_chunk)
+    for warning in _far_warnings(caught):
+        raise AssertionError(f"the statistics' warning on the data route: {warning.message}")
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            loss, constant = re.findall(r"loss (\S+) .* against (\S+),", str(warning.message))[0]
+            assert float(loss) > float(constant)

@@ -12,7 +12,16 @@ With ``solver="sgd"``, or data too wide for the statistics (the data route), eac
 one pass of stochastic steps over the chunk, continuing the optimizer and the iterate average
 of the previous calls in the scaling of the merged statistics. A pass that makes the chunk's
 loss rise sharply is undone and retried with half the learning rate; after
-``_MAX_HALVINGS`` halvings the call raises :class:`~gradreg.errors.DivergenceError`.
+``_MAX_HALVINGS`` halvings the call raises :class:`~gradreg.errors.DivergenceError`. The rate
+of a call follows the larger of the chunk's curvature and that of all rows seen (a row or two
+say little about the stream). Where the statistics give the exact optimum, the iterate average
+starts again whenever the last iterate fits the rows seen better (iterates from before the
+descent settled, or from another scaling, would otherwise weigh on it for the rest of the
+stream), and a call that ends far from the least-squares fit of the rows seen (optimality gap
+above ``_FAR``) says so with a :class:`~gradreg.errors.ConvergenceWarning` giving the gap.
+
+A chunk whose sample weights are all zero contributes nothing (as in scikit-learn): the call
+checks it and leaves the model as it was.
 """
 
 from __future__ import annotations
@@ -66,6 +75,10 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
         return model
     source = ArraySource(X, y, weights)
     route = choose_route(model.route, source.n_features)
+    if route == "data" and config.solver != "sgd" and model.solver == "auto":
+        # Without the statistics there is no merged fit to descend on: the automatic choice
+        # is SGD's steps over the chunk (not the full-batch solver chosen for the statistics).
+        config = model._config(solver="sgd", one_pass=True)
     if route == "stats":
         chunk = source.stats()
     else:
@@ -150,17 +163,31 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.solver_, model.optimizer_, model.route_ = "sgd", config.optimizer, problem.route
     model.solver_choice_ = model._choice.description
     model.metrics_ = training_metrics(problem, theta)
-    _warn_if_far(model, problem)
+    _warn_if_far(model, problem, chunk, after)
 
 
-def _warn_if_far(model, problem) -> None:
+def _warn_if_far(model, problem, chunk, chunk_loss: float) -> None:
     """A ConvergenceWarning when the model ends further from the least-squares fit of the rows
     seen than ``_FAR`` (its excess loss above the optimal loss itself), with what was measured.
 
-    Only the statistics route knows the optimum; the data route guards the chunk's loss alone.
+    Only the statistics route knows the optimum. The data route measures the chunk alone: it
+    warns when the model predicts the chunk worse than the chunk's own mean does.
     """
+    if problem.route == "data":
+        constant = 0.5 * float(chunk.squares[-1]) / max(chunk.weight_sum, 1e-300)
+        if problem.precond.fit_intercept and chunk_loss > constant:
+            warnings.warn(
+                f"partial_fit with solver='sgd' ended predicting this chunk of {chunk.n_rows} "
+                f"rows worse than its mean does: loss {chunk_loss:.6g} (half the mean squared "
+                f"error) against {constant:.6g}, learning rate {model.learning_rate_:.3g}. "
+                "Too wide for the statistics, the fit cannot measure its gap to the optimum; "
+                "pass larger chunks of shuffled rows.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return
     gap = model.optimality_gap_
-    if not (gap > _FAR):  # also false for NaN: no optimum known
+    if not (gap > _FAR):
         return
     warnings.warn(
         f"partial_fit with solver='sgd' ended far from the least-squares fit of the "
