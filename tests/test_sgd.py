@@ -74,8 +74,10 @@ def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted, batch_size
     )
     np.testing.assert_allclose(theta, expected, rtol=STEP_RTOL, atol=0)
     np.testing.assert_allclose(averager.theta, expected_average, rtol=STEP_RTOL, atol=0)
+    # The optimizer's state is a running sum of gradients: a coordinate that nearly cancels
+    # carries the rounding of the terms it summed, so it is compared relative to the vector.
     for got, want in zip(state[0], expected_state[0], strict=True):
-        np.testing.assert_allclose(got, want, rtol=STEP_RTOL, atol=0)
+        assert relative_error(got, want) <= STEP_RTOL
     assert state[1].count == expected_state[1].count == len(rates)
 
 
