@@ -76,6 +76,9 @@ def test_fit_flags_reach_the_estimator(capsys, flags, expected):
         (["fit", study_time_path()], 2, "gradreg: error: Missing option '--target'"),
         (["fit", study_time_path(), "--target", "score", "--learning-rate", "fast"], 2,
          "must be 'auto' or a positive number"),
+        (["fit", study_time_path(), "--target", "score", "--tol", "tiny"], 2,
+         "gradreg: error: Invalid value for --tol: must be 'none' or a positive number, got "
+         "'tiny'"),
         (["fit", study_time_path(), "--target", "score", "--max-iter", "0"], 2,
          "The 'max_iter' parameter of GDRegressor must be an int in the range [1, inf)"),
         (["fit", study_time_path(), "--target", "score", "--solver", "newton"], 2,
@@ -166,3 +169,23 @@ def test_explain_is_refused_on_a_cluster(capsys):
     code, _, err = run(capsys, "fit", study_time_path(), "--target", "score", "--explain",
                        "--dask-workers", "1")
     assert code == 2 and "cannot be used with --scheduler or --dask-workers" in err
+
+
+@pytest.mark.parametrize("spelling", ["none", "None"])
+def test_tol_none_runs_every_epoch(capsys, spelling):
+    # The default tol stops gd on these data long before 300 epochs; --tol none is tol=None,
+    # scikit-learn's "run max_iter epochs".
+    base = ["fit", study_time_path(), "--target", "score", "--solver", "gd", "--max-iter", "300"]
+    code, out, err = run(capsys, *base)
+    assert code == 0, err
+    assert "epochs            300" not in out
+    code, out, err = run(capsys, *base, "--tol", spelling)
+    assert code == 0, err
+    assert "epochs            300" in out
+    assert "max_iter=300 reached" in out
+
+
+def test_tol_help_names_none(capsys):
+    code, out, _ = run(capsys, "fit", "--help")
+    assert code == 0
+    assert "TOL|none" in out and "'none' runs all --max-iter" in " ".join(out.split())

@@ -103,6 +103,8 @@ def test_the_sorted_by_year_example_gives_the_batch_coefficients():
     assert model.converged_ and model.solver_ == "cg"
 
 
+# Far from the fit after the first chunks, as warned (tests/test_partial_fit_sgd.py).
+@pytest.mark.filterwarnings("ignore:partial_fit with solver='sgd' ended far")
 def test_sgd_partial_fit_on_sorted_chunks_does_not_diverge():
     # One pass of stochastic steps per chunk cannot fit rows sorted by year well, but the
     # learning rate follows each chunk's curvature, so the model never gets worse than the
@@ -124,6 +126,8 @@ def test_sgd_partial_fit_raises_when_halving_the_rate_cannot_stop_a_rising_loss(
             model.partial_fit(X[start:start + 100], y[start:start + 100])
 
 
+# Far from the fit after the first chunks, as warned (tests/test_partial_fit_sgd.py).
+@pytest.mark.filterwarnings("ignore:partial_fit with solver='sgd' ended far")
 def test_sgd_partial_fit_halves_a_rate_that_makes_the_loss_rise():
     X, y = year_data(seed=5)
     model = GDRegressor(solver="sgd", learning_rate=50.0, random_state=0, average=False)

@@ -51,12 +51,15 @@ def _reference_steps(problem, source, config, batch_size, seed):
 
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize(("dtype", "weighted"), [(np.float64, False), (np.float32, True)])
-def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted):
+# Batches of one row, of rows not a multiple of the four the compiled loop takes side by side,
+# and of a multiple of four (the last batch of 203 rows is shorter in each case).
+@pytest.mark.parametrize("batch_size", [1, 7, 16])
+def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted, batch_size):
     penalty = Penalty(alpha=0.05, l1_ratio=0.5 if rule == "plain" else 0.0)
     problem, source = _problem(dtype, weighted, penalty)
     config = FitConfig(solver="sgd", optimizer=rule, learning_rate=0.02, schedule="invscaling",
                        momentum=0.7, average=True)
-    batch_size, seed = 16, 5
+    seed = 5
     expected, expected_state, expected_average = _reference_steps(
         problem, source, config, batch_size, seed
     )
@@ -71,8 +74,10 @@ def test_compiled_steps_equal_the_python_steps(rule, dtype, weighted):
     )
     np.testing.assert_allclose(theta, expected, rtol=STEP_RTOL, atol=0)
     np.testing.assert_allclose(averager.theta, expected_average, rtol=STEP_RTOL, atol=0)
+    # The optimizer's state is a running sum of gradients: a coordinate that nearly cancels
+    # carries the rounding of the terms it summed, so it is compared relative to the vector.
     for got, want in zip(state[0], expected_state[0], strict=True):
-        np.testing.assert_allclose(got, want, rtol=STEP_RTOL, atol=0)
+        assert relative_error(got, want) <= STEP_RTOL
     assert state[1].count == expected_state[1].count == len(rates)
 
 

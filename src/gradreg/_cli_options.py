@@ -36,8 +36,9 @@ def fit_options(function):
                      help="L1 share of the elastic net."),
         click.option("--max-iter", type=int, default=1000, show_default=True,
                      help="Maximum epochs."),
-        click.option("--tol", type=float, default=1e-8, show_default=True,
-                     help="Target for the certified relative error of the coefficients."),
+        click.option("--tol", default="1e-8", show_default=True, metavar="TOL|none",
+                     help="Target for the certified relative error of the coefficients; "
+                          "'none' runs all --max-iter epochs."),
         click.option("--no-intercept", is_flag=True, help="Fit without an intercept."),
         click.option("--standardize/--no-standardize", default=True, show_default=True,
                      help="Descend in standardized coordinates, or on the raw coefficients "
@@ -67,6 +68,17 @@ def estimator_from(options: dict) -> GDRegressor:
             raise click.BadParameter(
                 f"must be 'auto' or a positive number, got {rate!r}", param_hint="--learning-rate"
             ) from None
+    tol = options["tol"]
+    if isinstance(tol, str):  # the option's text; a number when called from Python
+        if tol.strip().lower() == "none":
+            tol = None
+        else:
+            try:
+                tol = float(tol)
+            except ValueError:
+                raise click.BadParameter(
+                    f"must be 'none' or a positive number, got {tol!r}", param_hint="--tol"
+                ) from None
     return GDRegressor(
         solver=options["solver"],
         optimizer=options["optimizer"],
@@ -79,7 +91,7 @@ def estimator_from(options: dict) -> GDRegressor:
         alpha=options["alpha"],
         l1_ratio=options["l1_ratio"],
         max_iter=options["max_iter"],
-        tol=options["tol"],
+        tol=tol,
         fit_intercept=not options["no_intercept"],
         standardize=options["standardize"],
         random_state=options["random_state"],

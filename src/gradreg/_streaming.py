@@ -12,13 +12,23 @@ With ``solver="sgd"``, or data too wide for the statistics (the data route), eac
 one pass of stochastic steps over the chunk, continuing the optimizer and the iterate average
 of the previous calls in the scaling of the merged statistics. A pass that makes the chunk's
 loss rise sharply is undone and retried with half the learning rate; after
-``_MAX_HALVINGS`` halvings the call raises :class:`~gradreg.errors.DivergenceError`.
+``_MAX_HALVINGS`` halvings the call raises :class:`~gradreg.errors.DivergenceError`. The rate
+of a call follows the larger of the chunk's curvature and that of all rows seen (a row or two
+say little about the stream). Where the statistics give the exact optimum, the iterate average
+starts again whenever the last iterate fits the rows seen better (iterates from before the
+descent settled, or from another scaling, would otherwise weigh on it for the rest of the
+stream), and a call that ends far from the least-squares fit of the rows seen (optimality gap
+above ``_FAR``) says so with a :class:`~gradreg.errors.ConvergenceWarning` giving the gap.
+
+A chunk whose sample weights are all zero contributes nothing (as in scikit-learn): the call
+checks it and leaves the model as it was.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -26,7 +36,8 @@ import numpy as np
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
 from ._units import COST_FACTOR, rate_factor
-from .errors import DivergenceError
+from ._validation import check_sample_weight
+from .errors import ConvergenceWarning, DivergenceError
 from .objective import Preconditioner, batch_loss_and_grad
 from .penalties import make_penalty
 from .problem import build_problem, choose_route
@@ -42,6 +53,12 @@ _RISE_FACTOR = 2.0
 # Halvings of the learning rate tried on one chunk before giving up.
 _MAX_HALVINGS = 30
 _BATCH = 8192
+# An optimality gap above this (the excess loss above the optimal loss itself) after a call of
+# SGD's partial_fit is far off, and warned about.
+_FAR = 1.0
+# A change of a column's scale by more than this factor between calls restarts the iterate
+# average (see _scaling_moved).
+_MOVED = 2.0
 
 
 def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
@@ -49,9 +66,19 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     started = time.perf_counter()
     config = model._config(one_pass=True)
     first = not hasattr(model, "stats_")
-    X, y, weights = model._check_Xy(X, y, sample_weight, reset=first)
+    X, y, _ = model._check_Xy(X, y, None, reset=first)
+    weights = check_sample_weight(sample_weight, X.shape[0], allow_zero_sum=True)
+    if weights is not None and not weights.any():
+        # Rows of weight zero contribute nothing (as in scikit-learn): the model, its
+        # statistics and its SGD state stay as they were; after a first such chunk it is
+        # still unfitted, and the next chunk starts it.
+        return model
     source = ArraySource(X, y, weights)
     route = choose_route(model.route, source.n_features)
+    if route == "data" and config.solver != "sgd" and model.solver == "auto":
+        # Without the statistics there is no merged fit to descend on: the automatic choice
+        # is SGD's steps over the chunk (not the full-batch solver chosen for the statistics).
+        config = model._config(solver="sgd", one_pass=True)
     if route == "stats":
         chunk = source.stats()
     else:
@@ -80,6 +107,11 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     else:
         theta = problem.precond.from_user(*previous)
         _rescale_stream(model._stream, model.preconditioner_, problem.precond)
+        if _scaling_moved(model.preconditioner_, problem.precond):
+            # The iterates averaged so far were steps in a scaling that misjudged the data
+            # (a chunk of a row or two, a constant column): a step that was moderate there can
+            # be far off now. The average starts again from the current iterate.
+            model._stream.averager.count = 0
     stream = model._stream
     if stream.averager.theta is None:
         stream.averager.theta = theta.copy()
@@ -87,7 +119,7 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
         # The automatic rate of this chunk: its rows' curvature in the current scaling can be
         # far above that of the rows the stream started on (rows sorted by a feature).
         halvings = stream.factor / stream.chunk_factor
-        stream.chunk_factor = _chunk_rate(chunk, problem.precond, config) / stream.base
+        stream.chunk_factor = _chunk_rate(chunk, problem, config) / stream.base
         stream.factor = stream.chunk_factor * halvings
     order = config.rng if config.shuffle else None
     rows = compiled_rows(problem.source)
@@ -108,6 +140,11 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
             f"even with the learning rate halved {_MAX_HALVINGS} times. Pass a smaller "
             "learning_rate, or use the default solver, which fits the merged statistics exactly."
         )
+    if problem.route == "stats" and stream.averager.enabled and loss(moved) < after:
+        # The last iterate fits all rows seen better than the average: the average still
+        # carries iterates from before the descent settled (early chunks, another scaling).
+        # It starts again from the last iterate, so the model is never the worse of the two.
+        stream.averager.theta, stream.averager.count = moved.copy(), 1
     theta = stream.model(moved)
     model.coef_, model.intercept_ = problem.precond.to_user(theta)
     model.preconditioner_ = problem.precond
@@ -126,17 +163,85 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.solver_, model.optimizer_, model.route_ = "sgd", config.optimizer, problem.route
     model.solver_choice_ = model._choice.description
     model.metrics_ = training_metrics(problem, theta)
+    _warn_if_far(model, problem, chunk, after)
 
 
-def _chunk_rate(chunk, precond: Preconditioner, config) -> float:
-    """SGD's automatic rate for the chunk's rows: as :func:`~gradreg.solvers.auto_learning_rate`
-    with the curvature bound ``L + E|z|^2 / batch <= E|z|^2 (1 + 1/batch)`` of the chunk."""
+def _warn_if_far(model, problem, chunk, chunk_loss: float) -> None:
+    """A ConvergenceWarning when the model ends further from the least-squares fit of the rows
+    seen than ``_FAR`` (its excess loss above the optimal loss itself), with what was measured.
+
+    Only the statistics route knows the optimum. The data route measures the chunk alone: it
+    warns when the model predicts the chunk worse than the chunk's own mean does.
+    """
+    if problem.route == "data":
+        constant = 0.5 * float(chunk.squares[-1]) / max(chunk.weight_sum, 1e-300)
+        if problem.precond.fit_intercept and chunk_loss > constant:
+            warnings.warn(
+                f"partial_fit with solver='sgd' ended predicting this chunk of {chunk.n_rows} "
+                f"rows worse than its mean does: loss {chunk_loss:.6g} (half the mean squared "
+                f"error) against {constant:.6g}, learning rate {model.learning_rate_:.3g}. "
+                "Too wide for the statistics, the fit cannot measure its gap to the optimum; "
+                "pass larger chunks of shuffled rows.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return
+    gap = model.optimality_gap_
+    if not (gap > _FAR):
+        return
+    warnings.warn(
+        f"partial_fit with solver='sgd' ended far from the least-squares fit of the "
+        f"{problem.stats.n_rows} rows seen so far: optimality gap (f - f*)/f* = {gap:.3g}, "
+        f"coefficients' relative error bound "
+        f"{model.coef_error_bound_:.3g}, learning rate {model.learning_rate_:.3g}. One pass of "
+        "stochastic steps over few rows, or over rows in a sorted order, does not reach the "
+        "fit: pass more rows, shuffled, or use the default solver, which fits the merged "
+        "statistics exactly after every call.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
+
+
+def _scaling_moved(old: Preconditioner, new: Preconditioner) -> bool:
+    """Whether a column's scale changed by more than ``_MOVED`` times, or its shift by more
+    than its scale, between two calls."""
+    ratio = new.scale / old.scale
+    shifted = np.abs(new.shift - old.shift) > new.scale
+    return bool(np.any(ratio > _MOVED) or np.any(ratio < 1.0 / _MOVED) or np.any(shifted))
+
+
+def _chunk_rate(chunk, problem, config) -> float:
+    """SGD's automatic rate for the chunk's rows, as :func:`~gradreg.solvers.auto_learning_rate`:
+    ``fraction / (L + E|z|^2 / b)`` with ``b`` the batch the chunk's rows are taken in.
+
+    The curvature is the larger of the chunk's (its rows are the ones stepped on: a chunk far
+    outside the rows seen so far needs a smaller step) and that of all rows seen (a chunk of a
+    row or two says little about the stream: one row near the mean, ``|z|`` small, would
+    otherwise get a step of about ``1/|z|^2`` that throws the iterate far along ``z``).
+    ``L`` of the chunk is the largest eigenvalue of its second moments in the current scaling
+    where its cross-products are known, else the bound ``L <= E|z|^2``.
+    """
+    precond = problem.precond
+    batch = max(1, min(config.batch_size, chunk.n_rows))
     weight = max(chunk.weight_sum, 1e-300)
     offset = (chunk.mean_x - precond.shift) / precond.scale
-    square = float(np.sum(chunk.sxx_diag / weight / precond.scale**2 + offset**2))
-    square += float(precond.fit_intercept)
+    if hasattr(chunk, "cross"):
+        d = precond.n_features
+        moments = chunk.cross[:d, :d] / weight / np.outer(precond.scale, precond.scale)
+        moments += np.outer(offset, offset)
+        if precond.fit_intercept:
+            moments = np.block([[moments, offset[:, None]], [offset[None, :], np.ones((1, 1))]])
+        square = float(np.trace(moments))
+        largest = float(np.linalg.eigvalsh(moments)[-1]) if np.all(np.isfinite(moments)) else square
+    else:
+        square = float(np.sum(chunk.sxx_diag / weight / precond.scale**2 + offset**2))
+        square += float(precond.fit_intercept)
+        largest = square
+    curvature = largest + square / batch
+    if problem.route == "stats":
+        curvature = max(curvature, problem.lipschitz() + problem.mean_square_norm() / batch)
     fraction = _SGD_AVERAGED_FRACTION if config.average else _SGD_FRACTION
-    rate = fraction / max(square * (1.0 + 1.0 / config.batch_size), 1e-300)
+    rate = fraction / max(curvature, 1e-300)
     if config.optimizer in ("momentum", "nesterov"):
         rate *= 1.0 - config.momentum
     return rate

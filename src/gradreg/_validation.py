@@ -282,8 +282,11 @@ def check_y(y: Any, n_samples: int, finite: bool = True) -> np.ndarray:
     return array
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
-    """``None`` or a 1-D array of ``n_samples`` finite, non-negative weights, not all zero."""
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, allow_zero_sum: bool = False
+) -> np.ndarray | None:
+    """``None`` or a 1-D array of ``n_samples`` finite, non-negative weights, not all zero
+    (unless ``allow_zero_sum``: a chunk of ``partial_fit`` may contribute nothing)."""
     if sample_weight is None:
         return None
     weights = as_numeric(sample_weight, "sample_weight")
@@ -297,7 +300,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     check_finite(weights, "sample_weight")
     if (weights < 0).any():
         raise DataError("sample_weight must be non-negative; found a negative weight.")
-    if not weights.any():
+    if not allow_zero_sum and not weights.any():
         raise DataError("sample_weight sums to zero: at least one row needs a positive weight.")
     return weights.astype(np.float64, copy=False)
 

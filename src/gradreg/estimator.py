@@ -552,7 +552,9 @@ default="auto"
         is retried with half the learning rate, and
         :class:`~gradreg.errors.DivergenceError` is raised if that keeps failing. Either way
         the scaling follows the merged statistics and ``optimality_gap_`` is measured against
-        the exact optimum of all the data so far.
+        the exact optimum of all the data so far; an SGD call that ends far from it (gap
+        above 1) warns with a :class:`~gradreg.errors.ConvergenceWarning` giving the gap. A
+        chunk whose sample weights are all zero contributes nothing and changes nothing.
 
         Examples
         --------

@@ -142,8 +142,10 @@ class Optimum:
         return max(smooth + l1, 0.0)
 
     def relative_gap(self, problem: Quadratic, theta: np.ndarray) -> float:
-        """``(f(theta) - f*) / f*`` (with a floor for perfect fits)."""
-        return self.absolute_gap(problem, theta) / self._denominator()
+        """``(f(theta) - f*) / f*`` (with a floor for perfect fits); ``inf`` past the largest
+        float (a far-off ``theta`` on rows that a line fits exactly)."""
+        with np.errstate(over="ignore"):
+            return float(self.absolute_gap(problem, theta) / self._denominator())
 
 
 def canonical_preconditioner(stats, fit_intercept: bool) -> Preconditioner:

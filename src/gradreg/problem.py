@@ -301,4 +301,6 @@ def batch_gradient(problem: Problem, theta: np.ndarray, batch) -> tuple[float, n
     X, y, w = batch
     loss, grad, total = batch_loss_and_grad(theta, X, y, w, problem.precond)
     penalty = problem.objective.penalty
+    if total == 0:  # rows of weight zero only: they contribute nothing, the penalty still acts
+        loss, grad, total = 0.0, np.zeros_like(grad), 1.0
     return loss / total + penalty.smooth_value(theta), grad / total + penalty.smooth_grad(theta)
