@@ -11,6 +11,7 @@ from .errors import DataRangeError
 from .objective import (
     CoordinateMap,
     DataObjective,
+    FactoredQuadratic,
     Preconditioner,
     Quadratic,
     batch_loss_and_grad,
@@ -18,6 +19,7 @@ from .objective import (
 )
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
+from .posterior import posterior_bound
 from .qr_stats import QRStats, qr_by_cholesky
 from .refine import AUGMENTED_MAX_ENTRIES, refine_augmented
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
@@ -30,6 +32,9 @@ STATS_MAX_FEATURES = 2048
 # Rows per batch when the data route evaluates a full-batch gradient.
 _DATA_PASS_BATCH = 8192
 _EPS = float(np.finfo(float).eps)
+# The descent stops this fraction of tol from the optimum (the solvers' margin): a bound on the
+# optimum's own error below it leaves tol within reach.
+_DESCENT_MARGIN = 1e-2
 
 
 @dataclass
@@ -138,14 +143,39 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+    descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             optimum = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
         else:
             optimum = refine(optimum, source, canon)
-    descent = factored_objective(qr, precond, objective.penalty, objective.reference)
+        optimum = _measured(optimum, source, canon, canon_penalty, tol)
+        # The descent heads for the refined optimum, not for the factor's own minimiser.
+        descent = descent.recentred(optimum.theta)
     return descent, optimum
+
+
+def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> Optimum:
+    """The refined optimum with its error bound measured from the rows
+    (:mod:`gradreg.posterior`) where the a priori bound would keep the fit from ``tol``."""
+    p = canon.n_params
+    if (
+        tol is None
+        or optimum.rounding <= _DESCENT_MARGIN * tol
+        or np.any(penalty.l2_weights > 0)
+        or len(source.y) * p > AUGMENTED_MAX_ENTRIES
+    ):
+        return optimum
+    bound = posterior_bound(source.X, source.y, source.sample_weight, canon, optimum.canonical)
+    if bound is None:
+        return optimum
+    d = optimum.n_slopes
+    relative = bound / optimum.scale if optimum.scale > 0 else math.inf
+    if canon.fit_intercept:
+        size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+        relative = max(relative, bound / size if size > 0 else math.inf)
+    return replace(optimum, rounding=min(optimum.rounding, relative))
 
 
 def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
@@ -183,10 +213,14 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
 
 
 def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
-    """``optimum`` moved to the refined canonical minimiser ``theta``."""
+    """``optimum`` moved to the refined canonical minimiser ``theta``, its objective recentred
+    there (:meth:`~gradreg.objective.FactoredQuadratic.recentred`)."""
     canonical = optimum.curvature
+    if isinstance(canonical, FactoredQuadratic):
+        canonical = canonical.recentred(theta)
     return replace(
         optimum,
+        curvature=canonical,
         canonical=theta,
         theta=optimum.mapping.inverse(theta),
         value=canonical.value(theta),

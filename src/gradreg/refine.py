@@ -102,8 +102,9 @@ class _Rows:
         self.X = np.asfortranarray(X, dtype=np.float64)
         self.parts = _split(self.X)
 
-    def residual(self, y, r, coef, intercept) -> np.ndarray:
-        """``y - r - X coef - intercept``, each entry as if in double-double, rounded once."""
+    def residual(self, y, r, coef, intercept, rounded: bool = True):
+        """``y - r - X coef - intercept``, each entry as if in double-double, rounded once
+        (or, with ``rounded=False``, as the unevaluated sum of two float64 arrays)."""
         s, e = _two_sum(y, -r)
         high, low = self.parts
         for j in range(self.X.shape[1]):
@@ -113,7 +114,7 @@ class _Rows:
         if intercept:
             s, t = _two_sum(s, -intercept)
             e += t
-        return s + e
+        return s + e if rounded else _two_sum(s, e)
 
     def normal_residual(self, weights, r, fit_intercept) -> np.ndarray:
         """``-[X 1]^T W r`` (the ones only with an intercept), accurate to about ``eps^2``."""

@@ -1,0 +1,105 @@
+"""The error bound of a refined optimum, measured from the rows (gradreg.posterior)."""
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+from benchmarks.accuracy import (
+    CASES,
+    describe_case,
+    equilibration,
+    make_case,
+    mp_reference,
+    relative_error,
+    standardized_condition,
+)
+
+from gradreg import GDRegressor
+from gradreg.objective import Preconditioner
+from gradreg.posterior import posterior_bound
+
+
+def _canonical(X, w, fit_intercept):
+    weights = np.ones(len(X)) if w is None else w
+    mean = np.average(X, axis=0, weights=weights) if fit_intercept else np.zeros(X.shape[1])
+    spread = equilibration(X, w, fit_intercept)
+    return Preconditioner(mean, spread, fit_intercept, np.zeros(X.shape[1], bool))
+
+
+def _reference_theta(X, y, w, canon):
+    """The 50-digit solution in canonical coordinates (the intercept by mpmath too)."""
+    coef = mp_reference(X, y, w, canon.fit_intercept)
+    slopes = coef * canon.scale
+    if not canon.fit_intercept:
+        return slopes
+    weights = np.ones(len(y)) if w is None else w
+    with mpmath.workdps(50):
+        total = mpmath.fsum(mpmath.mpf(float(v)) for v in weights)
+        mean_y = mpmath.fsum(mpmath.mpf(float(a)) * mpmath.mpf(float(b))
+                             for a, b in zip(weights, y, strict=True)) / total
+    return np.append(slopes, float(mean_y))
+
+
+WELL_RESOLVED = [(3, 1e2, 0, 0.001, False, False), (6, 0.5, 1, 0.9999, True, False),
+                 (5, 3.0, 6, 0.9, False, True), (8, 0.0, 0, 0.9999, True, False)]
+
+
+@pytest.mark.parametrize("case", WELL_RESOLVED, ids=describe_case)
+@pytest.mark.parametrize("size", [1e-12, 1e-6])
+def test_the_bound_holds_and_is_at_most_three_times_the_error(case, size):
+    X, y, w = make_case(*case)
+    canon = _canonical(X, w, case[4])
+    exact = _reference_theta(X, y, w, canon)
+    rng = np.random.default_rng(0)
+    step = rng.normal(size=exact.shape) * size * np.linalg.norm(exact)
+    point = exact + step
+    error = float(np.linalg.norm(point - exact))
+    bound = posterior_bound(X, y, w, canon, point)
+    assert bound is not None
+    # The exact optimum's own float64 rounding (eps |theta| per entry) is part of the error.
+    rounding = np.finfo(float).eps * float(np.linalg.norm(exact))
+    assert bound >= error - rounding
+    # (|c| + slack) / (1 - eta) with |c| <= (1 + eta) |error| and eta <= 1/2 (the module).
+    assert bound <= 3 * (error + rounding) + 1e-3 * error
+
+
+def test_no_bound_where_the_factor_cannot_resolve_the_correction():
+    X, y, w = make_case(10, 0.5, 0, 0.9999, True, False)  # condition 2.9e9: eta >> 1
+    canon = _canonical(X, w, True)
+    assert posterior_bound(X, y, w, canon, _reference_theta(X, y, w, canon)) is None
+
+
+@pytest.mark.parametrize("case", CASES, ids=describe_case)
+def test_fits_below_condition_1e6_are_certified(case):
+    """Refined against the rows, the optimum is known to near eps: the descent reaches tol
+    and says so, with a bound that holds."""
+    X, y, w = make_case(*case)
+    if standardized_condition(X, w, case[4]) >= 1e6:
+        pytest.skip("condition 1e6 or more")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: tol is certified
+        model = GDRegressor(fit_intercept=case[4]).fit(X, y, sample_weight=w)
+    error = relative_error(model.coef_, mp_reference(X, y, w, case[4]),
+                           equilibration(X, w, case[4]))
+    assert model.converged_
+    assert error <= model.coef_error_bound_ <= model.tol
+
+
+def test_a_recentred_objective_has_its_minimum_there_with_the_same_value():
+    from gradreg.objective import FactoredQuadratic
+    from gradreg.penalties import Penalty
+
+    rng = np.random.default_rng(3)
+    M = np.triu(rng.normal(size=(4, 4))) + 3 * np.eye(4)
+    penalty = Penalty().scaled(np.ones(3), 4)
+    objective = FactoredQuadratic(M, rng.normal(size=4), 0.5, penalty, 1.0)
+    target = np.linalg.solve(M, objective.q) + 1e-7 * rng.normal(size=4)
+    moved = objective.recentred(target)
+    value, grad = moved.smooth_value_and_grad(target)
+    # M^T (M t - q') with q' = fl(M t): each entry of the residual is one rounding of M t.
+    size = np.abs(M).T @ (np.abs(M) @ np.abs(target))
+    assert np.all(np.abs(grad) <= 8 * np.finfo(float).eps * size)
+    before = objective.smooth_value_and_grad(target)[0]
+    assert value == pytest.approx(before, rel=8 * np.finfo(float).eps)
+    np.testing.assert_array_equal(moved.A, objective.A)
