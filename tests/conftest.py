@@ -85,6 +85,38 @@ def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
     return factor * condition * max(n_terms, 1) * EPS
 
 
+def sum_bound(terms, factor: float = 1.0, axis=None):
+    """Absolute rounding bound of a computed sum: ``factor x n x eps x sum |terms|``.
+
+    ``n`` is the number of terms added (along ``axis``): the worst-case growth of rounding in a
+    recursive sum (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 4.4),
+    whatever order the kernel adds in; pairwise and blocked sums only do better.
+    """
+    terms = np.abs(np.asarray(terms, dtype=np.float64))
+    n_terms = terms.size if axis is None else terms.shape[axis]
+    return rounding_bound(1.0, factor, n_terms) * terms.sum(axis=axis)
+
+
+def cross_bound(cross, n_terms: int, factor: float = 1.0):
+    """Entrywise absolute rounding bound of (centred) cross-products over ``n_terms`` rows.
+
+    Entry ``(j, k)`` is a sum of ``n_terms`` products ``a_ij a_ik``, so its rounding is at most
+    ``n_terms x eps x sum |a_ij a_ik|`` (see ``sum_bound``), and ``sum |a_ij a_ik| <=
+    sqrt(C_jj C_kk)`` by Cauchy-Schwarz: the diagonal of the reference ``cross`` gives the sizes.
+    """
+    root = np.sqrt(np.abs(np.diag(np.asarray(cross, dtype=np.float64))))
+    return rounding_bound(1.0, factor, n_terms) * np.outer(root, root)
+
+
+def assert_within(actual, expected, bound):
+    """``|actual - expected| <= bound`` entrywise (``bound`` broadcasts; NaN fails)."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    difference = np.abs(actual - expected)
+    within = difference <= bound
+    ratio = float(np.max(difference / np.maximum(bound, 1e-300)))
+    assert np.all(within), f"difference {float(np.max(difference)):.3g} is {ratio:.3g} x the bound"
+
+
 def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
                                sample_weight=None, fits=1, certified=0.0):
     """Coefficients and intercept within the rounding bound of a fit from cross-products.
