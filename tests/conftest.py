@@ -85,6 +85,17 @@ def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
     return factor * condition * max(n_terms, 1) * EPS
 
 
+def descent_bound(condition: float, steps: int, n_terms: int, factor: float = 8) -> float:
+    """Relative difference (standardized units) of two routes through the same descent steps.
+
+    Each step's gradient carries its route's rounding, ``rounding_bound(1, factor, n_terms)``
+    of its terms (sums of ``n_terms`` rows, a few roundings per term on each of two routes: 8);
+    the condition number carries a gradient's relative error to the coefficients, and a step at
+    a rate below ``2/L`` does not amplify an earlier difference, so the differences add up.
+    """
+    return steps * rounding_bound(condition, factor, n_terms)
+
+
 def sum_bound(terms, factor: float = 1.0, axis=None):
     """Absolute rounding bound of a computed sum: ``factor x n x eps x sum |terms|``.
 
