@@ -96,6 +96,30 @@ def descent_bound(condition: float, steps: int, n_terms: int, factor: float = 8)
     return steps * rounding_bound(condition, factor, n_terms)
 
 
+def classic_descent_bound(x, y, learning_rate, epochs, factor: float = 8):
+    """How far two codes of the tutorial's descent (``m, b`` from zero, a rate below ``2/L``
+    on the mean squared error) may drift apart by rounding: ``(line, cost)`` bounds, ``line``
+    in the 2-norm of ``(m, b)``.
+
+    At a rate below 2/L a step is non-expansive, so each epoch's rounding adds up: the
+    gradient's sums of n terms (``factor`` roundings between the two codes, of terms at most
+    ``|x| (|y| + R |x| + R)``) times the rate, and the update's. The iterates stay within
+    ``R = 2 |(m*, b*)|`` of zero (non-expansive steps from zero towards the least-squares line,
+    taken here from an SVD). The cost adds its own sum's rounding to the effect of ``line``.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = len(x)
+    (slope, intercept), *_ = np.linalg.lstsq(np.c_[x, np.ones_like(x)], y, rcond=None)
+    radius = 2 * float(np.hypot(slope, intercept))
+    residual = np.abs(y) + radius * (np.abs(x) + 1)  # each residual's terms
+    within = rounding_bound(1.0, factor, n)
+    grad = within * (2 / n) * float(np.hypot(np.abs(x) @ residual, residual.sum()))
+    line = epochs * (learning_rate * grad + rounding_bound(1.0, factor) * radius)
+    slope_of_cost = (2 / n) * float(residual @ (np.abs(x) + 1))
+    cost = within * float(np.mean(residual**2)) + line * slope_of_cost
+    return line, cost + line**2 * float(np.mean((np.abs(x) + 1) ** 2))
+
+
 def sum_bound(terms, factor: float = 1.0, axis=None):
     """Absolute rounding bound of a computed sum: ``factor x n x eps x sum |terms|``.
 
