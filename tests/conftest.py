@@ -179,6 +179,24 @@ def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
     assert abs(intercept - ref_intercept) <= bound * size
 
 
+def fit_rounding_bounds(X, ref_coef, ref_intercept, sample_weight=None, fits=1,
+                        certified=0.0, fit_intercept=True):
+    """Entrywise absolute bounds ``(coef, intercept)`` of ``assert_fit_within_rounding``: the
+    same bound, for quantities computed from the coefficients (t values, intervals). Without
+    an intercept the columns are not centred (spreads about zero)."""
+    X = np.asarray(X, dtype=np.float64)
+    condition = standardized_condition(X, sample_weight, fit_intercept)
+    bound = fits * rounding_bound(condition**2, factor=10, n_terms=len(X))
+    bound += float(np.sum(certified)) * np.sqrt(X.shape[1])
+    mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    spread = np.sqrt(np.mean((X - mean) ** 2, axis=0))
+    standardized = np.abs(np.asarray(ref_coef) * spread).max()
+    centred = abs(ref_intercept + mean @ np.asarray(ref_coef))
+    slopes = np.abs(mean / np.where(spread > 0, spread, 1.0)).sum() * standardized
+    size = abs(ref_intercept) + np.abs(mean) @ np.abs(ref_coef) + centred + slopes
+    return bound * standardized / np.where(spread > 0, spread, 1.0), bound * size
+
+
 def loss_pinned_bound(X, sample_weight, loss: float, factor: float = 10) -> float:
     """How far (in standardized units) coefficients may be from the optimum when a fit stops
     at the precision of its loss rather than on an exact solve (penalised fits).
