@@ -14,7 +14,6 @@ from conftest import (
 from gradreg import DataError, DataRangeError, GDRegressor, GradregError, ParameterError
 
 
-
 def test_fit_resets_what_partial_fit_kept():
     rng = np.random.default_rng(0)
     A, y_a = rng.normal(size=(30, 3)), rng.normal(size=30)
