@@ -62,7 +62,7 @@ def standardized_condition(X, sample_weight=None, fit_intercept=True) -> float:
     """
     A = _centred_scaled(X, np.zeros(len(X)), sample_weight, fit_intercept)[0]
     singular = np.linalg.svd(A, compute_uv=False)
-    return float(singular[0] / singular[-1])
+    return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf  # inf: singular
 
 
 def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:

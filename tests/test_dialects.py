@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_fit_within_rounding, fit_rounding_bounds
+from conftest import assert_fit_within_rounding, fit_rounding_bounds, sum_bound
 from gradreg import DataError, GDRegressor, GradregError, load_model, scan
 from gradreg.cli import main
 from gradreg.sources.files import read_all
@@ -249,9 +249,17 @@ def certified(*models) -> float:
 
 def assert_same_fit(model, reference, rows=ROWS):
     """Two fits of the same numbers: each within the rounding of a fit from cross-products
-    (the condition from an SVD of the rows) and its certified bound."""
-    assert_fit_within_rounding(model.coef_, model.intercept_, rows[:, :2], reference.coef_,
-                               reference.intercept_, fits=2,
+    (the condition from an SVD of the rows' varying columns) and its certified bound; a
+    constant column's coefficient is zero in both."""
+    varying = rows[:, :2].std(axis=0) > 0
+    np.testing.assert_array_equal(model.coef_[~varying], 0.0)
+    np.testing.assert_array_equal(reference.coef_[~varying], 0.0)
+    if not varying.any():  # the intercept alone: the mean of y, a sum of n rows
+        y = rows[:, 2]
+        assert abs(model.intercept_ - reference.intercept_) <= 2 * sum_bound(y, 10) / len(y)
+        return
+    assert_fit_within_rounding(model.coef_[varying], model.intercept_, rows[:, :2][:, varying],
+                               reference.coef_[varying], reference.intercept_, fits=2,
                                certified=certified(model, reference))
 
 
