@@ -229,25 +229,20 @@ def _vouched(*summaries):
 
 
 def _assert_same(actual, expected, X, weights=None, same_names=True):
-    """The standard errors and fit statistics within the digits both tables vouch for; the
+    """Counts exactly; the standard errors within the digits both tables vouch for; the
     coefficients within both fits' certified bounds (``fit_rounding_bounds``), and what is
-    computed from them (t, p, intervals) within what those two allow."""
+    computed from them (t, p, intervals) within what those allow; the sums of squares within
+    their rounding, and R^2 and F within what that allows."""
     assert actual.names == expected.names or not same_names
+    for name in ("df_model", "df_resid", "nobs"):
+        assert getattr(actual, name) == getattr(expected, name), name
     rtol = _vouched(actual, expected)
-    for name in ("bse", "rsquared", "rsquared_adj", "fvalue", "df_model", "df_resid", "nobs",
-                 "ssr"):
-        np.testing.assert_allclose(getattr(actual, name), getattr(expected, name), rtol=rtol,
-                                   err_msg=name)
-    # F's tail probability moves by its density (decreasing there) times F's change.
-    f_value, df = expected.fvalue, (expected.df_model, expected.df_resid)
-    slope = scipy.stats.f.pdf(f_value * (1 - rtol), *df)
-    assert_within(actual.f_pvalue, expected.f_pvalue,
-                  slope * rtol * f_value + rtol * expected.f_pvalue)
+    np.testing.assert_allclose(actual.bse, expected.bse, rtol=rtol, err_msg="bse")
     first = int(expected.fit_intercept)
+    certified = np.sum(actual.coef_error_bound) + np.sum(expected.coef_error_bound)
     coef, intercept = fit_rounding_bounds(
         X, expected.params[first:], expected.params[0] if first else 0.0, weights, fits=2,
-        certified=np.sum(actual.coef_error_bound) + np.sum(expected.coef_error_bound),
-        fit_intercept=bool(first))
+        certified=certified, fit_intercept=bool(first))
     params = np.r_[[intercept] * first, coef]
     assert_within(actual.params, expected.params, params)
     # t = params / bse; p = 2 sf(|t|) moves by at most 2 x (the density's maximum, < 0.4) x t's.
@@ -256,6 +251,34 @@ def _assert_same(actual, expected, X, weights=None, same_names=True):
     assert_within(actual.pvalues, expected.pvalues, 0.8 * tvalues + rtol * expected.pvalues)
     interval = expected.conf_int()
     assert_within(actual.conf_int(), interval, params[:, None] + rtol * np.abs(interval))
+    # The residual sum of squares from statistics cancels terms of the size of the total sum
+    # of squares (each route sums n rows, 8 roundings between the two); coefficients off by
+    # dv (standardized units) raise it by W dv^T R dv <= W d |dv|^2 (R a correlation matrix).
+    w = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=np.float64)
+    mean = np.average(X, axis=0, weights=w) if first else np.zeros(X.shape[1])
+    spread = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+    size = np.linalg.norm(expected.params[first:] * spread)
+    tss = expected.ssr / (1 - expected.rsquared)
+    within = rounding_bound(1.0, 8, len(X))
+    ssr = within * tss + X.shape[1] * w.sum() * (certified * size) ** 2
+    assert_within(actual.ssr, expected.ssr, ssr)
+    rsquared = (ssr + within * tss) / tss  # 1 - ssr / tss: both sums' errors over tss
+    assert_within(actual.rsquared, expected.rsquared, rsquared)
+    assert_within(actual.rsquared_adj, expected.rsquared_adj,
+                  rsquared * (expected.nobs - first) / expected.df_resid)
+    f_value, df = expected.fvalue, (expected.df_model, expected.df_resid)
+    if expected.cov_type == "nonrobust":
+        # F = (R^2 / df_model) / ((1 - R^2) / df_resid): dF / F = dR^2 (1/R^2 + 1/(1 - R^2)).
+        r2 = expected.rsquared
+        f_bound = f_value * rsquared * (1 / r2 + 1 / (1 - r2))
+    else:
+        # A Wald form b^T V^-1 b: twice the slopes' relative error, and V's (vouched).
+        slopes = np.abs(expected.params[first:])
+        f_bound = f_value * (rtol + 2 * float(np.max(coef / slopes)))
+    assert_within(actual.fvalue, f_value, f_bound)
+    # F's tail probability moves by its density (decreasing there) times F's change.
+    slope = scipy.stats.f.pdf(max(f_value - f_bound, 0.0), *df)
+    assert_within(actual.f_pvalue, expected.f_pvalue, slope * f_bound + rtol * expected.f_pvalue)
 
 
 @pytest.fixture
