@@ -62,7 +62,7 @@ def standardized_condition(X, sample_weight=None, fit_intercept=True) -> float:
     """
     A = _centred_scaled(X, np.zeros(len(X)), sample_weight, fit_intercept)[0]
     singular = np.linalg.svd(A, compute_uv=False)
-    return float(singular[0] / singular[-1])
+    return float(singular[0] / singular[-1]) if singular[-1] > 0 else np.inf  # inf: singular
 
 
 def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
@@ -83,6 +83,73 @@ def rounding_bound(condition: float, factor: float, n_terms: int = 1) -> float:
     bound covers whatever the order.
     """
     return factor * condition * max(n_terms, 1) * EPS
+
+
+def descent_bound(condition: float, steps: int, n_terms: int, factor: float = 8) -> float:
+    """Relative difference (standardized units) of two routes through the same descent steps.
+
+    Each step's gradient carries its route's rounding, ``rounding_bound(1, factor, n_terms)``
+    of its terms (sums of ``n_terms`` rows, a few roundings per term on each of two routes: 8);
+    the condition number carries a gradient's relative error to the coefficients, and a step at
+    a rate below ``2/L`` does not amplify an earlier difference, so the differences add up.
+    """
+    return steps * rounding_bound(condition, factor, n_terms)
+
+
+def classic_descent_bound(x, y, learning_rate, epochs, factor: float = 8):
+    """How far two codes of the tutorial's descent (``m, b`` from zero, a rate below ``2/L``
+    on the mean squared error) may drift apart by rounding: ``(line, cost)`` bounds, ``line``
+    in the 2-norm of ``(m, b)``.
+
+    At a rate below 2/L a step is non-expansive, so each epoch's rounding adds up: the
+    gradient's sums of n terms (``factor`` roundings between the two codes, of terms at most
+    ``|x| (|y| + R |x| + R)``) times the rate, and the update's. The iterates stay within
+    ``R = 2 |(m*, b*)|`` of zero (non-expansive steps from zero towards the least-squares line,
+    taken here from an SVD). The cost adds its own sum's rounding to the effect of ``line``.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = len(x)
+    (slope, intercept), *_ = np.linalg.lstsq(np.c_[x, np.ones_like(x)], y, rcond=None)
+    radius = 2 * float(np.hypot(slope, intercept))
+    residual = np.abs(y) + radius * (np.abs(x) + 1)  # each residual's terms
+    within = rounding_bound(1.0, factor, n)
+    grad = within * (2 / n) * float(np.hypot(np.abs(x) @ residual, residual.sum()))
+    line = epochs * (learning_rate * grad + rounding_bound(1.0, factor) * radius)
+    slope_of_cost = (2 / n) * float(residual @ (np.abs(x) + 1))
+    cost = within * float(np.mean(residual**2)) + line * slope_of_cost
+    return line, cost + line**2 * float(np.mean((np.abs(x) + 1) ** 2))
+
+
+def sum_bound(terms, factor: float = 1.0, axis=None):
+    """Absolute rounding bound of a computed sum: ``factor x n x eps x sum |terms|``.
+
+    ``n`` is the number of terms added (along ``axis``): the worst-case growth of rounding in a
+    recursive sum (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 4.4),
+    whatever order the kernel adds in; pairwise and blocked sums only do better.
+    """
+    terms = np.abs(np.asarray(terms, dtype=np.float64))
+    n_terms = terms.size if axis is None else terms.shape[axis]
+    return rounding_bound(1.0, factor, n_terms) * terms.sum(axis=axis)
+
+
+def cross_bound(cross, n_terms: int, factor: float = 1.0):
+    """Entrywise absolute rounding bound of (centred) cross-products over ``n_terms`` rows.
+
+    Entry ``(j, k)`` is a sum of ``n_terms`` products ``a_ij a_ik``, so its rounding is at most
+    ``n_terms x eps x sum |a_ij a_ik|`` (see ``sum_bound``), and ``sum |a_ij a_ik| <=
+    sqrt(C_jj C_kk)`` by Cauchy-Schwarz: the diagonal of the reference ``cross`` gives the sizes.
+    """
+    root = np.sqrt(np.abs(np.diag(np.asarray(cross, dtype=np.float64))))
+    return rounding_bound(1.0, factor, n_terms) * np.outer(root, root)
+
+
+def assert_within(actual, expected, bound):
+    """``|actual - expected| <= bound`` entrywise (``bound`` broadcasts; NaN fails)."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    difference = np.abs(actual - expected)
+    within = difference <= bound
+    ratio = float(np.max(difference / np.maximum(bound, 1e-300)))
+    assert np.all(within), f"difference {float(np.max(difference)):.3g} is {ratio:.3g} x the bound"
 
 
 def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
@@ -110,6 +177,24 @@ def assert_fit_within_rounding(coef, intercept, X, ref_coef, ref_intercept,
     slopes = np.abs(mean / np.where(spread > 0, spread, 1.0)).sum() * np.abs(standardized).max()
     size = abs(ref_intercept) + np.abs(mean) @ np.abs(ref_coef) + centred + slopes
     assert abs(intercept - ref_intercept) <= bound * size
+
+
+def fit_rounding_bounds(X, ref_coef, ref_intercept, sample_weight=None, fits=1,
+                        certified=0.0, fit_intercept=True):
+    """Entrywise absolute bounds ``(coef, intercept)`` of ``assert_fit_within_rounding``: the
+    same bound, for quantities computed from the coefficients (t values, intervals). Without
+    an intercept the columns are not centred (spreads about zero)."""
+    X = np.asarray(X, dtype=np.float64)
+    condition = standardized_condition(X, sample_weight, fit_intercept)
+    bound = fits * rounding_bound(condition**2, factor=10, n_terms=len(X))
+    bound += float(np.sum(certified)) * np.sqrt(X.shape[1])
+    mean = X.mean(axis=0) if fit_intercept else np.zeros(X.shape[1])
+    spread = np.sqrt(np.mean((X - mean) ** 2, axis=0))
+    standardized = np.abs(np.asarray(ref_coef) * spread).max()
+    centred = abs(ref_intercept + mean @ np.asarray(ref_coef))
+    slopes = np.abs(mean / np.where(spread > 0, spread, 1.0)).sum() * standardized
+    size = abs(ref_intercept) + np.abs(mean) @ np.abs(ref_coef) + centred + slopes
+    return bound * standardized / np.where(spread > 0, spread, 1.0), bound * size
 
 
 def loss_pinned_bound(X, sample_weight, loss: float, factor: float = 10) -> float:

@@ -56,6 +56,7 @@ def test_sgd_iterates_partitions(client):
         warnings.simplefilter("ignore")
         model = GDRegressor(solver="sgd", max_iter=5, random_state=0).fit(
             da.from_array(X, chunks=(1000, 3)), da.from_array(y, chunks=1000))
+    # Not rounding: five epochs of SGD come within a 1% gap on these well-conditioned rows.
     assert model.optimality_gap_ < 1e-2
 
 

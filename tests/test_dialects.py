@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_fit_within_rounding, fit_rounding_bounds, sum_bound
 from gradreg import DataError, GDRegressor, GradregError, load_model, scan
 from gradreg.cli import main
 from gradreg.sources.files import read_all
@@ -245,23 +246,25 @@ def expected_fit(rows):
     return GDRegressor().fit(rows[:, :2], rows[:, 2])
 
 
-def fit_bound(model) -> float:
-    """Coefficients of two fits of the same numbers agree to this relative error.
-
-    Both reach the relative optimality gap ``tol``, which bounds the relative error of the
-    coefficients by about ``sqrt(tol)`` times the condition number (README: 1e-10 for the
-    default ``tol`` on well-conditioned data); the rounding of the statistics adds
-    ``condition x n x eps``. Factor 10 for the two fits.
-    """
-    eps = np.finfo(np.float64).eps
-    return 10 * model.condition_number_ * (np.sqrt(model.tol) + len(ROWS) * eps)
+def certified(*models) -> float:
+    """Where the descents stopped, as each fit certifies it (a relative 2-norm bound)."""
+    return float(sum(np.sum(model.coef_error_bound_) for model in models))
 
 
-def assert_same_fit(model, reference):
-    bound = fit_bound(reference)
-    scale = max(np.abs(reference.coef_).max(), abs(reference.intercept_))
-    assert np.abs(model.coef_ - reference.coef_).max() <= bound * scale
-    assert abs(model.intercept_ - reference.intercept_) <= bound * scale
+def assert_same_fit(model, reference, rows=ROWS):
+    """Two fits of the same numbers: each within the rounding of a fit from cross-products
+    (the condition from an SVD of the rows' varying columns) and its certified bound; a
+    constant column's coefficient is zero in both."""
+    varying = rows[:, :2].std(axis=0) > 0
+    np.testing.assert_array_equal(model.coef_[~varying], 0.0)
+    np.testing.assert_array_equal(reference.coef_[~varying], 0.0)
+    if not varying.any():  # the intercept alone: the mean of y, a sum of n rows
+        y = rows[:, 2]
+        assert abs(model.intercept_ - reference.intercept_) <= 2 * sum_bound(y, 10) / len(y)
+        return
+    assert_fit_within_rounding(model.coef_[varying], model.intercept_, rows[:, :2][:, varying],
+                               reference.coef_[varying], reference.intercept_, fits=2,
+                               certified=certified(model, reference))
 
 
 @pytest.mark.parametrize("name", list(DIALECTS))
@@ -302,9 +305,10 @@ def test_dialects_through_the_command_line(tmp_path, capsys, name):
                            "--model", model_path, *case.cli_options())
     assert code == 0, err
     reference = expected_fit(ROWS)
-    coef = load_model(model_path).coef_
-    bound = fit_bound(reference) * max(np.abs(reference.coef_).max(), 1.0)
-    assert np.abs(coef - reference.coef_).max() <= bound
+    model = load_model(model_path)
+    bound, _ = fit_rounding_bounds(ROWS[:, :2], reference.coef_, reference.intercept_, fits=2,
+                                   certified=certified(model, reference))
+    assert np.all(np.abs(model.coef_ - reference.coef_) <= bound)
     # Predictions by the same options read the same rows.
     code, out, err = run_cli(capsys, "predict", model_path, *paths,
                              *case.cli_options(features=False))
@@ -449,10 +453,7 @@ def test_random_tables_in_random_dialects_fit_as_in_memory(tmp_path, dialect, se
         warnings.simplefilter("ignore")  # rank or conditioning notes on short random tables
         reference = GDRegressor().fit(rows[:, :2], rows[:, 2])
         model = GDRegressor().fit(source)
-    eps = np.finfo(np.float64).eps
-    bound = 10 * reference.condition_number_ * (np.sqrt(reference.tol) + n * eps)
-    scale = max(np.abs(reference.coef_).max(), abs(reference.intercept_), 1e-300)
-    assert np.abs(model.coef_ - reference.coef_).max() <= bound * scale
+    assert_same_fit(model, reference, rows)
 
 
 def test_dask_partitions_of_unequal_sizes_line_up(client):

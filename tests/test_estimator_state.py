@@ -1,15 +1,17 @@
 """Estimator state across fit and partial_fit, errors of delegated checks, extreme inputs."""
 
-import math
 import warnings
 
 import numpy as np
 import pytest
 
-from conftest import lstsq_fit, make_regression, relative_error
+from conftest import (
+    assert_fit_within_rounding,
+    lstsq_fit,
+    make_regression,
+    standardized_condition,
+)
 from gradreg import DataError, DataRangeError, GDRegressor, GradregError, ParameterError
-
-EPS = np.finfo(np.float64).eps
 
 
 def test_fit_resets_what_partial_fit_kept():
@@ -62,18 +64,6 @@ def test_other_feature_names_raise_a_data_error():
 # ---------------------------------------------------------------------------------------------
 
 
-def _bound(X, weights=None):
-    """Coefficient accuracy of a converged fit: tol=1e-20 bounds the relative optimality gap,
-    and a relative gap g bounds the relative coefficient error by about sqrt(g) times the
-    condition number k of the standardized design (a quadratic's level sets); a factor 10
-    covers the rounding of the reference, itself k * eps."""
-    design = (X - X.mean(axis=0)) / X.std(axis=0)
-    if weights is not None:
-        design = design * np.sqrt(weights / weights.max())[:, None]
-    kappa = np.linalg.cond(np.c_[design, np.ones(len(X))])
-    return 10 * kappa * (math.sqrt(1e-20) + EPS)
-
-
 @pytest.mark.parametrize("exponent", [1000, 1022, -1000])
 def test_weights_are_scale_free_exactly(exponent):
     X, y = make_regression(60, 3, seed=3)
@@ -94,8 +84,8 @@ def test_weights_at_either_end_of_float64_fit_correctly(value):
     model = GDRegressor().fit(X, y, sample_weight=weights)
     # The reference weighs by w / max(w): the same fit, and sqrt of it in float64's range.
     coef, intercept = lstsq_fit(X, y, sample_weight=weights / weights.max())
-    assert relative_error(model.coef_, coef) <= _bound(X, weights)
-    assert abs(model.intercept_ - intercept) <= _bound(X, weights) * max(abs(intercept), 1)
+    assert_fit_within_rounding(model.coef_, model.intercept_, X, coef, intercept,
+                               weights / weights.max(), certified=model.coef_error_bound_)
 
 
 @pytest.mark.parametrize("shift", [-1070, -1000, 1000])
@@ -114,13 +104,18 @@ def test_features_at_either_end_of_float64_fit_correctly(shift):
         model = GDRegressor().fit(X_extreme, y)
     coef, intercept = lstsq_fit(X, y)
     # Scaling a column by 2**shift scales its coefficient by 2**-shift, exactly.
-    assert relative_error(np.ldexp(model.coef_, shift), coef) <= _bound(X)
-    assert abs(model.intercept_ - intercept) <= _bound(X) * max(abs(intercept), 1)
+    assert_fit_within_rounding(np.ldexp(model.coef_, shift), model.intercept_, X, coef,
+                               intercept, certified=model.coef_error_bound_)
 
 
 def test_subnormal_features_and_target_together_fit_correctly():
     X, y = make_regression(60, 2, seed=6)
     model = GDRegressor().fit(np.ldexp(X, -1040), np.ldexp(y, -1040))
     coef, intercept = lstsq_fit(X, y)
-    # Subnormal numbers keep fewer bits: at 2**-1040 about 53 - 18 = 35 of them.
-    assert relative_error(model.coef_, coef) <= _bound(X) + 2.0**-30
+    # Subnormal numbers keep fewer bits: at 2**-1040 about 53 - 18 = 35 of them, a relative
+    # error u = 2**-35 in every entry, which a least-squares solution feels at most condition^2
+    # times (10 roundings' worth, as in rounding_bound), besides the fit's own bounds.
+    condition = standardized_condition(X)
+    inputs = 10 * condition**2 * 2.0**-35
+    assert_fit_within_rounding(model.coef_, np.ldexp(model.intercept_, 1040), X, coef, intercept,
+                               certified=model.coef_error_bound_ + inputs)

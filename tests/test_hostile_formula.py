@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import rounding_bound
 from gradreg import GDRegressor, scan
 from gradreg.errors import DataError, GradregError, ParameterError
 from gradreg.formula import FormulaSyntaxError
-
-EPS = np.finfo(np.float64).eps
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def reference(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None):
     target = (y - np.average(y, weights=w)) * root
     solution, *_ = np.linalg.lstsq(centred / scale, target, rcond=None)
     singular = np.linalg.svd(centred / scale, compute_uv=False)
-    bound = 10 * (X.shape[1] + 1) * (singular[0] / singular[-1]) ** 2 * EPS
+    bound = rounding_bound((singular[0] / singular[-1]) ** 2, 10 * (X.shape[1] + 1))
     return solution / scale, bound
 
 
@@ -173,8 +172,10 @@ def test_predict_on_scanned_files_uses_the_models_design(frame, tmp_path):
     model = GDRegressor().fit(scan(tmp_path / "train.csv", formula="y ~ x + g"))
     predicted = model.predict(scan(tmp_path / "new.csv", formula="y ~ x + g"))
     expected = design(new) @ model.coef_ + model.intercept_
-    np.testing.assert_allclose(predicted, expected, rtol=0, atol=10 * 3 * EPS * np.max(
-        np.abs(design(new)) @ np.abs(model.coef_) + abs(model.intercept_)))
+    # Products of rows of 3 terms and the intercept, in any order: 10 roundings of 3 terms.
+    np.testing.assert_allclose(predicted, expected, rtol=0, atol=rounding_bound(1.0, 10, 3)
+                               * np.max(np.abs(design(new)) @ np.abs(model.coef_)
+                                        + abs(model.intercept_)))
 
 
 @pytest.mark.parametrize("levels", [{"g": "abc"}, {"g": 3}])

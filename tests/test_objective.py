@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import make_regression
+from conftest import assert_within, make_regression, rounding_bound
 from gradreg.objective import DataObjective, Preconditioner, Quadratic, batch_loss_and_grad
 from gradreg.penalties import L1, L2, ElasticNet, Penalty
 from gradreg.sources import ArraySource
@@ -12,7 +12,7 @@ from gradreg.stats import stats_from_arrays
 PENALTIES = [Penalty(), L2(0.3), L1(0.2), ElasticNet(0.5, 0.4)]
 
 
-def build(penalty, fit_intercept=True, standardize=True, weights=None):
+def build(penalty, fit_intercept=True, standardize=True, weights=None, rows=False):
     X, y = make_regression(150, 4, seed=21)
     stats = stats_from_arrays(X, y, weights)
     precond = Preconditioner.from_stats(stats, fit_intercept, standardize)
@@ -20,7 +20,29 @@ def build(penalty, fit_intercept=True, standardize=True, weights=None):
     quadratic = Quadratic(stats, precond, scaled)
     source = ArraySource(X, y, weights)
     data = DataObjective(lambda: source.batches(37), precond, scaled, quadratic.reference)
-    return quadratic, data, precond
+    return (quadratic, data, precond) + ((X, y, scaled) if rows else ())
+
+
+def sizes(theta, X, y, weights, precond, scaled):
+    """Sizes of the terms the objective's value, gradient and Hessian product add up, from the
+    rows: ``|z| |theta| + |y|`` bounds each residual's terms (the statistics' entries are sums
+    of the same products, so these sizes bound both routes' terms)."""
+    w = np.ones(len(y)) if weights is None else weights
+    z = np.abs(precond.transform(X))
+    if precond.fit_intercept:
+        z = np.c_[z, np.ones(len(y))]
+    residual = z @ np.abs(theta) + np.abs(y)
+    value = 0.5 * np.average(residual**2, weights=w) + abs(scaled.smooth_value(theta))
+    grad = np.average(z * residual[:, None], axis=0, weights=w) + np.abs(scaled.smooth_grad(theta))
+    hvp = np.average(z * (z @ np.abs(theta))[:, None], axis=0, weights=w)
+    return value, grad, hvp + np.abs(scaled.smooth_grad(theta))
+
+
+def relative_rounding(precond, n_rows=150):
+    """Each route sums ``n_rows`` rows of residuals of ``n_params`` terms, with a few roundings
+    per term (the shift, the scale, the product, the sum: 4), and two routes may differ by twice
+    that: ``rounding_bound(1, 8, n_rows + n_params)`` of the sizes above."""
+    return rounding_bound(1.0, 8, n_terms=n_rows + precond.n_params)
 
 
 def directions(p, seed=0):
@@ -35,29 +57,38 @@ def directions(p, seed=0):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("standardize", [True, False])
 def test_smooth_gradient_matches_central_differences(penalty, fit_intercept, standardize):
-    quadratic, data, precond = build(penalty, fit_intercept, standardize)
+    quadratic, data, precond, X, y, scaled = build(penalty, fit_intercept, standardize, rows=True)
     theta = np.random.default_rng(1).standard_normal(precond.n_params)
+    # Both penalties here leave the objective quadratic: a central difference has no truncation
+    # error (the third derivative vanishes), only the rounding of the two values over 2h, and
+    # the rounding of the gradient it is compared with.
+    h = 1e-5
+    value_size, grad_size, _ = sizes(theta, X, y, None, precond, scaled)
     for objective in (quadratic, data):
         _, grad = objective.smooth_value_and_grad(theta)
         for direction in directions(precond.n_params):
-            h = 1e-5
             plus, _ = objective.smooth_value_and_grad(theta + h * direction)
             minus, _ = objective.smooth_value_and_grad(theta - h * direction)
             numeric = (plus - minus) / (2 * h)
-            assert numeric == pytest.approx(grad @ direction, rel=1e-6, abs=1e-6)
+            bound = relative_rounding(precond) * (value_size / h + grad_size @ np.abs(direction))
+            assert_within(numeric, grad @ direction, bound)
 
 
 @pytest.mark.parametrize("penalty", PENALTIES)
 def test_statistics_and_data_passes_give_the_same_objective(penalty):
     weights = np.random.default_rng(2).uniform(0, 2, 150)
-    quadratic, data, precond = build(penalty, weights=weights)
+    quadratic, data, precond, X, y, scaled = build(penalty, weights=weights, rows=True)
     theta = np.random.default_rng(3).standard_normal(precond.n_params)
     v1, g1 = quadratic.smooth_value_and_grad(theta)
     v2, g2 = data.smooth_value_and_grad(theta)
-    assert v1 == pytest.approx(v2, rel=1e-10)
-    np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(quadratic.hvp(theta), data.hvp(theta), rtol=1e-9, atol=1e-9)
-    assert quadratic.value(theta) == pytest.approx(data.value(theta), rel=1e-10)
+    value_size, grad_size, hvp_size = sizes(theta, X, y, weights, precond, scaled)
+    within = relative_rounding(precond)
+    assert_within(v1, v2, within * value_size)
+    assert_within(g1, g2, within * grad_size)
+    assert_within(quadratic.hvp(theta), data.hvp(theta), within * hvp_size)
+    # The L1 part is the same sum on both routes: d + 1 positive terms, a few roundings each.
+    l1_size = scaled.l1_value(theta) + value_size
+    assert_within(quadratic.value(theta), data.value(theta), within * l1_size)
 
 
 def test_penalty_acts_on_user_unit_coefficients():
@@ -67,14 +98,18 @@ def test_penalty_acts_on_user_unit_coefficients():
     coef, _ = precond.to_user(theta)
     scaled = penalty.scaled(precond.scale, precond.n_params)
     in_scaled = scaled.smooth_value(theta) + scaled.l1_value(theta)
-    assert in_scaled == pytest.approx(penalty.value(coef), rel=1e-12)
+    # Two formulas for a sum of 2 x 4 positive terms: each term rounded a few times (to user
+    # units, squared, weighted: 4) on either side.
+    assert_within(in_scaled, penalty.value(coef), rounding_bound(1.0, 2 * 4, 8) * in_scaled)
 
 
 def test_intercept_is_never_penalised():
     scaled = L1(1.0).scaled(np.array([2.0, 3.0]), 3)
     assert scaled.l1_weights[-1] == 0 and scaled.l2_weights[-1] == 0
     theta = np.array([0.1, -5.0, 0.05])
-    np.testing.assert_allclose(scaled.prox(theta, 1.0), [0.0, -5.0 + 1 / 3, 0.05])
+    expected = np.array([0.0, -5.0 + 1 / 3, 0.05])
+    # A threshold of alpha / scale = 1/3 subtracted from -5: two roundings on each side.
+    assert_within(scaled.prox(theta, 1.0), expected, rounding_bound(1.0, 4) * np.abs(expected))
 
 
 @pytest.mark.parametrize("step", [0.1, 1.0])
@@ -89,7 +124,9 @@ def test_prox_is_the_minimiser_of_its_definition(step):
 
     for _ in range(200):
         other = result + 1e-3 * rng.standard_normal(4)
-        assert objective(result) <= objective(other) + 1e-15
+        # Each value is a sum of 8 positive terms, rounded a few times (4) each.
+        slack = rounding_bound(1.0, 4, n_terms=8) * (objective(result) + objective(other))
+        assert objective(result) <= objective(other) + slack
 
 
 def test_batch_sums_add_up_to_the_full_gradient():
@@ -100,8 +137,12 @@ def test_batch_sums_add_up_to_the_full_gradient():
     total = [batch_loss_and_grad(theta, X[i : i + 30], y[i : i + 30], None, precond)
              for i in range(0, 90, 30)]
     whole = batch_loss_and_grad(theta, X, y, None, precond)
-    assert sum(t[0] for t in total) == pytest.approx(whole[0], rel=1e-12)
-    np.testing.assert_allclose(sum(t[1] for t in total), whole[1], rtol=1e-12)
+    # Sums over the rows, not means: the sizes times the 90 rows.
+    value_size, grad_size, _ = sizes(theta, X, y, None, precond, Penalty().scaled(
+        precond.scale, precond.n_params))
+    within = relative_rounding(precond, n_rows=90) * len(y)
+    assert_within(sum(t[0] for t in total), whole[0], within * value_size)
+    assert_within(sum(t[1] for t in total), whole[1], within * grad_size)
 
 
 def test_preconditioner_round_trip_and_constant_columns():
@@ -112,5 +153,8 @@ def test_preconditioner_round_trip_and_constant_columns():
     assert precond.scale[1] == 1.0
     theta = precond.from_user(np.array([2.0, -1.0]), 0.5)
     coef, intercept = precond.to_user(theta)
-    np.testing.assert_allclose(coef, [2.0, -1.0])
-    assert intercept == pytest.approx(0.5)
+    # There and back: a scale multiplies and divides (2 roundings); the intercept adds and
+    # subtracts shift @ coef (2 terms, 2 roundings each way), the shift within the data's range.
+    assert_within(coef, [2.0, -1.0], rounding_bound(1.0, 2) * np.array([2.0, 1.0]))
+    size = 0.5 + np.abs(X).max(axis=0) @ np.array([2.0, 1.0])
+    assert_within(intercept, 0.5, rounding_bound(1.0, 4, n_terms=2) * size)

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_within, cross_bound, rounding_bound, sum_bound
 from gradreg.stats import (
     SufficientStats,
     moments_from_batches,
@@ -19,6 +20,20 @@ def direct_stats(X, y, w=None):
     mean = (w @ A) / w.sum()
     centred = A - mean
     return mean, centred.T @ (centred * w[:, None])
+
+
+# Two routes to the same statistics (or a route and the direct formula above), each rounding
+# every term a few times (shift, product, sum, merge): 2 x 4 roundings per term.
+ROUTES = 8
+
+
+def mean_bound(X, y, factor=2 * ROUTES):
+    """Rounding of column means computed from values shifted by a point near the mean, then
+    shifted back: a sum of the shifted values (each at most twice the mean spread from the
+    origin: the factor's 2) and one rounding of the mean itself."""
+    A = np.c_[X, y].astype(np.float64)
+    mean = A.mean(axis=0)
+    return sum_bound(A - mean, factor, axis=0) / len(A) + rounding_bound(1.0, factor) * np.abs(mean)
 
 
 @settings(max_examples=40, deadline=None)
@@ -40,18 +55,22 @@ def test_any_split_merges_to_the_same_statistics(n, d, cuts, seed):
     whole = stats_from_arrays(X, y)
     mean, cross = direct_stats(X, y)
     assert merged.n_rows == n and merged.weight_sum == n
-    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(merged.cross, whole.cross, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(whole.cross, cross, rtol=1e-12, atol=1e-9)
+    assert_within(merged.mean, whole.mean, mean_bound(X, y))
+    assert_within(merged.cross, whole.cross, cross_bound(cross, n, ROUTES))
+    assert_within(whole.cross, cross, cross_bound(cross, n, ROUTES))
+    assert_within(whole.mean, mean, mean_bound(X, y))
 
 
 def test_merging_is_associative():
     rng = np.random.default_rng(0)
-    parts = [stats_from_arrays(rng.normal(size=(k, 3)), rng.normal(size=k)) for k in (5, 9, 14)]
+    rows = [(rng.normal(size=(k, 3)), rng.normal(size=k)) for k in (5, 9, 14)]
+    parts = [stats_from_arrays(X, y) for X, y in rows]
     left = (parts[0] + parts[1]) + parts[2]
     right = parts[0] + (parts[1] + parts[2])
-    np.testing.assert_allclose(left.cross, right.cross, rtol=1e-12)
-    np.testing.assert_allclose(left.mean, right.mean, rtol=1e-12)
+    X, y = np.concatenate([X for X, _ in rows]), np.concatenate([y for _, y in rows])
+    _, cross = direct_stats(X, y)
+    assert_within(left.cross, right.cross, cross_bound(cross, len(y), ROUTES))
+    assert_within(left.mean, right.mean, mean_bound(X, y))
 
 
 def test_weights_equal_repetition():
@@ -61,7 +80,10 @@ def test_weights_equal_repetition():
     weighted = stats_from_arrays(X, y, w.astype(float))
     repeated = stats_from_arrays(np.repeat(X, w, axis=0), np.repeat(y, w))
     assert weighted.weight_sum == repeated.weight_sum
-    np.testing.assert_allclose(weighted.cross, repeated.cross, rtol=1e-12, atol=1e-12)
+    # The repeated rows are the longer sum: its row count bounds both routes' rounding.
+    _, cross = direct_stats(X, y, w.astype(float))
+    bound = cross_bound(cross, max(len(y), int(w.sum())), ROUTES)
+    assert_within(weighted.cross, repeated.cross, bound)
 
 
 def test_precise_when_means_dwarf_the_spread():
@@ -69,8 +91,9 @@ def test_precise_when_means_dwarf_the_spread():
     X = rng.normal(size=(100_000, 2)) + 1e9
     y = rng.normal(size=100_000)
     stats = stats_from_arrays(X, y, chunk_rows=1000)
+    # X - 1e9 is exact (Sterbenz), so the reference sums values of the size of the spread.
     exact = np.cov(np.c_[X - 1e9, y].T, bias=True) * len(y)
-    np.testing.assert_allclose(stats.cross, exact, rtol=1e-9, atol=1e-6)
+    assert_within(stats.cross, exact, cross_bound(exact, len(y), ROUTES))
 
 
 def test_float32_input_accumulates_in_float64():
@@ -80,7 +103,7 @@ def test_float32_input_accumulates_in_float64():
     stats = stats_from_arrays(X, y, chunk_rows=512)
     assert stats.cross.dtype == np.float64
     _, cross = direct_stats(X.astype(np.float64), y.astype(np.float64))
-    np.testing.assert_allclose(stats.cross, cross, rtol=1e-12)
+    assert_within(stats.cross, cross, cross_bound(cross, len(y), ROUTES))
 
 
 @pytest.mark.parametrize("d", [3, 40])  # both routes of the conversion: few and many columns
@@ -93,13 +116,12 @@ def test_other_dtypes_equal_their_float64_values(d, dtype, order):
     y = rng.normal(size=3001)
     stats = stats_from_arrays(X, y, chunk_rows=700)
     as_float64 = stats_from_arrays(X.astype(np.float64), y, chunk_rows=700)
-    np.testing.assert_allclose(stats.mean, as_float64.mean, rtol=1e-15)
-    # Rounding differs with the origin (rounded to the input's type or not): compare on the
-    # scale of the diagonal, not entry by entry against near-zero cross-products.
-    scale = np.abs(as_float64.cross).max()
-    np.testing.assert_allclose(stats.cross, as_float64.cross, rtol=0, atol=1e-14 * scale)
+    assert_within(stats.mean, as_float64.mean, mean_bound(X, y))
+    # Rounding differs with the origin (rounded to the input's type or not): each within the
+    # rounding of its sums of 3001 rows, on the sizes the diagonal gives.
     _, cross = direct_stats(X.astype(np.float64), y)
-    np.testing.assert_allclose(stats.cross, cross, rtol=0, atol=1e-12 * scale)
+    assert_within(stats.cross, as_float64.cross, cross_bound(cross, len(y), ROUTES))
+    assert_within(stats.cross, cross, cross_bound(cross, len(y), ROUTES))
 
 
 def test_batches_and_arrays_agree_and_moments_match_the_diagonal():
@@ -107,10 +129,12 @@ def test_batches_and_arrays_agree_and_moments_match_the_diagonal():
     X, y = rng.normal(size=(1000, 4)), rng.normal(size=1000)
     batches = [(X[i : i + 77], y[i : i + 77], None) for i in range(0, 1000, 77)]
     from_batches = stats_from_batches(batches, 4)
-    np.testing.assert_allclose(from_batches.cross, stats_from_arrays(X, y).cross, rtol=1e-12)
+    _, cross = direct_stats(X, y)
+    bound = cross_bound(cross, len(y), ROUTES)
+    assert_within(from_batches.cross, stats_from_arrays(X, y).cross, bound)
     moments = moments_from_batches(batches, 4)
-    np.testing.assert_allclose(moments.squares, np.diag(from_batches.cross), rtol=1e-12)
-    np.testing.assert_allclose(moments.mean, from_batches.mean, rtol=1e-12)
+    assert_within(moments.squares, np.diag(from_batches.cross), np.diag(bound))
+    assert_within(moments.mean, from_batches.mean, mean_bound(X, y))
 
 
 def test_round_trip_through_a_dict():
@@ -135,9 +159,9 @@ def test_threaded_pass_equals_one_thread_for_wide_data():
     y = rng.normal(size=30_000)
     threaded = stats_from_arrays(X, y)
     single = stats_from_arrays(X, y, threads=1)
-    scale = np.abs(single.cross).max()
-    np.testing.assert_allclose(threaded.cross, single.cross, rtol=0, atol=1e-13 * scale)
-    np.testing.assert_allclose(threaded.mean, single.mean, rtol=1e-14)
+    _, cross = direct_stats(X, y)
+    assert_within(threaded.cross, single.cross, cross_bound(cross, len(y), ROUTES))
+    assert_within(threaded.mean, single.mean, mean_bound(X, y))
 
 
 def test_a_fit_leaves_the_blas_thread_count_as_it_was():
@@ -162,7 +186,7 @@ def test_reused_buffers_do_not_carry_over_between_passes():
         y = rng.normal(size=n)
         _, cross = direct_stats(X, y)
         stats = stats_from_arrays(X, y, chunk_rows=512)
-        np.testing.assert_allclose(stats.cross, cross, rtol=1e-12, atol=1e-9)
+        assert_within(stats.cross, cross, cross_bound(cross, n, ROUTES))
 
 
 def test_chunks_follow_the_reported_cache():
