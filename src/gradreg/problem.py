@@ -19,7 +19,7 @@ from .objective import (
 )
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
-from .posterior import posterior_bound
+from .posterior import refine_and_bound
 from .qr_stats import QRStats, qr_by_cholesky
 from .refine import AUGMENTED_MAX_ENTRIES, refine_augmented
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
@@ -159,23 +159,28 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
 def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> Optimum:
     """The refined optimum with its error bound measured from the rows
     (:mod:`gradreg.posterior`) where the a priori bound would keep the fit from ``tol``."""
-    p = canon.n_params
     if (
         tol is None
         or optimum.rounding <= _DESCENT_MARGIN * tol
         or np.any(penalty.l2_weights > 0)
-        or len(source.y) * p > AUGMENTED_MAX_ENTRIES
+        or not isinstance(optimum.curvature, FactoredQuadratic)
     ):
         return optimum
-    bound = posterior_bound(source.X, source.y, source.sample_weight, canon, optimum.canonical)
+    d = optimum.n_slopes
+    denominator = optimum.scale
+    if canon.fit_intercept:  # the intercept's, as in Optimum.distance
+        size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+        denominator = min(denominator, size)
+    if not denominator > 0:
+        return optimum
+    theta, bound = refine_and_bound(lambda: source.batches(_QR_BATCH), canon,
+                                    optimum.canonical, optimum.curvature.M,
+                                    enough=_DESCENT_MARGIN * tol * denominator)
     if bound is None:
         return optimum
-    d = optimum.n_slopes
-    relative = bound / optimum.scale if optimum.scale > 0 else math.inf
-    if canon.fit_intercept:
-        size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
-        relative = max(relative, bound / size if size > 0 else math.inf)
-    return replace(optimum, rounding=min(optimum.rounding, relative))
+    if theta is not optimum.canonical:
+        optimum = _refined(optimum, theta)
+    return replace(optimum, rounding=min(optimum.rounding, bound / denominator))
 
 
 def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
