@@ -162,3 +162,22 @@ def test_groups_of_a_stream_merge_around_their_origin(monkeypatch):
     for stats in (stats_from_batches(batches, 2), stats_from_arrays(X, y, threads=1)):
         _, reference = _reference(X, y)
         assert _worst_relative(stats.cross, reference) <= rounding_bound(1.0, 4, n)
+
+
+def test_dask_partitions_of_offset_columns_merge_without_losing_the_spread():
+    """Each partition has its own origin; merged as absolute means (known to eps x 1e12 only),
+    the spread lost about 1e-10 of itself."""
+    da = pytest.importorskip("dask.array")
+    from gradreg.sources.dask import DaskSource
+
+    rng = np.random.default_rng(7)
+    n = 6000
+    X = rng.normal(size=(n, 2)) + [1e12, 0.0]
+    y = X[:, 1] + rng.normal(size=n) + 1e6
+    w = rng.uniform(0.0, 2.0, size=n)
+    w[:500] = 0.0  # the first partition weighs nothing: its origin says nothing
+    source = DaskSource(da.from_array(X, chunks=(500, 2)), da.from_array(y, chunks=500),
+                        da.from_array(w, chunks=500))
+    stats = source.stats()
+    _, reference = _reference(X, y, w)
+    assert _worst_relative(stats.cross, reference) <= rounding_bound(1.0, 4, n)

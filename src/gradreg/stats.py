@@ -34,7 +34,10 @@ __all__ = [
     "ColumnMoments",
     "SufficientStats",
     "merge",
+    "merge_shifted",
     "moments_from_batches",
+    "shifted_back",
+    "shifted_stats_from_arrays",
     "stats_from_arrays",
     "stats_from_batches",
 ]
@@ -290,7 +293,7 @@ class _ShiftedSums:
         return SufficientStats(self.rows, self.weight_sum, shifted_mean, cross)
 
 
-def _shifted_back(stats: SufficientStats, origin: np.ndarray) -> SufficientStats:
+def shifted_back(stats: SufficientStats, origin: np.ndarray) -> SufficientStats:
     """The statistics of rows from those of the rows less ``origin``.
 
     Parts that share an origin are merged before it is added back: merged as they are, their
@@ -541,10 +544,27 @@ def stats_from_arrays(
     Long arrays are split between ``threads`` threads (default: the number of cores, at most
     4), whose statistics are merged exactly.
     """
+    origin, stats = shifted_stats_from_arrays(X, y, sample_weight, chunk_rows, threads)
+    return shifted_back(stats, origin)
+
+
+def shifted_stats_from_arrays(
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    chunk_rows: int | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, SufficientStats]:
+    """The origin the pass chose and the statistics of the rows less it.
+
+    For parts summarised apart (Dask partitions): merged with :func:`merge_shifted`, their
+    means stay of the size of the spread, where absolute means of the size of an offset
+    (1e12) would carry their rounding into the merged cross-products.
+    """
     n, d = X.shape
     rows = chunk_rows or chunk_rows_for(d)
     if n == 0:
-        return SufficientStats.empty(d)
+        return np.zeros(d + 1), SufficientStats.empty(d)
     origin = _origin(X, y, sample_weight)
     if threads is None:
         large = n >= _THREADED_ROWS or (
@@ -553,7 +573,7 @@ def stats_from_arrays(
         threads = min(os.cpu_count() or 1, _MAX_THREADS) if large else 1
     if threads <= 1:
         with np.errstate(**_QUIET):
-            return _shifted_back(_stats_of_rows(X, y, sample_weight, origin, rows), origin)
+            return origin, _stats_of_rows(X, y, sample_weight, origin, rows)
     bounds = np.linspace(0, n, threads + 1).astype(int)
 
     def part(i: int) -> SufficientStats:
@@ -565,7 +585,7 @@ def stats_from_arrays(
     # One BLAS thread per worker: the workers already use the cores.
     with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(part, range(threads)))
-    return _shifted_back(merge(parts), origin)
+    return origin, merge(parts)
 
 
 def merge(parts: list[SufficientStats]) -> SufficientStats:
@@ -575,6 +595,19 @@ def merge(parts: list[SufficientStats]) -> SufficientStats:
         for other in parts[1:]:
             total = total + other
     return total
+
+
+def merge_shifted(
+    parts: list[tuple[np.ndarray, SufficientStats]],
+) -> tuple[np.ndarray, SufficientStats]:
+    """Merge ``(origin, statistics less origin)`` pairs around the origin of the first part
+    with weight: each part's means move by the difference of the origins (exact when they are
+    within a factor of 2 of each other, as origins of one column's parts are)."""
+    reference = next((o for o, s in parts if s.weight_sum > 0), parts[0][0])
+    moved = [s if s.weight_sum == 0 else
+             SufficientStats(s.n_rows, s.weight_sum, (o - reference) + s.mean, s.cross)
+             for o, s in parts]
+    return reference, merge(moved)
 
 
 # Up to this many parameters the products of a fit on statistics are small: one BLAS thread
@@ -626,7 +659,7 @@ def stats_from_batches(
                 # The rows the origin came from weigh too little beside those that follow
                 # (see _origin): the rows so far are done, the next ones take a new origin.
                 group.add(sums.stats())
-                total.add(_shifted_back(group.total(), sums.origin))
+                total.add(shifted_back(group.total(), sums.origin))
                 group = _PairwiseSum(n_features)
                 sums = None
             if sums is None:
@@ -638,7 +671,7 @@ def stats_from_batches(
                 sums = _ShiftedSums(n_features, sums.origin, rows)
         if sums is not None:
             group.add(sums.stats())
-            total.add(_shifted_back(group.total(), sums.origin))
+            total.add(shifted_back(group.total(), sums.origin))
         return total.total()
 
 
