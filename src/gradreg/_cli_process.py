@@ -43,7 +43,18 @@ class _Stdout:
 
     def write(self, text: str) -> int:
         try:
-            return sys.stdout.write(text)
+            fileno = _file_number(sys.stdout)
+            if fileno is None:
+                return sys.stdout.write(text)
+            # Straight to the file: when the reader of a pipe leaves during a long write, the
+            # write returns short, and Python's buffered stream drops the rest without an error.
+            sys.stdout.flush()
+            encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+            errors = getattr(sys.stdout, "errors", None) or "strict"
+            data = memoryview(text.encode(encoding, errors))
+            while data:
+                data = data[os.write(fileno, data):]
+            return len(text)
         except OSError as exc:
             raise _stdout_error(exc) from None
 
@@ -55,6 +66,14 @@ class _Stdout:
 
     def __getattr__(self, name: str):
         return getattr(sys.stdout, name)
+
+
+def _file_number(stream) -> int | None:
+    """The descriptor of ``stream`` (None for streams in memory, as tests capture output)."""
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
 
 
 def _stdout_error(exc: OSError) -> OutputFileError:

@@ -10,6 +10,7 @@ import numpy as np
 from . import _validation as v
 from .errors import DataError, DataRangeError, NotFittedError, ParameterError
 from .sources import is_source
+from .sources.dask import is_dask_collection
 
 __all__ = ["PredictionMethods"]
 
@@ -33,7 +34,9 @@ class PredictionMethods:
         self._check_fitted()
         with np.errstate(over="ignore", invalid="ignore"):
             spec = getattr(self, "design_spec_", None)
-            if spec is not None and not is_source(X):
+            if spec is not None and is_dask_collection(X):
+                predictions = np.concatenate(_per_partition(X, self._design_and_predict))
+            elif spec is not None and not is_source(X):
                 X = spec.design(X, with_target=False)[0]
                 predictions = X @ self.coef_ + self.intercept_
             elif is_source(X):
@@ -111,15 +114,32 @@ class PredictionMethods:
         self._check_fitted()
         spec = getattr(self, "design_spec_", None)
         if is_source(X):
-            batches = list(X.batches(_PREDICT_BATCH))
-            if not batches:
-                return np.empty(0), None
-            weighted = batches[0][2] is not None
-            return (np.concatenate([target for _, target, _ in batches]),
-                    np.concatenate([w for _, _, w in batches]) if weighted else None)
-        if spec is not None:
+            # Only copies of the target and weights are kept (a column may be a view of its
+            # batch, which would keep the features alive): they may not fit in memory.
+            parts = [(np.array(target), None if w is None else np.array(w))
+                     for _, target, w in X.batches(_PREDICT_BATCH)]
+        elif spec is not None and is_dask_collection(X):
+            parts = _per_partition(X, lambda part: spec.design(part, with_target=True)[1:])
+        elif spec is not None:
             return spec.design(X, with_target=True)[1:]
-        raise ParameterError(
-            "score(X) without y needs the target in X: a model fitted with a formula (the "
-            "target is then its left side) or a source from gradreg.scan. Pass y."
-        )
+        else:
+            raise ParameterError(
+                "score(X) without y needs the target in X: a model fitted with a formula (the "
+                "target is then its left side) or a source from gradreg.scan. Pass y."
+            )
+        if not parts:
+            return np.empty(0), None
+        weighted = parts[0][1] is not None
+        return (np.concatenate([target for target, _ in parts]),
+                np.concatenate([w for _, w in parts]) if weighted else None)
+
+    def _design_and_predict(self, frame: Any) -> np.ndarray:
+        return self.design_spec_.design(frame, with_target=False)[0] @ self.coef_ + self.intercept_
+
+
+def _per_partition(frame: Any, function) -> list:
+    """``function`` of each partition of a Dask DataFrame, computed where it lives; only its
+    results (predictions, targets: a few numbers a row) come back."""
+    import dask
+
+    return list(dask.compute(*[dask.delayed(function)(part) for part in frame.to_delayed()]))

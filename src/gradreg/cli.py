@@ -449,6 +449,7 @@ def explore(data, target, features, out, epochs, **reading) -> None:
     from .explore import write_explorer
     from .sources.files import read_all
 
+    check_outputs({"--out": out}, input_files(data))
     source = read_training(data, target, features, reading_kwargs(reading))
     X, y = read_all(source)
     if X.shape[1] != 1:

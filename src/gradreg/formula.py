@@ -280,6 +280,8 @@ class DesignSpec:
             value, the column and the known levels), or a target or weight that is not a number.
         """
         frame = _frame(data)
+        if with_target:
+            self._check_target_columns(frame)
         self._check_missing(frame, with_target, row_offset)
         prepared = self._prepare(frame, row_offset)
         model_spec = self._spec()
@@ -294,8 +296,23 @@ class DesignSpec:
             )
         X = np.asarray(matrix[names], dtype=np.float64)
         y = _numeric(frame, self.target, row_offset) if with_target else None
-        w = _numeric(frame, self.weights, row_offset) if self.weights is not None else None
+        weighted = with_target and self.weights is not None  # predictions need no weights
+        w = _numeric(frame, self.weights, row_offset) if weighted else None
         return X, y, w
+
+    def _check_target_columns(self, frame) -> None:
+        """The target and weight columns are in ``frame`` (``score`` of a frame reads them)."""
+        columns = ", ".join(map(repr, frame.columns))
+        if self.target not in frame.columns:
+            raise DataError(
+                f"The target column {self.target!r} of {self.formula!r} is not in the data; "
+                f"its columns are {columns}. Add it, or pass y."
+            )
+        if self.weights is not None and self.weights not in frame.columns:
+            raise DataError(
+                f"The weight column {self.weights!r} of the model is not in the data; its "
+                f"columns are {columns}. Add it, or pass y and sample_weight."
+            )
 
     def _spec(self):
         spec = self._model_spec
@@ -334,7 +351,7 @@ class DesignSpec:
         needed = variables_of(self.formula, frame.columns)
         if not with_target:
             needed = [c for c in needed if c != self.target]
-        if self.weights is not None:
+        elif self.weights is not None:
             needed.append(self.weights)
         for name in needed:
             missing = np.flatnonzero(frame[name].isna().to_numpy())

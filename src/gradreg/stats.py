@@ -34,7 +34,10 @@ __all__ = [
     "ColumnMoments",
     "SufficientStats",
     "merge",
+    "merge_shifted",
     "moments_from_batches",
+    "shifted_back",
+    "shifted_stats_from_arrays",
     "stats_from_arrays",
     "stats_from_batches",
 ]
@@ -272,7 +275,8 @@ class _ShiftedSums:
             self.rows += m
 
     def stats(self) -> SufficientStats:
-        """The statistics of the rows added; the buffers go back to this thread's scratch."""
+        """The statistics of the rows added, less the origin (see :func:`_shifted_back`); the
+        buffers go back to this thread's scratch."""
         _SCRATCH.give(self._bx)
         _SCRATCH.give(self._by)
         self._bx = self._by = None  # type: ignore[assignment]  # no rows may follow
@@ -286,7 +290,19 @@ class _ShiftedSums:
         cross[d, d] = self.yy
         shifted_mean = sums / self.weight_sum
         cross -= self.weight_sum * np.outer(shifted_mean, shifted_mean)
-        return SufficientStats(self.rows, self.weight_sum, self.origin + shifted_mean, cross)
+        return SufficientStats(self.rows, self.weight_sum, shifted_mean, cross)
+
+
+def shifted_back(stats: SufficientStats, origin: np.ndarray) -> SufficientStats:
+    """The statistics of rows from those of the rows less ``origin``.
+
+    Parts that share an origin are merged before it is added back: merged as they are, their
+    means (of the size of the offset, 1e12 say) would be known only to ``eps`` times the offset,
+    and the merge's term ``delta delta^T`` would carry that error into the cross-products.
+    """
+    if stats.weight_sum == 0:
+        return stats
+    return SufficientStats(stats.n_rows, stats.weight_sum, origin + stats.mean, stats.cross)
 
 
 class _Scratch(threading.local):
@@ -355,8 +371,14 @@ class _Shift:
         self.d = origin.shape[0]
         self.repeat = max(1, self._WIDTH // max(self.d, 1))
         self.tiled = np.tile(origin, self.repeat)
+        # Beyond 2^53 float64 cannot hold every integer: 64-bit integers near such an origin
+        # are subtracted in their own type first (see _exact_difference).
+        self.wide_integers = bool(np.any(np.abs(origin) >= 2.0**53))
 
     def copy(self, values: np.ndarray, out: np.ndarray) -> None:
+        if self.wide_integers and values.dtype.kind in "iu" and values.dtype.itemsize == 8:
+            _exact_difference(values, self.origin, out)
+            return
         whole = out.shape[0] - out.shape[0] % self.repeat
         wide = out[:whole].reshape(-1, self.tiled.size)
         if values.dtype == np.float64 or self.d < self._MANY_COLUMNS:
@@ -380,6 +402,24 @@ class _Shift:
                         casting="unsafe")
 
 
+def _exact_difference(values: np.ndarray, origin: np.ndarray, out: np.ndarray) -> None:
+    """``values - origin`` for 64-bit integers, rounded once to float64.
+
+    Cast first, integers near 2^63 would lose their last 10 bits, all the spread of a column
+    of ids or nanosecond times; their difference from an origin near them is small and exact.
+    The difference is taken modulo 2^64; where it is 2^63 or more in size (values far from the
+    origin) the float64 difference, within 2^12 of the true one, says which multiple of 2^64
+    to add back.
+    """
+    kind = np.uint64 if values.dtype.kind == "u" else np.int64
+    native = values.astype(kind, copy=False)
+    shift = origin.astype(kind)
+    np.copyto(out, np.subtract(native.view(np.uint64), shift.view(np.uint64)).view(np.int64),
+              casting="unsafe")
+    rough = np.subtract(native, shift, dtype=np.float64, casting="unsafe")
+    out += np.round((rough - out) * 2.0**-64) * 2.0**64
+
+
 # Rows summed into one group before it joins the pairwise tree: bounds the length of any
 # sequential float64 sum while keeping per-group overhead negligible.
 _GROUP_ROWS = 1 << 20
@@ -399,31 +439,62 @@ _THREADED_PRODUCTS = 20_000_000  # rows x (features + 1)^2
 _CENTRED = 0.125
 
 
-def _origin(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A point near the column means: the mean of the first rows, or zero for a column whose
-    mean there is within ``_CENTRED`` of its spread from zero.
+def _origin(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """A point near the column means: the (weighted) mean of the first rows, or zero for a
+    column whose mean there is within ``_CENTRED`` of its spread from zero.
 
     Each part is rounded to a value of its column's type (float32, integer), so that the shift
-    is exact in any type: only its closeness to the mean matters for precision.
+    is exact in any type: only its closeness to the mean matters for precision. The rounding
+    error of the cross-products grows by ``1 + (mean - origin)^2 / variance``, at most
+    ``(1 - p) / p`` when the origin is the mean of rows holding a fraction ``p`` of the weight.
+    Unweighted, the head's ``p >= 1024 / n`` keeps that below ``n / 1024``; a head whose rows
+    weigh less than ``1 / _LIGHT`` of the average row (zero weights, say) would leave it
+    unbounded, and the mean of all rows is taken instead.
     """
-    head = min(len(y), 1024)
+    n = len(y)
+    head = min(n, _HEAD_ROWS)
     with np.errstate(**_QUIET):
-        parts = []
-        for values in (np.asarray(X[:head]), np.asarray(y[:head]).reshape(-1, 1)):
-            values = values.astype(np.float64)
-            mean = np.where(np.isfinite(m := values.mean(axis=0)), m, 0.0)
-            spread = values.std(axis=0) if head > 1 else np.zeros_like(mean)
-            mean = np.where(np.abs(mean) <= _CENTRED * spread, 0.0, mean)
-            parts.append(mean)
+        if w is not None and _LIGHT * float(np.sum(w[:head])) * n < float(np.sum(w)) * head:
+            head = n
+        parts = _head_means(X, y, w, head)
         dtypes = (np.asarray(X[:0]).dtype, np.asarray(y[:0]).dtype)
         for i, dtype in enumerate(dtypes):
             if dtype != np.float64:
-                mean = np.round(parts[i]) if dtype.kind in "iu" else parts[i]
+                mean = parts[i]
+                if dtype.kind in "iu":
+                    info = np.iinfo(dtype)
+                    top = float(info.max)
+                    if int(top) > info.max:  # 2^63 or 2^64: the next float64 below is in range
+                        top = float(np.nextafter(top, 0.0))
+                    mean = np.clip(np.round(mean), float(info.min), top)
                 parts[i] = mean.astype(dtype).astype(np.float64)
     return np.concatenate(parts)
 
 
+# Rows of the head that guesses the origin; a head weighing less than 1/_LIGHT of its share
+# of the rows is not trusted (see _origin).
+_HEAD_ROWS = 1024
+_LIGHT = 8
+
+
+def _head_means(X, y, w, head: int) -> list[np.ndarray]:
+    """Means of the first ``head`` rows of X and of y (zero where centred or not finite)."""
+    step = 1 << 16
+    moments = moments_from_batches(
+        ((X[a:b], y[a:b], None if w is None else w[a:b]) for a, b in _spans(head, step)),
+        X.shape[1],
+    )
+    if moments.weight_sum > 0:
+        mean = np.where(np.isfinite(moments.mean), moments.mean, 0.0)
+        spread = np.sqrt(moments.squares / moments.weight_sum)
+        mean = np.where(np.abs(mean) <= _CENTRED * spread, 0.0, mean)
+    else:  # no weight at all: any origin gives the same (empty) statistics
+        mean = np.zeros(X.shape[1] + 1)
+    return [mean[:-1], mean[-1:]]
+
+
 def _stats_of_rows(X, y, w, origin, chunk_rows) -> SufficientStats:
+    """Statistics of the rows less ``origin``."""
     total = _PairwiseSum(X.shape[1])
     for start, stop in _spans(X.shape[0], _GROUP_ROWS):
         # Buffers no longer than the rows they will hold: small fits allocate little.
@@ -473,11 +544,28 @@ def stats_from_arrays(
     Long arrays are split between ``threads`` threads (default: the number of cores, at most
     4), whose statistics are merged exactly.
     """
+    origin, stats = shifted_stats_from_arrays(X, y, sample_weight, chunk_rows, threads)
+    return shifted_back(stats, origin)
+
+
+def shifted_stats_from_arrays(
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    chunk_rows: int | None = None,
+    threads: int | None = None,
+) -> tuple[np.ndarray, SufficientStats]:
+    """The origin the pass chose and the statistics of the rows less it.
+
+    For parts summarised apart (Dask partitions): merged with :func:`merge_shifted`, their
+    means stay of the size of the spread, where absolute means of the size of an offset
+    (1e12) would carry their rounding into the merged cross-products.
+    """
     n, d = X.shape
     rows = chunk_rows or chunk_rows_for(d)
     if n == 0:
-        return SufficientStats.empty(d)
-    origin = _origin(X, y)
+        return np.zeros(d + 1), SufficientStats.empty(d)
+    origin = _origin(X, y, sample_weight)
     if threads is None:
         large = n >= _THREADED_ROWS or (
             n >= _THREADED_MIN_ROWS and n * (d + 1) ** 2 >= _THREADED_PRODUCTS
@@ -485,7 +573,7 @@ def stats_from_arrays(
         threads = min(os.cpu_count() or 1, _MAX_THREADS) if large else 1
     if threads <= 1:
         with np.errstate(**_QUIET):
-            return _stats_of_rows(X, y, sample_weight, origin, rows)
+            return origin, _stats_of_rows(X, y, sample_weight, origin, rows)
     bounds = np.linspace(0, n, threads + 1).astype(int)
 
     def part(i: int) -> SufficientStats:
@@ -497,7 +585,7 @@ def stats_from_arrays(
     # One BLAS thread per worker: the workers already use the cores.
     with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(part, range(threads)))
-    return merge(parts)
+    return origin, merge(parts)
 
 
 def merge(parts: list[SufficientStats]) -> SufficientStats:
@@ -507,6 +595,19 @@ def merge(parts: list[SufficientStats]) -> SufficientStats:
         for other in parts[1:]:
             total = total + other
     return total
+
+
+def merge_shifted(
+    parts: list[tuple[np.ndarray, SufficientStats]],
+) -> tuple[np.ndarray, SufficientStats]:
+    """Merge ``(origin, statistics less origin)`` pairs around the origin of the first part
+    with weight: each part's means move by the difference of the origins (exact when they are
+    within a factor of 2 of each other, as origins of one column's parts are)."""
+    reference = next((o for o, s in parts if s.weight_sum > 0), parts[0][0])
+    moved = [s if s.weight_sum == 0 else
+             SufficientStats(s.n_rows, s.weight_sum, (o - reference) + s.mean, s.cross)
+             for o, s in parts]
+    return reference, merge(moved)
 
 
 # Up to this many parameters the products of a fit on statistics are small: one BLAS thread
@@ -544,19 +645,33 @@ def stats_from_batches(
     """
     rows = chunk_rows or chunk_rows_for(n_features)
     total = _PairwiseSum(n_features)
+    group = _PairwiseSum(n_features)  # rows less the current origin
     sums: _ShiftedSums | None = None
+    rate = 0.0  # weight per row of the batch the origin was taken from
     with np.errstate(**_QUIET):
         for X, y, w in batches:
             if not len(y):
                 continue
+            weight = len(y) if w is None else float(np.sum(w))
+            if sums is not None and (
+                _LIGHT * rate * (sums.rows + len(y)) < sums.weight_sum + weight
+            ):
+                # The rows the origin came from weigh too little beside those that follow
+                # (see _origin): the rows so far are done, the next ones take a new origin.
+                group.add(sums.stats())
+                total.add(shifted_back(group.total(), sums.origin))
+                group = _PairwiseSum(n_features)
+                sums = None
             if sums is None:
-                sums = _ShiftedSums(n_features, _origin(X, y), rows)
+                sums = _ShiftedSums(n_features, _origin(X, y, w), rows)
+                rate = weight / len(y)
             sums.add(X, y, w)
             if sums.rows >= _GROUP_ROWS:
-                total.add(sums.stats())
+                group.add(sums.stats())
                 sums = _ShiftedSums(n_features, sums.origin, rows)
         if sums is not None:
-            total.add(sums.stats())
+            group.add(sums.stats())
+            total.add(shifted_back(group.total(), sums.origin))
         return total.total()
 
 

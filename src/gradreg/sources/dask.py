@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validation import check_finite
 from ..errors import DataError
-from ..stats import SufficientStats, merge, stats_from_arrays
+from ..stats import SufficientStats, merge_shifted, shifted_back, shifted_stats_from_arrays
 from .arrays import minibatches
 
 __all__ = ["DaskSource", "is_dask_collection", "read_files"]
@@ -30,11 +30,13 @@ def is_dask_collection(obj: Any) -> bool:
     return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
-def _partition_stats(X: Any, y: Any, w: Any) -> SufficientStats:
+def _partition_stats(X: Any, y: Any, w: Any) -> tuple[np.ndarray, SufficientStats]:
+    """The origin of the partition and its statistics less it: merged around one origin, the
+    means of columns far from zero lose no digits (see :func:`~gradreg.stats.merge_shifted`)."""
     X = np.asarray(X)
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
-    return stats_from_arrays(X, y, weights, threads=1)
+    return shifted_stats_from_arrays(X, y, weights, threads=1)
 
 
 def _as_array(values: Any) -> Any:
@@ -144,9 +146,11 @@ class DaskSource:
             raise DataError("The Dask data hold no rows.")
         while len(level) > 1:
             level = [
-                delayed(merge)(level[i : i + _FAN_IN]) for i in range(0, len(level), _FAN_IN)
+                delayed(merge_shifted)(level[i : i + _FAN_IN])
+                for i in range(0, len(level), _FAN_IN)
             ]
-        (total,) = dask.compute(level[0])
+        (merged,) = dask.compute(level[0])
+        total = shifted_back(merged[1], merged[0])
         if total.n_rows == 0:
             raise DataError("The Dask data hold no rows.")
         return total
