@@ -190,7 +190,7 @@ def test_reused_buffers_do_not_carry_over_between_passes():
 
 
 def test_chunks_follow_the_reported_cache():
-    from gradreg.stats import _chunk_bytes, _level2_cache_bytes, chunk_rows_for
+    from gradreg._chunks import _chunk_bytes, _level2_cache_bytes, chunk_rows_for
 
     assert _level2_cache_bytes() >= 0
     assert _chunk_bytes(0) == 1 << 20  # nothing reported: 1 MB
@@ -204,7 +204,7 @@ def test_the_cache_size_is_read_from_sysfs_without_sysconf(monkeypatch):
     import os
     from pathlib import Path
 
-    from gradreg.stats import _level2_cache_bytes
+    from gradreg._chunks import _level2_cache_bytes
 
     def no_sysconf(name):
         raise ValueError(name)

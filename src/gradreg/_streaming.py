@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._chunks import blas_for_small_products
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
 from ._units import COST_FACTOR, rate_factor
@@ -43,7 +44,7 @@ from .penalties import make_penalty
 from .problem import build_problem, choose_route
 from .solvers import _SGD_AVERAGED_FRACTION, _SGD_FRACTION, SgdStream, solve
 from .sources import ArraySource
-from .stats import blas_for_small_products, moments_from_batches
+from .stats import moments_from_batches
 
 __all__ = ["partial_fit"]
 

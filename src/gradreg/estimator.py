@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
+from ._chunks import blas_for_small_products
 from ._columns import align_columns
 from ._estimator_files import ModelFileMethods
 from ._estimator_inference import InferenceMethods
@@ -48,7 +49,6 @@ from .solvers import SOLVERS, FitConfig, solve
 from .sources import ArraySource, given_source, is_source
 from .sources.dask import is_dask_collection
 from .sources.frames import formula_source, intercept_of
-from .stats import blas_for_small_products
 
 __all__ = ["GDRegressor", "load_model"]
 

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 from scipy import stats as distributions
 
+from ._chunks import blas_for_small_products, chunk_rows_for
 from .errors import DataError, GradregWarning, ParameterError
 from .optimum import RANK_RTOL
-from .stats import SufficientStats, blas_for_small_products, chunk_rows_for
+from .stats import SufficientStats
 
 __all__ = [
     "COV_TYPES",

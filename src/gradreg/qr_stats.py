@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .stats import _MAX_THREADS, _SCRATCH, _blas_controller, _spans, chunk_rows_for
+from ._chunks import _MAX_THREADS, _SCRATCH, _blas_controller, _spans, chunk_rows_for
 
 __all__ = ["QRStats", "qr_from_batches", "qr_by_cholesky"]
 

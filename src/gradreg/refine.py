@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from ._chunks import _blas_controller
 from .objective import Preconditioner
-from .stats import _blas_controller
 
 __all__ = ["AUGMENTED_MAX_ENTRIES", "refine_augmented", "dd_dot"]
 
