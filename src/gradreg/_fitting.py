@@ -12,6 +12,7 @@ import numpy as np
 
 from ._outputs import check_output
 from ._params import Choice, describe, switch
+from ._solver_base import FitConfig, _optimizer_kwargs
 from ._units import COST_FACTOR, cost_label, rate_factor
 from .checkpoint import (
     CheckpointWriter,
@@ -25,7 +26,6 @@ from .checkpoint import (
 from .errors import ConvergenceWarning, GradregWarning, ModelFormatError, ParameterError
 from .optim import OPTIMIZERS
 from .problem import Problem
-from .solvers import FitConfig, _optimizer_kwargs
 
 __all__ = [
     "faster_settings",

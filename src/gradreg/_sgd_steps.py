@@ -3,7 +3,7 @@
 This module translates between the optimizer states of :mod:`gradreg.optim` (named tuples, as
 checkpoints store them) and the flat arrays the compiled loop updates, and computes the
 learning rate of every step from the schedule. The Python loop
-:func:`gradreg.solvers.sgd_epoch` takes the same steps one batch at a time; it remains the path
+:func:`gradreg.sgd_solver.sgd_epoch` takes the same steps one batch at a time; it remains the path
 of sources that are read in batches (files, Dask) and the reference the compiled loop is
 tested against.
 """

@@ -36,13 +36,15 @@ import numpy as np
 from ._chunks import blas_for_small_products
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
+from ._solver_base import _SGD_AVERAGED_FRACTION, _SGD_FRACTION
 from ._units import COST_FACTOR, rate_factor
 from ._validation import check_sample_weight
 from .errors import ConvergenceWarning, DivergenceError
 from .objective import Preconditioner, batch_loss_and_grad
 from .penalties import make_penalty
 from .problem import build_problem, choose_route
-from .solvers import _SGD_AVERAGED_FRACTION, _SGD_FRACTION, SgdStream, solve
+from .sgd_solver import SgdStream
+from .solvers import solve
 from .sources import ArraySource
 from .stats import moments_from_batches
 
@@ -212,8 +214,9 @@ def _scaling_moved(old: Preconditioner, new: Preconditioner) -> bool:
 
 
 def _chunk_rate(chunk, problem, config) -> float:
-    """SGD's automatic rate for the chunk's rows, as :func:`~gradreg.solvers.auto_learning_rate`:
-    ``fraction / (L + E|z|^2 / b)`` with ``b`` the batch the chunk's rows are taken in.
+    """SGD's automatic rate for the chunk's rows, as
+    :func:`~gradreg._solver_base.auto_learning_rate`: ``fraction / (L + E|z|^2 / b)`` with
+    ``b`` the batch the chunk's rows are taken in.
 
     The curvature is the larger of the chunk's (its rows are the ones stepped on: a chunk far
     outside the rows seen so far needs a smaller step) and that of all rows seen (a chunk of a

@@ -73,7 +73,7 @@ def user_history(history: dict) -> dict:
 
 
 def user_epoch_info(info, factor: float):
-    """A callback's :class:`~gradreg.solvers.EpochInfo` in the user's units."""
+    """A callback's :class:`~gradreg._solver_base.EpochInfo` in the user's units."""
     return replace(info, loss=COST_FACTOR * info.loss, grad_norm=COST_FACTOR * info.grad_norm,
                    learning_rate=info.learning_rate / factor)
 

@@ -153,8 +153,8 @@ default="auto"
     random_state : int, Generator or None, default=None
         Seeds the shuffling of SGD and the validation split.
     callbacks : callable or list of callables, default=None
-        Called after every epoch with an :class:`~gradreg.solvers.EpochInfo`; returning ``True``
-        stops the fit.
+        Called after every epoch with an :class:`~gradreg._solver_base.EpochInfo`; returning
+        ``True`` stops the fit.
     formula : str or None, default=None
         A model formula, as in statsmodels and R (``"y ~ x1 + C(region) + I(x2**2)"``, read by
         formulaic): ``fit`` then takes a DataFrame (pandas, polars, pyarrow) or a Dask

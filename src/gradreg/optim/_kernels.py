@@ -1,6 +1,6 @@
 """Compiled epochs of mini-batch SGD: every step of a pass over in-memory rows in one call.
 
-The loop is the one of :func:`gradreg.solvers.sgd_epoch` (gradient of the mean loss of a
+The loop is the one of :func:`gradreg.sgd_solver.sgd_epoch` (gradient of the mean loss of a
 mini-batch in the scaled coordinates, the update rule, then the L1 proximal step), with the
 operations in the same order, compiled by numba so that a step costs no Python overhead. The
 update rules are those of :mod:`gradreg.optim` (``plain``, ``momentum``, ``nesterov``, ``adam``,
