@@ -42,7 +42,7 @@ import numpy as np
 
 from .objective import Preconditioner
 
-__all__ = ["posterior_bound", "refine_and_bound"]
+__all__ = ["dd_loss", "posterior_bound", "refine_and_bound"]
 
 _EPS = float(np.finfo(float).eps)
 _ETA_MAX = 0.5
@@ -114,34 +114,11 @@ def posterior_bound(
 
 def _measure(batches, canon, theta, factor):
     """The correction ``c`` at ``theta`` and the bound on ``|theta - theta*|``, or None."""
-    fit_intercept = canon.fit_intercept
-    p = canon.n_params
-    d = p - int(fit_intercept)
-    coef, intercept = canon.to_user(theta)
-    coef = np.ascontiguousarray(coef, dtype=np.float64)
-    high, low, size = np.zeros(p), np.zeros(p), np.zeros(p)
-    n_rows, weight_sum, blocks = 0, 0.0, 0
-    for X, y, w in batches:
-        X = np.asarray(X)
-        if X.dtype != np.float64:
-            X = X.astype(np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
-        blocks += _dd_gradient(X, y, weights, coef, float(intercept), fit_intercept, high, low,
-                               size)
-        n_rows += len(y)
-        weight_sum += float(len(y)) if w is None else float(np.sum(weights))
-    if n_rows == 0 or not weight_sum > 0:
+    gathered = _gather(batches, canon, theta)
+    if gathered is None:
         return None
-    g_raw = high + low
-    # Sum2's error (Ogita, Rump and Oishi 2005, Prop. 4.5), eps |g| + gamma_m^2 sum |terms|
-    # with gamma_m = m eps / (1 - m eps), for the sums within blocks and that of the blocks;
-    # twice, for the low parts of the products and of the residuals.
-    terms = max(_BLOCK, blocks) + d + 2
-    gamma = terms * _EPS / max(1.0 - terms * _EPS, 0.5)
-    slack_raw = _EPS * np.abs(g_raw) + 4.0 * gamma**2 * size
-    g, slack = _canonical(g_raw, slack_raw, canon, d)
-    g, slack = g / weight_sum, slack / weight_sum
+    g, slack, n_rows, _ = gathered
+    p = canon.n_params
     singular = np.linalg.svd(factor, compute_uv=False)
     if singular.size == 0 or not np.all(np.isfinite(singular)):
         return None
@@ -157,6 +134,49 @@ def _measure(batches, canon, theta, factor):
     total = float(np.linalg.norm(correction)) + float(np.linalg.norm(slack)) / smallest**2
     bound = total / (1.0 - eta)
     return (correction, bound) if math.isfinite(bound) else None
+
+
+def dd_loss(batches, canon: Preconditioner, theta: np.ndarray) -> tuple[float, float] | None:
+    """``sum w r^2 / 2`` at ``theta`` (canonical coordinates) as a double-double pair, the
+    residuals formed around the shift (no raw intercept is rounded into them)."""
+    gathered = _gather(batches, canon, theta)
+    return None if gathered is None else gathered[3]
+
+
+def _gather(batches, canon, theta):
+    """Mean gradient in canonical coordinates, a bound on its rounding, the rows, and the
+    loss as a double-double pair; None without rows or weight."""
+    fit_intercept = canon.fit_intercept
+    p = canon.n_params
+    d = p - int(fit_intercept)
+    shift = np.ascontiguousarray(canon.shift if fit_intercept else np.zeros(d), dtype=np.float64)
+    coef = np.ascontiguousarray(theta[:d] / canon.scale, dtype=np.float64)
+    centre = float(theta[d]) if fit_intercept else 0.0
+    sums = np.zeros((4, p))  # gradient high and low parts, sizes; loss high, low in row 3
+    n_rows, weight_sum, blocks = 0, 0.0, 0
+    for X, y, w in batches:
+        X = np.asarray(X)
+        if X.dtype != np.float64:
+            X = X.astype(np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
+        blocks += _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums)
+        n_rows += len(y)
+        weight_sum += float(len(y)) if w is None else float(np.sum(weights))
+    if n_rows == 0 or not weight_sum > 0:
+        return None
+    # Sum2's error (Ogita, Rump and Oishi 2005, Prop. 4.5), eps |g| + gamma_m^2 sum |terms|
+    # with gamma_m = m eps / (1 - m eps), for the sums within blocks and that of the blocks;
+    # twice, for the low parts of the products and of the residuals.
+    g = sums[0] + sums[1]
+    terms = max(_BLOCK, blocks) + d + 3
+    gamma = terms * _EPS / max(1.0 - terms * _EPS, 0.5)
+    slack = _EPS * np.abs(g) + 4.0 * gamma**2 * sums[2]
+    # The slopes' gradient is divided by the scale once (one more rounding).
+    g[:d] /= canon.scale
+    slack[:d] = slack[:d] / canon.scale + _EPS * np.abs(g[:d])
+    loss = (0.5 * float(sums[3, 0]), 0.5 * float(sums[3, 1]))
+    return g / weight_sum, slack / weight_sum, n_rows, loss
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -179,62 +199,58 @@ def _two_product(a, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def _dd_gradient(X, y, weights, coef, intercept, fit_intercept, high, low, size):
-    """Add ``-[X 1]^T W r`` (``r = y - X coef - intercept``) of a batch to ``high + low``,
-    both the residual and the sums in double-double; ``size`` gathers ``|[X 1]|^T W
-    (|X| |coef| + |intercept| + |y|)``, the sizes the rounding is relative to.
+def _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums):
+    """Add a batch's ``-Z^T W r`` (unscaled: ``(x - shift)`` for ``Z``'s columns, ones for the
+    intercept) with ``r = y - centre - (x - shift) . coef`` to ``sums[0] + sums[1]``, the
+    residuals, differences and sums in double-double; ``sums[2]`` gathers the sizes the
+    rounding is relative to, ``sums[3, :2]`` the loss ``sum w r^2`` as a high and a low part.
 
     Rows are summed in blocks of ``_BLOCK``, each block's sum then added to the total, so that
     the error of the sums grows with the square of the longer of a block and the number of
     blocks, not of the rows (Ogita, Rump and Oishi 2005, Prop. 4.5, applied twice). Returns
     the number of blocks added."""
     n, d = X.shape
-    p = high.shape[0]
+    p = sums.shape[1]
     weighted = weights.shape[0] > 0
-    block_high = np.zeros(p)
-    block_low = np.zeros(p)
+    block = np.zeros((2, p))
+    loss = np.zeros(2)
     blocks = 0
     for start in range(0, n, _BLOCK):
-        block_high[:] = 0.0
-        block_low[:] = 0.0
+        block[:] = 0.0
+        loss[:] = 0.0
         for i in range(start, min(start + _BLOCK, n)):
-            s, e = _two_sum(y[i], -intercept)
-            magnitude = abs(y[i]) + abs(intercept)
+            s, e = _two_sum(y[i], -centre)
+            magnitude = abs(y[i]) + abs(centre)
             for j in range(d):
-                product, product_error = _two_product(X[i, j], -coef[j])
+                a_high, a_low = _two_sum(X[i, j], -shift[j])
+                product, product_error = _two_product(a_high, -coef[j])
                 s, t = _two_sum(s, product)
-                e += t + product_error
+                e += t + product_error - a_low * coef[j]
                 magnitude += abs(product)
             r_high, r_low = _two_sum(s, e)
             w = weights[i] if weighted else 1.0
             wr_high, wr_error = _two_product(w, r_high)
             wr_low = wr_error + w * r_low
             magnitude *= abs(w)
+            square, square_error = _two_product(wr_high, r_high)
+            loss[0], t = _two_sum(loss[0], square)
+            loss[1] += t + square_error + wr_high * r_low + wr_low * r_high
             for j in range(d):
-                product, product_error = _two_product(X[i, j], -wr_high)
-                block_high[j], t = _two_sum(block_high[j], product)
-                block_low[j] += t + product_error - X[i, j] * wr_low
-                size[j] += abs(X[i, j]) * magnitude
+                a_high, a_low = _two_sum(X[i, j], -shift[j])
+                product, product_error = _two_product(a_high, -wr_high)
+                block[0, j], t = _two_sum(block[0, j], product)
+                block[1, j] += t + product_error - a_high * wr_low - a_low * wr_high
+                sums[2, j] += abs(a_high) * magnitude
             if fit_intercept:
-                block_high[d], t = _two_sum(block_high[d], -wr_high)
-                block_low[d] += t - wr_low
-                size[d] += magnitude
+                block[0, d], t = _two_sum(block[0, d], -wr_high)
+                block[1, d] += t - wr_low
+                sums[2, d] += magnitude
         for j in range(p):
-            high[j], t = _two_sum(high[j], block_high[j])
-            low[j] += t + block_low[j]
+            sums[0, j], t = _two_sum(sums[0, j], block[0, j])
+            sums[1, j] += t + block[1, j]
+        sums[3, 0], t = _two_sum(sums[3, 0], loss[0])
+        sums[3, 1] += t + loss[1]
         blocks += 1
     return blocks
 
 
-def _canonical(g_raw, slack_raw, canon: Preconditioner, d: int):
-    """The gradient in canonical coordinates (``Z = (X - shift) / scale``) and a bound on
-    its error: that of the raw gradient mapped, plus the rounding of the map itself."""
-    if not canon.fit_intercept:
-        return g_raw / canon.scale, slack_raw / canon.scale
-    g = g_raw.copy()
-    shifted = canon.shift * g_raw[d]
-    g[:d] = (g_raw[:d] - shifted) / canon.scale
-    slack = slack_raw.copy()
-    slack[:d] = (slack_raw[:d] + np.abs(canon.shift) * slack_raw[d]
-                 + 2 * _EPS * (np.abs(g_raw[:d]) + np.abs(shifted))) / canon.scale
-    return g, slack

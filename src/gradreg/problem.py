@@ -19,7 +19,7 @@ from .objective import (
 )
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
-from .posterior import refine_and_bound
+from .posterior import dd_loss, refine_and_bound
 from .qr_stats import QRStats, qr_by_cholesky
 from .refine import AUGMENTED_MAX_ENTRIES, refine_augmented
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
@@ -146,14 +146,28 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
-            optimum = _refined(optimum, refine_augmented(
+            refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
         else:
-            optimum = refine(optimum, source, canon)
+            refined = refine(optimum, source, canon)
+        optimum = _lower_loss(optimum, refined, source, canon, canon_penalty)
         optimum = _measured(optimum, source, canon, canon_penalty, tol)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
     return descent, optimum
+
+
+def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty) -> Optimum:
+    """The refined optimum unless its loss, in double-double from the rows
+    (:func:`~gradreg.posterior.dd_loss`), is higher than before: refinement can lose where
+    the raw coordinates it steps in cannot hold the point (a large offset)."""
+    if np.any(penalty.l2_weights > 0) or refined.canonical is optimum.canonical:
+        return refined
+    before = dd_loss(source.batches(_QR_BATCH), canon, optimum.canonical)
+    after = dd_loss(source.batches(_QR_BATCH), canon, refined.canonical)
+    if before is None or after is None:
+        return refined
+    return optimum if (after[0] - before[0]) + (after[1] - before[1]) > 0 else refined
 
 
 def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> Optimum:
