@@ -42,7 +42,7 @@ import numpy as np
 
 from .objective import Preconditioner
 
-__all__ = ["dd_loss", "posterior_bound", "refine_and_bound"]
+__all__ = ["dd_loss", "measure", "posterior_bound", "refine_and_bound"]
 
 _EPS = float(np.finfo(float).eps)
 _ETA_MAX = 0.5
@@ -53,19 +53,19 @@ _SPLITTER = 134217729.0  # 2^27 + 1: Veltkamp's splitting of a float64 into two 
 def refine_and_bound(
     batches, canon: Preconditioner, theta: np.ndarray, factor: np.ndarray, steps: int = 3,
     enough: float = 0.0,
-) -> tuple[np.ndarray, float | None]:
-    """``theta`` refined by up to ``steps - 1`` corrections, and the bound of the point
-    returned (see :func:`posterior_bound`); ``batches()`` gives the rows afresh each time.
-    A point whose bound is at most ``enough`` is returned as it is."""
+) -> tuple[np.ndarray, tuple | None]:
+    """``theta`` refined by up to ``steps - 1`` corrections, and the measurement of the point
+    returned (:func:`measure`); ``batches()`` gives the rows afresh each time. A point whose
+    bound is at most ``enough`` is returned as it is."""
     for step in range(steps):
-        measured = _measure(batches(), canon, theta, factor)
+        measured = measure(batches(), canon, theta, factor)
         if measured is None:
             return theta, None
         correction, bound = measured
-        size = float(np.linalg.norm(correction))
+        # Corrections within the rounding of each coordinate cannot move the point.
         if (step == steps - 1 or bound <= enough
-                or size <= 4 * _EPS * float(np.linalg.norm(theta))):
-            return theta, bound
+                or np.all(np.abs(correction) <= 4 * _EPS * np.abs(theta))):
+            return theta, measured
         theta = theta - correction
     return theta, None  # pragma: no cover (the loop returns)
 
@@ -108,12 +108,15 @@ def posterior_bound(
     >>> bool(1e-6 <= bound < 1.1e-6)
     True
     """
-    measured = _measure(batches, canon, theta, factor)
+    measured = measure(batches, canon, theta, factor)
     return None if measured is None else measured[1]
 
 
-def _measure(batches, canon, theta, factor):
-    """The correction ``c`` at ``theta`` and the bound on ``|theta - theta*|``, or None."""
+def measure(batches, canon: Preconditioner, theta: np.ndarray, factor: np.ndarray):
+    """The correction ``c`` (``theta - c`` is the better point) and the bound on
+    ``|theta - theta*|_2``, or None where the factor cannot resolve ``c``; the bound exceeds
+    ``|c|`` by at most ``(eta |c| + |dg| / lambda) / (1 - eta)``, the uncertainty of ``c``
+    (see the module)."""
     gathered = _gather(batches, canon, theta)
     if gathered is None:
         return None
@@ -150,7 +153,8 @@ def _gather(batches, canon, theta):
     p = canon.n_params
     d = p - int(fit_intercept)
     shift = np.ascontiguousarray(canon.shift if fit_intercept else np.zeros(d), dtype=np.float64)
-    coef = np.ascontiguousarray(theta[:d] / canon.scale, dtype=np.float64)
+    scale = np.ascontiguousarray(canon.scale, dtype=np.float64)
+    slopes = np.ascontiguousarray(theta[:d], dtype=np.float64)
     centre = float(theta[d]) if fit_intercept else 0.0
     sums = np.zeros((4, p))  # gradient high and low parts, sizes; loss high, low in row 3
     n_rows, weight_sum, blocks = 0, 0.0, 0
@@ -160,7 +164,7 @@ def _gather(batches, canon, theta):
             X = X.astype(np.float64)
         y = np.asarray(y, dtype=np.float64)
         weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
-        blocks += _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums)
+        blocks += _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums)
         n_rows += len(y)
         weight_sum += float(len(y)) if w is None else float(np.sum(weights))
     if n_rows == 0 or not weight_sum > 0:
@@ -169,12 +173,9 @@ def _gather(batches, canon, theta):
     # with gamma_m = m eps / (1 - m eps), for the sums within blocks and that of the blocks;
     # twice, for the low parts of the products and of the residuals.
     g = sums[0] + sums[1]
-    terms = max(_BLOCK, blocks) + d + 3
+    terms = max(_BLOCK, blocks) + d + 4
     gamma = terms * _EPS / max(1.0 - terms * _EPS, 0.5)
     slack = _EPS * np.abs(g) + 4.0 * gamma**2 * sums[2]
-    # The slopes' gradient is divided by the scale once (one more rounding).
-    g[:d] /= canon.scale
-    slack[:d] = slack[:d] / canon.scale + _EPS * np.abs(g[:d])
     loss = (0.5 * float(sums[3, 0]), 0.5 * float(sums[3, 1]))
     return g / weight_sum, slack / weight_sum, n_rows, loss
 
@@ -198,12 +199,22 @@ def _two_product(a, b):
     return p, a2 * b2 - (((p - a1 * b1) - a2 * b1) - a1 * b2)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _scaled(x, shift, scale):
+    """``(x - shift) / scale`` as a double-double pair (the quotient corrected once by its
+    remainder, Dekker 1971)."""
+    a_high, a_low = _two_sum(x, -shift)
+    q = a_high / scale
+    p, p_error = _two_product(q, scale)
+    return q, (((a_high - p) - p_error) + a_low) / scale
+
+
 @numba.njit(cache=True, nogil=True)
-def _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums):
-    """Add a batch's ``-Z^T W r`` (unscaled: ``(x - shift)`` for ``Z``'s columns, ones for the
-    intercept) with ``r = y - centre - (x - shift) . coef`` to ``sums[0] + sums[1]``, the
-    residuals, differences and sums in double-double; ``sums[2]`` gathers the sizes the
-    rounding is relative to, ``sums[3, :2]`` the loss ``sum w r^2`` as a high and a low part.
+def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums):
+    """Add a batch's ``-Z^T W r`` (``z = (x - shift) / scale``, ones for the intercept) with
+    ``r = y - centre - z . slopes`` to ``sums[0] + sums[1]``, the differences, quotients,
+    residuals and sums in double-double; ``sums[2]`` gathers the sizes the rounding is
+    relative to, ``sums[3, :2]`` the loss ``sum w r^2`` as a high and a low part.
 
     Rows are summed in blocks of ``_BLOCK``, each block's sum then added to the total, so that
     the error of the sums grows with the square of the longer of a block and the number of
@@ -222,10 +233,10 @@ def _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums):
             s, e = _two_sum(y[i], -centre)
             magnitude = abs(y[i]) + abs(centre)
             for j in range(d):
-                a_high, a_low = _two_sum(X[i, j], -shift[j])
-                product, product_error = _two_product(a_high, -coef[j])
+                z_high, z_low = _scaled(X[i, j], shift[j], scale[j])
+                product, product_error = _two_product(z_high, -slopes[j])
                 s, t = _two_sum(s, product)
-                e += t + product_error - a_low * coef[j]
+                e += t + product_error - z_low * slopes[j]
                 magnitude += abs(product)
             r_high, r_low = _two_sum(s, e)
             w = weights[i] if weighted else 1.0
@@ -236,11 +247,11 @@ def _dd_gradient(X, y, weights, shift, coef, centre, fit_intercept, sums):
             loss[0], t = _two_sum(loss[0], square)
             loss[1] += t + square_error + wr_high * r_low + wr_low * r_high
             for j in range(d):
-                a_high, a_low = _two_sum(X[i, j], -shift[j])
-                product, product_error = _two_product(a_high, -wr_high)
+                z_high, z_low = _scaled(X[i, j], shift[j], scale[j])
+                product, product_error = _two_product(z_high, -wr_high)
                 block[0, j], t = _two_sum(block[0, j], product)
-                block[1, j] += t + product_error - a_high * wr_low - a_low * wr_high
-                sums[2, j] += abs(a_high) * magnitude
+                block[1, j] += t + product_error - z_high * wr_low - z_low * wr_high
+                sums[2, j] += abs(z_high) * magnitude
             if fit_intercept:
                 block[0, d], t = _two_sum(block[0, d], -wr_high)
                 block[1, d] += t - wr_low

@@ -19,7 +19,7 @@ from .objective import (
 )
 from .optimum import Optimum, canonical_preconditioner, exact_optimum, factored_objective
 from .penalties import Penalty
-from .posterior import dd_loss, refine_and_bound
+from .posterior import dd_loss, measure, refine_and_bound
 from .qr_stats import QRStats, qr_by_cholesky
 from .refine import AUGMENTED_MAX_ENTRIES, refine_augmented
 from .stats import ColumnMoments, SufficientStats, moments_from_batches
@@ -158,11 +158,19 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
 
 
 def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty) -> Optimum:
-    """The refined optimum unless its loss, in double-double from the rows
-    (:func:`~gradreg.posterior.dd_loss`), is higher than before: refinement can lose where
-    the raw coordinates it steps in cannot hold the point (a large offset)."""
-    if np.any(penalty.l2_weights > 0) or refined.canonical is optimum.canonical:
+    """The refined optimum unless it is measured to be worse than before: by the bound
+    measured from the rows where the factor resolves it (:func:`~gradreg.posterior.measure`),
+    else by the loss in double-double (:func:`~gradreg.posterior.dd_loss`). Refinement can
+    lose where the coordinates it steps in cannot hold the point (a large offset)."""
+    if np.any(penalty.l2_weights > 0):
         return refined
+    factor = getattr(optimum.curvature, "M", None)
+    if factor is not None:
+        measured = [measure(source.batches(_QR_BATCH), canon, o.canonical, factor)
+                    for o in (optimum, refined)]
+        if None not in measured:
+            errors = [_relative(optimum, canon, *m) for m in measured]
+            return optimum if errors[1] > errors[0] else refined
     before = dd_loss(source.batches(_QR_BATCH), canon, optimum.canonical)
     after = dd_loss(source.batches(_QR_BATCH), canon, refined.canonical)
     if before is None or after is None:
@@ -170,12 +178,28 @@ def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty) -> O
     return optimum if (after[0] - before[0]) + (after[1] - before[1]) > 0 else refined
 
 
+def _relative(optimum: Optimum, canon, correction: np.ndarray, bound: float) -> float:
+    """A measured bound in the certificate's terms (:meth:`Optimum.distance`): the slopes'
+    error relative to their size, the centred intercept's to its own. ``bound - |c|`` bounds
+    the error of the correction ``c`` in every coordinate."""
+    d = optimum.n_slopes
+    extra = max(bound - float(np.linalg.norm(correction)), 0.0)
+    slopes = (float(np.linalg.norm(correction[:d])) + extra) / optimum.scale \
+        if optimum.scale > 0 else math.inf
+    if not canon.fit_intercept:
+        return slopes
+    size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+    centre = (abs(float(correction[d])) + extra) / size if size > 0 else math.inf
+    return max(slopes, centre)
+
+
 def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> Optimum:
     """The refined optimum with its error bound measured from the rows
-    (:mod:`gradreg.posterior`) where the a priori bound would keep the fit from ``tol``."""
+    (:mod:`gradreg.posterior`), further refined while the measurement allows."""
+    # Whenever the factor was needed, even where its a priori bound meets tol: that bound
+    # assumes the rounding of the factor's pass is all there is.
     if (
         tol is None
-        or optimum.rounding <= _DESCENT_MARGIN * tol
         or np.any(penalty.l2_weights > 0)
         or not isinstance(optimum.curvature, FactoredQuadratic)
     ):
@@ -187,14 +211,16 @@ def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> 
         denominator = min(denominator, size)
     if not denominator > 0:
         return optimum
-    theta, bound = refine_and_bound(lambda: source.batches(_QR_BATCH), canon,
-                                    optimum.canonical, optimum.curvature.M,
-                                    enough=_DESCENT_MARGIN * tol * denominator)
-    if bound is None:
+    theta, measured = refine_and_bound(lambda: source.batches(_QR_BATCH), canon,
+                                       optimum.canonical, optimum.curvature.M,
+                                       enough=_DESCENT_MARGIN * tol * denominator)
+    if measured is None:
         return optimum
     if theta is not optimum.canonical:
         optimum = _refined(optimum, theta)
-    return replace(optimum, rounding=min(optimum.rounding, bound / denominator))
+    # Measured from the rows, the bound replaces the a priori one, which assumes the rounding
+    # of the factor's pass is all there is.
+    return replace(optimum, rounding=_relative(optimum, canon, *measured))
 
 
 def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
