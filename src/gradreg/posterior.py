@@ -52,13 +52,17 @@ _SPLITTER = 134217729.0  # 2^27 + 1: Veltkamp's splitting of a float64 into two 
 
 def refine_and_bound(
     batches, canon: Preconditioner, theta: np.ndarray, factor: np.ndarray, steps: int = 3,
-    enough: float = 0.0,
+    enough: float = 0.0, first: tuple | None = None,
 ) -> tuple[np.ndarray, tuple | None]:
     """``theta`` refined by up to ``steps - 1`` corrections, and the measurement of the point
     returned (:func:`measure`); ``batches()`` gives the rows afresh each time. A point whose
-    bound is at most ``enough`` is returned as it is."""
+    bound is at most ``enough`` is returned as it is; ``first`` is the measurement of
+    ``theta`` when already taken."""
     for step in range(steps):
-        measured = measure(batches(), canon, theta, factor)
+        if step == 0 and first is not None:
+            measured = first
+        else:
+            measured = measure(batches(), canon, theta, factor)
         if measured is None:
             return theta, None
         correction, bound = measured

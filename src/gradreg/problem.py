@@ -145,37 +145,40 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
+        measured = None
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
+            optimum, measured = _lower_loss(optimum, refined, source, canon, canon_penalty)
         else:
-            refined = refine(optimum, source, canon)
-        optimum = _lower_loss(optimum, refined, source, canon, canon_penalty)
-        optimum = _measured(optimum, source, canon, canon_penalty, tol)
+            optimum = refine(optimum, source, canon)
+        optimum = _measured(optimum, source, canon, canon_penalty, tol, measured)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
     return descent, optimum
 
 
-def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty) -> Optimum:
-    """The refined optimum unless it is measured to be worse than before: by the bound
-    measured from the rows where the factor resolves it (:func:`~gradreg.posterior.measure`),
-    else by the loss in double-double (:func:`~gradreg.posterior.dd_loss`). Refinement can
-    lose where the coordinates it steps in cannot hold the point (a large offset)."""
+def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty):
+    """The refined optimum unless it is measured to be worse than before, with its measurement
+    (None where there is none): by the bound measured from the rows where the factor resolves
+    it (:func:`~gradreg.posterior.measure`), else by the loss in double-double
+    (:func:`~gradreg.posterior.dd_loss`). Refinement in the raw coordinates can lose where
+    they cannot hold the point (a large offset)."""
     if np.any(penalty.l2_weights > 0):
-        return refined
+        return refined, None
     factor = getattr(optimum.curvature, "M", None)
     if factor is not None:
         measured = [measure(source.batches(_QR_BATCH), canon, o.canonical, factor)
                     for o in (optimum, refined)]
         if None not in measured:
             errors = [_relative(optimum, canon, *m) for m in measured]
-            return optimum if errors[1] > errors[0] else refined
+            return (optimum, measured[0]) if errors[1] > errors[0] else (refined, measured[1])
     before = dd_loss(source.batches(_QR_BATCH), canon, optimum.canonical)
     after = dd_loss(source.batches(_QR_BATCH), canon, refined.canonical)
     if before is None or after is None:
-        return refined
-    return optimum if (after[0] - before[0]) + (after[1] - before[1]) > 0 else refined
+        return refined, None
+    lower = (after[0] - before[0]) + (after[1] - before[1]) <= 0
+    return (refined if lower else optimum), None
 
 
 def _relative(optimum: Optimum, canon, correction: np.ndarray, bound: float) -> float:
@@ -193,7 +196,8 @@ def _relative(optimum: Optimum, canon, correction: np.ndarray, bound: float) -> 
     return max(slopes, centre)
 
 
-def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> Optimum:
+def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol,
+              first: tuple | None = None) -> Optimum:
     """The refined optimum with its error bound measured from the rows
     (:mod:`gradreg.posterior`), further refined while the measurement allows."""
     # Whenever the factor was needed, even where its a priori bound meets tol: that bound
@@ -213,7 +217,8 @@ def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol) -> 
         return optimum
     theta, measured = refine_and_bound(lambda: source.batches(_QR_BATCH), canon,
                                        optimum.canonical, optimum.curvature.M,
-                                       enough=_DESCENT_MARGIN * tol * denominator)
+                                       enough=_DESCENT_MARGIN * tol * denominator,
+                                       first=first)
     if measured is None:
         return optimum
     if theta is not optimum.canonical:
