@@ -99,3 +99,21 @@ def test_constant_columns_keep_exact_zeros_and_deficient_designs_stay_finite():
     empty = gather_qr(source, stats, canonical_preconditioner(stats, False))
     assert empty.n_rows == 40 and empty.weight_sum == 40.0
     assert np.all(empty.R == 0.0)
+
+
+def test_values_near_the_bottom_of_the_range():
+    # Their squares are subnormal: the statistics' Gram matrix has lost its digits (its
+    # shifted Cholesky factorisation fails), and only the passes over the scaled rows, which
+    # are of normal size, give the factor. These rows are rank deficient once centred.
+    X = np.vstack([[0.0, 1.0], np.full((8, 2), 1.80620672e-159)])
+    y = np.zeros(9)
+    qr, rows, _ = factor_and_rows(X, y)
+    assert np.all(np.isfinite(qr.R))
+    # A normwise backward error: R^T R is the rows' Gram matrix up to the shift that shifted
+    # CholeskyQR adds for a singular Gram matrix, 11 (m n + m (m + 1)) eps |G| on the m kept
+    # columns' preconditioned Gram matrix (trace about m), mapped back (Fukaya et al. 2020);
+    # a factor 2 for the rounding besides.
+    gram = rows.T @ rows
+    m, n = 3, len(y)
+    bound = rounding_bound(1.0, 2 * 11 * m, m * n + m * (m + 1)) * np.linalg.norm(gram, 2)
+    assert np.linalg.norm(qr.R.T @ qr.R - gram, 2) <= bound
