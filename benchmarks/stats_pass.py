@@ -28,7 +28,7 @@ from .machine import describe
 
 RESULTS = Path(__file__).parent / "results"
 REPEATS = 5
-HEADER = ["n", "d", "X.T @ X s", "X.sum(0) s", "pass s", "pass / slower floor",
+HEADER = ["n", "d", "data", "X.T @ X s", "X.sum(0) s", "pass s", "pass / slower floor",
           "pass / X.T@X", "pass / X.sum(0)", "fit s", "fit / slower floor"]
 
 
@@ -54,13 +54,18 @@ def floors(X) -> tuple[float, float]:
     return gram, least_seconds(lambda: X.sum(axis=0))
 
 
-def measure(n: int, d: int) -> list[str]:
-    X, y = make(Case(n, d, "well"))
+# "well": independent centred columns, read in place; "ill": correlated columns with offsets
+# (means up to about 50 spreads), shifted in a copy of each chunk.
+_DATA = {"well": "centred", "ill": "offset, correlated"}
+
+
+def measure(n: int, d: int, kind: str = "well") -> list[str]:
+    X, y = make(Case(n, d, kind))
     gram, read = floors(X)
     stats = least_seconds(lambda: stats_from_arrays(X, y))
     fit = least_seconds(lambda: GDRegressor().fit(X, y))
     floor = max(gram, read)
-    return [f"{n:.0e}", str(d), f"{gram:.4f}", f"{read:.4f}", f"{stats:.4f}",
+    return [f"{n:.0e}", str(d), _DATA[kind], f"{gram:.4f}", f"{read:.4f}", f"{stats:.4f}",
             f"{stats / floor:.2f}", f"{stats / gram:.2f}", f"{stats / read:.2f}",
             f"{fit:.4f}", f"{fit / floor:.2f}"]
 
@@ -70,17 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1e6 rows only")
     parser.add_argument("--rows", type=float, nargs="+", default=None, metavar="N")
     parser.add_argument("--features", type=int, nargs="+", default=[1, 10, 100], metavar="D")
+    parser.add_argument("--data", nargs="+", choices=list(_DATA), default=list(_DATA))
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.rows] if args.rows else (
         [1_000_000] if args.quick else [1_000_000, 10_000_000])
-    lines = ["### The statistics pass against its floors (well-conditioned data)", "",
+    lines = ["### The statistics pass against its floors", "",
              f"Machine: {describe()}", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     print("\n".join(lines), flush=True)
     for n in sizes:
         for d in args.features:
-            lines.append("| " + " | ".join(measure(n, d)) + " |")
-            print(lines[-1], flush=True)
+            for kind in args.data:
+                lines.append("| " + " | ".join(measure(n, d, kind)) + " |")
+                print(lines[-1], flush=True)
     if not args.rows and args.features == [1, 10, 100]:
         RESULTS.mkdir(exist_ok=True)
         suffix = "quick" if args.quick else "full"
