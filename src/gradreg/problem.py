@@ -185,8 +185,10 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
 def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
     """``optimum`` moved to the refined canonical minimiser ``theta``."""
     canonical = optimum.curvature
+    slopes = float(np.linalg.norm(theta[: optimum.n_slopes]))
     return replace(
         optimum,
+        scale=slopes if slopes > 0 else optimum.scale,  # the denominator of the distance
         canonical=theta,
         theta=optimum.mapping.inverse(theta),
         value=canonical.value(theta),
