@@ -268,9 +268,11 @@ def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
     canonical = optimum.curvature
     if isinstance(canonical, FactoredQuadratic):
         canonical = canonical.recentred(theta)
+    slopes = float(np.linalg.norm(theta[: optimum.n_slopes]))
     return replace(
         optimum,
         curvature=canonical,
+        scale=slopes if slopes > 0 else optimum.scale,  # the denominator of the distance
         canonical=theta,
         theta=optimum.mapping.inverse(theta),
         value=canonical.value(theta),
