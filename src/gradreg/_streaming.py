@@ -46,7 +46,7 @@ from .problem import build_problem, choose_route
 from .sgd_solver import SgdStream
 from .solvers import solve
 from .sources import ArraySource
-from .stats import moments_from_batches
+from .stats import merge_shifted, moments_from_batches, shifted_back, shifted_stats_from_arrays
 
 __all__ = ["partial_fit"]
 
@@ -83,14 +83,14 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
         # is SGD's steps over the chunk (not the full-batch solver chosen for the statistics).
         config = model._config(solver="sgd", one_pass=True)
     if route == "stats":
-        chunk = source.stats()
+        chunk, stats = _merged(model, source, first)
     else:
         chunk = moments_from_batches(source.batches(_BATCH), source.n_features)
-    stats = chunk if first else model.stats_ + chunk
+        stats = chunk if first else model.stats_ + chunk
     penalty = make_penalty(model.penalty, model.alpha, model.l1_ratio)
     with blas_for_small_products(route, source.n_features):
         problem = build_problem(source, penalty, model.fit_intercept, model.standardize, route,
-                                stats=stats)
+                                stats=stats, rows_complete=first)
         previous = None if first else (model.coef_, model.intercept_)
         if config.solver == "sgd" or route == "data":
             _stochastic_pass(model, problem, config, previous, first, chunk)
@@ -100,6 +100,30 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
             model._store(problem, result, time.perf_counter() - started, config)
     model.stats_ = stats
     return model
+
+
+def _merged(model, source, first: bool):
+    """The chunk's statistics and those of all rows seen, merged around one origin.
+
+    Each chunk's statistics are taken less its own origin, and merged with those of the
+    earlier chunks around the first chunk's origin (:func:`~gradreg.stats.merge_shifted`):
+    merged as absolute means, a column offset far beyond its spread (1e6 with a spread of
+    1e-4) would lose ``eps`` times the offset at every merge, and its cross-products with it.
+    A model fitted otherwise (by ``fit``, or loaded) merges its ``stats_`` as they are.
+    """
+    origin, shifted = shifted_stats_from_arrays(source.X, source.y, source.sample_weight)
+    chunk = shifted_back(shifted, origin)
+    kept = getattr(model, "_partial_shifted", None)
+    if first or kept is None or kept[2] is not model.stats_:
+        if first:
+            stats = chunk
+            model._partial_shifted = (origin, shifted, stats)
+            return chunk, stats
+        return chunk, model.stats_ + chunk
+    origin, shifted = merge_shifted([(kept[0], kept[1]), (origin, shifted)])
+    stats = shifted_back(shifted, origin)
+    model._partial_shifted = (origin, shifted, stats)
+    return chunk, stats
 
 
 def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> None:

@@ -85,6 +85,7 @@ def build_problem(
     validation_source=None,
     tol: float | None = None,
     qr: QRStats | None = None,
+    rows_complete: bool = True,
 ) -> Problem:
     """Gather statistics (one pass) and build the objective for ``source``.
 
@@ -93,6 +94,8 @@ def build_problem(
     error of the coefficients), when the Gram matrix of the statistics cannot resolve the
     optimum to ``tol`` a second pass gathers the QR factor (:mod:`gradreg.qr_stats`) and the
     objective and optimum come from it; ``qr`` may be passed when already gathered.
+    ``rows_complete=False`` says that ``stats`` cover more rows than ``source`` holds (a chunk
+    of ``partial_fit``): no second pass over ``source`` then stands for all the rows.
     """
     route = choose_route(route, source.n_features)
     if stats is None:
@@ -109,7 +112,8 @@ def build_problem(
         objective = Quadratic(stats, precond, scaled_penalty)
         if not objective.finite:
             raise _overflow(1e154)
-        objective, optimum = _optimum(source, stats, precond, penalty, objective, tol, qr)
+        rows = source if rows_complete else None
+        objective, optimum = _optimum(rows, stats, precond, penalty, objective, tol, qr)
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
     else:
@@ -144,7 +148,8 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
-    if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
+    if (source is not None and hasattr(source, "X") and not canon_penalty.has_l1
+            and optimum.rank == canon.n_params):
         measured = None
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
@@ -311,7 +316,7 @@ _REFINE_STEPS = 3
 
 
 def _rereadable(source) -> bool:
-    return hasattr(source, "batches") and getattr(source, "n_rows", 0) > 0
+    return source is not None and hasattr(source, "batches") and getattr(source, "n_rows", 0) > 0
 
 
 def gather_qr(source, stats, canon) -> QRStats:
