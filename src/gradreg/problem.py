@@ -139,7 +139,7 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         canonical = Quadratic(stats, canon, canon_penalty)
         optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
         if tol is None or optimum.rounding <= tol or not _rereadable(source):
-            return objective, optimum
+            return objective, _with_intercept_rounding(optimum, canon, source, stats)
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
@@ -154,7 +154,54 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         optimum = _measured(optimum, source, canon, canon_penalty, tol)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
-    return descent, optimum
+    return descent, _with_intercept_rounding(optimum, canon, source, stats)
+
+
+def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, stats) -> Optimum:
+    """``optimum`` with the rounding of the reported intercept added to its own error.
+
+    The certificate bounds the centred intercept ``b + shift . w`` implied by the reported
+    ``intercept_`` ``b`` and ``coef_`` ``w``. Both ways between it and them (``to_user``'s
+    ``b = t_c - shift . w``, and the map from raw descent coordinates) round a sum of
+    ``d + 1`` terms, with an error up to ``(d + 2) eps (|b| + sum |shift_j w_j|)``; with
+    columns far from zero in units of their spread (``|shift_j| / scale_j`` large) that error
+    can exceed any target, and no descent removes it (a float64 ``intercept_`` cannot hold
+    more digits).
+    """
+    if not canon.fit_intercept:
+        return optimum
+    if _flat_columns_vary(source, stats, canon):
+        return replace(optimum, rounding=math.inf)
+    d = optimum.n_slopes
+    theta = optimum.canonical
+    offsets = float(np.sum(np.abs(canon.shift) / canon.scale * np.abs(theta[:d])))
+    size = max(abs(float(theta[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+    terms = abs(float(theta[d])) + 2.0 * offsets
+    if terms == 0:
+        return optimum
+    extra = 2.0 * (d + 2) * _EPS * terms / size if size > 0 else math.inf
+    return replace(optimum, rounding=optimum.rounding + extra)
+
+
+def _flat_columns_vary(source, stats, canon: Preconditioner) -> bool:
+    """Whether a column taken as constant (its spread below ``1e-12`` of its mean, where the
+    statistics cannot tell a spread from the rounding of the mean) does vary in the rows.
+
+    Its coefficient is then set to 0 while the exact optimum's is not, so the certificate
+    cannot cover it. Rows in memory are looked at (rows of weight zero left out); elsewhere a
+    nonzero computed spread is taken to be one.
+    """
+    flat = np.flatnonzero(canon.constant)
+    if not flat.size:
+        return False
+    X = getattr(source, "X", None)
+    weights = getattr(source, "sample_weight", None)
+    if not isinstance(X, np.ndarray) or not isinstance(weights, (np.ndarray, type(None))):
+        return bool(np.any(stats.sxx_diag[flat] > 0))
+    columns = X[:, flat]
+    if weights is not None:
+        columns = columns[weights > 0]
+    return bool(columns.size and np.any(columns.max(axis=0) > columns.min(axis=0)))
 
 
 def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty) -> Optimum:
