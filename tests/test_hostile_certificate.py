@@ -115,3 +115,19 @@ def test_truly_constant_column_is_still_certified():
     reported = SimpleNamespace(coef_=model.coef_[1:],
                                intercept_=model.intercept_ + model.coef_[0] * X[0, 0])
     assert_honest(model, true_error(reported, X[:, 1:], y, weights))
+
+
+def test_bound_far_from_the_optimum_uses_the_refined_size():
+    # Nearly collinear columns on an offset: the factor's first solution is off in its 6th
+    # digit and refinement fixes it. Fits stopped far from the optimum are measured relative
+    # to the optimum's size, which must be the refined one (and allow for its own error).
+    rng = np.random.default_rng(1)
+    U, _ = np.linalg.qr(rng.normal(size=(40, 2)))
+    V, _ = np.linalg.qr(rng.normal(size=(2, 2)))
+    X = (U * [1.0, 2.5e-5]) @ V.T * [1.6e-7, 2.5e-7] + [130.0, 750.0]
+    signal = X @ (rng.normal(size=2) / X.std(axis=0))
+    y = signal + 3.0 + signal.std() * rng.normal(size=40)
+    for params in ({"solver": "gd"}, {"standardize": False}):
+        model = fit(X, y, **params)
+        assert not model.converged_
+        assert_honest(model, true_error(model, X, y))

@@ -126,7 +126,15 @@ class Optimum:
 
     def error_bound(self, theta: np.ndarray) -> float:
         """Certified bound on the relative error of ``theta``'s coefficients (see the module)."""
-        return self.distance(theta) + self.rounding
+        return self.bound_at(self.distance(theta))
+
+    def bound_at(self, distance: float) -> float:
+        """The bound for a relative ``distance`` to the computed optimum: the distances are
+        relative to the computed optimum's size, the error to the exact one's, at least
+        ``1 - rounding`` of it."""
+        if not self.rounding < 1:
+            return math.inf
+        return (distance + self.rounding) / (1.0 - self.rounding)
 
     def _denominator(self) -> float:
         return max(self.value, _GAP_FLOOR * self.reference, np.finfo(float).tiny)

@@ -284,10 +284,13 @@ def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
     canonical = optimum.curvature
     if isinstance(canonical, FactoredQuadratic):
         canonical = canonical.recentred(theta)
+    slopes = float(np.linalg.norm(theta[: optimum.n_slopes]))
     return replace(
         optimum,
         curvature=canonical,
         canonical=theta,
+        # The relative distances are taken to the refined optimum's size.
+        scale=slopes if slopes > 0 else optimum.scale,
         theta=optimum.mapping.inverse(theta),
         value=canonical.value(theta),
         grad=canonical.smooth_value_and_grad(theta)[1],
