@@ -53,6 +53,8 @@ def true_error(model, X, y, weights=None):
         slope_error = mpmath.sqrt(mpmath.fsum((spread[j] * (coef[j] - slopes[j])) ** 2
                                               for j in range(d)))
         slope_size = mpmath.sqrt(mpmath.fsum((spread[j] * slopes[j]) ** 2 for j in range(d)))
+        if slope_size == 0:  # no slopes: relative to the target's spread, else its level
+            slope_size = target_spread if target_spread > 0 else abs(centre)
         implied = mpmath.mpf(float(model.intercept_)) + mpmath.fsum(
             mean[j] * coef[j] for j in range(d))
         centre_error = abs(implied - centre) / max(abs(centre), target_spread)
@@ -131,3 +133,14 @@ def test_bound_far_from_the_optimum_uses_the_refined_size():
         model = fit(X, y, **params)
         assert not model.converged_
         assert_honest(model, true_error(model, X, y))
+
+
+@pytest.mark.parametrize("params", [{"standardize": False}, {"solver": "gd", "standardize": False}])
+def test_constant_target_error_is_relative_to_its_level(params):
+    # No slopes and no spread: the slopes' error had been measured in absolute units of the
+    # (internally rescaled) target; for a target of 1e-3 that claimed 1000x too much.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3)) * [20.0, 3e-4, 4e-6] + [1238.0, 85.0, 1000.0]
+    y = np.full(20, 1e-3)
+    model = fit(X, y, **params)
+    assert_honest(model, true_error(model, X, y))

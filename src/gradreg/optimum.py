@@ -88,7 +88,7 @@ class Optimum:
     mapping: CoordinateMap
     curvature: Quadratic  # the canonical objective
     rounding: float
-    scale: float  # denominator of the relative error: |u*|, or the target's natural scale
+    scale: float  # denominator of the relative error: |u*|, or the target's natural scale or level
     n_slopes: int
     method: str = "gram"
     deficient_columns: tuple = ()
@@ -224,7 +224,10 @@ def exact_optimum(
     deficient = _deficient_columns(eigenvalues, vectors, keep, d, constant)
     slopes = float(np.linalg.norm(theta[:d]))
     natural = math.sqrt(2.0 * max(canonical.reference, 0.0) / max(top, 1e-300))
-    scale = slopes if slopes > 0 else (natural if natural > 0 else 1.0)
+    # Without slopes or spread (a constant target) the slopes' error is relative to the
+    # target's level, the centred intercept; 1 only where that is zero too.
+    level = abs(float(theta[d])) if fit_intercept else 0.0
+    scale = slopes if slopes > 0 else (natural if natural > 0 else (level if level > 0 else 1.0))
     kappa = _slope_condition(canonical, method, d, rank_cut)
     if method == "gram" and rank < p - n_constant:
         # Eigenvalues below the cut are rounding noise of the Gram matrix: it cannot tell a
