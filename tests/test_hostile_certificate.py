@@ -144,3 +144,30 @@ def test_constant_target_error_is_relative_to_its_level(params):
     y = np.full(20, 1e-3)
     model = fit(X, y, **params)
     assert_honest(model, true_error(model, X, y))
+
+
+def test_partial_fit_merged_statistics_far_from_zero():
+    # Each call's statistics are merged (Chan et al.) with the means rounded to eps |mean|:
+    # with the feature at -8.7e6 (spread 1e-3) and the target near 2e10 (spread 100) the
+    # merged Gram matrix is good to about 1e-7 only, not to eps.
+    rng = np.random.default_rng(6)
+    X = -8.7e6 + 1e-3 * rng.normal(size=(400, 1))
+    y = -2197.5 * X[:, 0] + 100.0 * rng.normal(size=400)
+    model = GDRegressor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rows in np.array_split(np.arange(400), 2):
+            model.partial_fit(X[rows], y[rows])
+    assert_honest(model, true_error(model, X, y))
+
+
+def test_dask_arrays_that_need_the_factor_are_fitted_and_certified():
+    # The QR pass took a Dask source for arrays in memory (NumPy ufuncs with out= on Dask
+    # arrays: TypeError); it must take the Dask source's batches.
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=200)
+    X = np.column_stack([x, x + 1e-6 * rng.normal(size=200)]) + 1e3
+    y = X @ [1.0, 2.0] + 0.01 * rng.normal(size=200)
+    model = fit(da.from_array(X, chunks=(50, 2)), da.from_array(y, chunks=50))
+    assert_honest(model, true_error(model, X, y))

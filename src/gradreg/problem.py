@@ -138,13 +138,16 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     if qr is None:
         canonical = Quadratic(stats, canon, canon_penalty)
         optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+        if not _in_memory(source) or int(stats.n_rows) != getattr(source, "n_rows", -1):
+            # Statistics merged from parts (files, Dask, partial_fit's earlier calls).
+            optimum = _with_merge_rounding(optimum, stats, canon)
         if tol is None or optimum.rounding <= tol or not _rereadable(source):
             return objective, _with_intercept_rounding(optimum, canon, source, stats)
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
-    if hasattr(source, "X") and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
+    if _in_memory(source) and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
@@ -181,6 +184,28 @@ def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, st
         return optimum
     extra = 2.0 * (d + 2) * _EPS * terms / size if size > 0 else math.inf
     return replace(optimum, rounding=optimum.rounding + extra)
+
+
+def _with_merge_rounding(optimum: Optimum, stats, canon: Preconditioner) -> Optimum:
+    """The Gram optimum's own error with that of statistics merged from parts (chunks of a
+    file, Dask partitions, ``partial_fit`` calls) added.
+
+    Merging adds ``w_a w_b / W (m_b - m_a)^2`` (Chan, Golub and LeVeque 1979) with each part's
+    mean ``m`` rounded to ``eps |m|``: relative to a column's centred sum of squares the error
+    is up to ``2 eps |m| / spread`` per level of merging (``log2 n`` levels for a tree, taken
+    for a stream too). The a priori bound of :mod:`gradreg.optimum` is linear in the relative
+    error ``F eps`` of the Gram entries, so it grows by the ratio of the two.
+    """
+    if not canon.fit_intercept or not math.isfinite(optimum.rounding):
+        return optimum
+    n_rows = max(int(stats.n_rows), 1)
+    spread = np.sqrt(np.clip(np.diag(stats.cross) / max(stats.weight_sum, 1e-300), 0.0, None))
+    far = np.abs(stats.mean) / np.where(spread > 0, spread, np.inf)
+    merge = 2.0 * _EPS * math.log2(n_rows + 1) * float(np.max(far, initial=0.0))
+    accumulation = 2.0 * (canon.n_params + math.sqrt(n_rows)) * _EPS
+    if merge * optimum.slope_condition >= 1:
+        return replace(optimum, rounding=math.inf)
+    return replace(optimum, rounding=optimum.rounding * (1.0 + merge / accumulation))
 
 
 def _flat_columns_vary(source, stats, canon: Preconditioner) -> bool:
@@ -327,6 +352,12 @@ _SMALL_ENTRIES = 1 << 16
 _REFINE_STEPS = 3
 
 
+def _in_memory(source) -> bool:
+    """Whether the rows are NumPy arrays in memory (a Dask source also has ``X``, lazily)."""
+    return all(isinstance(getattr(source, name, None), np.ndarray) for name in ("X", "y")) and (
+        isinstance(getattr(source, "sample_weight", None), (np.ndarray, type(None))))
+
+
 def _rereadable(source) -> bool:
     return hasattr(source, "batches") and getattr(source, "n_rows", 0) > 0
 
@@ -346,7 +377,7 @@ def gather_qr(source, stats, canon) -> QRStats:
         scale,
         canon.fit_intercept,
         rows=int(stats.n_rows),
-        arrays=(source.X, source.y, source.sample_weight) if hasattr(source, "X") else None,
+        arrays=(source.X, source.y, source.sample_weight) if _in_memory(source) else None,
     )
 
 
