@@ -165,7 +165,7 @@ class _Tracker:
         optimum = self.problem.optimum
         if optimum is not None:
             distance = optimum.distance(theta)
-            self.error_bound = distance + optimum.rounding
+            self.error_bound = optimum.bound_at(distance)
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
                 return True
             return self.at_floor and self._settled(distance, optimum.rounding)

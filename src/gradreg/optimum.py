@@ -88,7 +88,7 @@ class Optimum:
     mapping: CoordinateMap
     curvature: Quadratic  # the canonical objective
     rounding: float
-    scale: float  # denominator of the relative error: |u*|, or the target's natural scale
+    scale: float  # denominator of the relative error: |u*|, or the target's natural scale or level
     n_slopes: int
     method: str = "gram"
     deficient_columns: tuple = ()
@@ -126,7 +126,15 @@ class Optimum:
 
     def error_bound(self, theta: np.ndarray) -> float:
         """Certified bound on the relative error of ``theta``'s coefficients (see the module)."""
-        return self.distance(theta) + self.rounding
+        return self.bound_at(self.distance(theta))
+
+    def bound_at(self, distance: float) -> float:
+        """The bound for a relative ``distance`` to the computed optimum: the distances are
+        relative to the computed optimum's size, the error to the exact one's, at least
+        ``1 - rounding`` of it."""
+        if not self.rounding < 1:
+            return math.inf
+        return (distance + self.rounding) / (1.0 - self.rounding)
 
     def _denominator(self) -> float:
         return max(self.value, _GAP_FLOOR * self.reference, np.finfo(float).tiny)
@@ -216,7 +224,10 @@ def exact_optimum(
     deficient = _deficient_columns(eigenvalues, vectors, keep, d, constant)
     slopes = float(np.linalg.norm(theta[:d]))
     natural = math.sqrt(2.0 * max(canonical.reference, 0.0) / max(top, 1e-300))
-    scale = slopes if slopes > 0 else (natural if natural > 0 else 1.0)
+    # Without slopes or spread (a constant target) the slopes' error is relative to the
+    # target's level, the centred intercept; 1 only where that is zero too.
+    level = abs(float(theta[d])) if fit_intercept else 0.0
+    scale = slopes if slopes > 0 else (natural if natural > 0 else (level if level > 0 else 1.0))
     kappa = _slope_condition(canonical, method, d, rank_cut)
     if method == "gram" and rank < p - n_constant:
         # Eigenvalues below the cut are rounding noise of the Gram matrix: it cannot tell a

@@ -142,14 +142,16 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     if qr is None:
         canonical = Quadratic(stats, canon, canon_penalty)
         optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
+        if not _in_memory(source) or int(stats.n_rows) != getattr(source, "n_rows", -1):
+            # Statistics merged from parts (files, Dask, partial_fit's earlier calls).
+            optimum = _with_merge_rounding(optimum, stats, canon)
         if tol is None or optimum.rounding <= tol or not _rereadable(source):
-            return objective, optimum
+            return objective, _with_intercept_rounding(optimum, canon, source, stats)
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
-    if (source is not None and hasattr(source, "X") and not canon_penalty.has_l1
-            and optimum.rank == canon.n_params):
+    if _in_memory(source) and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
         measured = None
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
@@ -160,7 +162,76 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         optimum = _measured(optimum, source, canon, canon_penalty, tol, measured)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
-    return descent, optimum
+    return descent, _with_intercept_rounding(optimum, canon, source, stats)
+
+
+def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, stats) -> Optimum:
+    """``optimum`` with the rounding of the reported intercept added to its own error.
+
+    The certificate bounds the centred intercept ``b + shift . w`` implied by the reported
+    ``intercept_`` ``b`` and ``coef_`` ``w``. Both ways between it and them (``to_user``'s
+    ``b = t_c - shift . w``, and the map from raw descent coordinates) round a sum of
+    ``d + 1`` terms, with an error up to ``(d + 2) eps (|b| + sum |shift_j w_j|)``; with
+    columns far from zero in units of their spread (``|shift_j| / scale_j`` large) that error
+    can exceed any target, and no descent removes it (a float64 ``intercept_`` cannot hold
+    more digits).
+    """
+    if not canon.fit_intercept:
+        return optimum
+    if _flat_columns_vary(source, stats, canon):
+        return replace(optimum, rounding=math.inf)
+    d = optimum.n_slopes
+    theta = optimum.canonical
+    offsets = float(np.sum(np.abs(canon.shift) / canon.scale * np.abs(theta[:d])))
+    size = max(abs(float(theta[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+    terms = abs(float(theta[d])) + 2.0 * offsets
+    if terms == 0:
+        return optimum
+    extra = 2.0 * (d + 2) * _EPS * terms / size if size > 0 else math.inf
+    return replace(optimum, rounding=optimum.rounding + extra)
+
+
+def _with_merge_rounding(optimum: Optimum, stats, canon: Preconditioner) -> Optimum:
+    """The Gram optimum's own error with that of statistics merged from parts (chunks of a
+    file, Dask partitions, ``partial_fit`` calls) added.
+
+    Merging adds ``w_a w_b / W (m_b - m_a)^2`` (Chan, Golub and LeVeque 1979) with each part's
+    mean ``m`` rounded to ``eps |m|``: relative to a column's centred sum of squares the error
+    is up to ``2 eps |m| / spread`` per level of merging (``log2 n`` levels for a tree, taken
+    for a stream too). The a priori bound of :mod:`gradreg.optimum` is linear in the relative
+    error ``F eps`` of the Gram entries, so it grows by the ratio of the two.
+    """
+    if not canon.fit_intercept or not math.isfinite(optimum.rounding):
+        return optimum
+    n_rows = max(int(stats.n_rows), 1)
+    spread = np.sqrt(np.clip(np.diag(stats.cross) / max(stats.weight_sum, 1e-300), 0.0, None))
+    far = np.abs(stats.mean) / np.where(spread > 0, spread, np.inf)
+    merge = 2.0 * _EPS * math.log2(n_rows + 1) * float(np.max(far, initial=0.0))
+    accumulation = 2.0 * (canon.n_params + math.sqrt(n_rows)) * _EPS
+    if merge * optimum.slope_condition >= 1:
+        return replace(optimum, rounding=math.inf)
+    return replace(optimum, rounding=optimum.rounding * (1.0 + merge / accumulation))
+
+
+def _flat_columns_vary(source, stats, canon: Preconditioner) -> bool:
+    """Whether a column taken as constant (its spread below ``1e-12`` of its mean, where the
+    statistics cannot tell a spread from the rounding of the mean) does vary in the rows.
+
+    Its coefficient is then set to 0 while the exact optimum's is not, so the certificate
+    cannot cover it. Rows in memory are looked at (rows of weight zero left out); elsewhere a
+    nonzero computed spread is taken to be one.
+    """
+    flat = np.flatnonzero(canon.constant)
+    if not flat.size:
+        return False
+    X = getattr(source, "X", None)
+    weights = getattr(source, "sample_weight", None)
+    if not isinstance(X, np.ndarray) or not isinstance(weights, (np.ndarray, type(None))):
+        return bool(np.any(stats.sxx_diag[flat] > 0))
+    columns = X[:, flat]
+    if weights is not None:
+        columns = columns[weights > 0]
+    return bool(columns.size and np.any(columns.max(axis=0) > columns.min(axis=0)))
 
 
 def _lower_loss(optimum: Optimum, refined: Optimum, source, canon, penalty):
@@ -277,8 +348,9 @@ def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
     return replace(
         optimum,
         curvature=canonical,
-        scale=slopes if slopes > 0 else optimum.scale,  # the denominator of the distance
         canonical=theta,
+        # The relative distances are taken to the refined optimum's size.
+        scale=slopes if slopes > 0 else optimum.scale,
         theta=optimum.mapping.inverse(theta),
         value=canonical.value(theta),
         grad=canonical.smooth_value_and_grad(theta)[1],
@@ -315,6 +387,12 @@ _SMALL_ENTRIES = 1 << 16
 _REFINE_STEPS = 3
 
 
+def _in_memory(source) -> bool:
+    """Whether the rows are NumPy arrays in memory (a Dask source also has ``X``, lazily)."""
+    return all(isinstance(getattr(source, name, None), np.ndarray) for name in ("X", "y")) and (
+        isinstance(getattr(source, "sample_weight", None), (np.ndarray, type(None))))
+
+
 def _rereadable(source) -> bool:
     return source is not None and hasattr(source, "batches") and getattr(source, "n_rows", 0) > 0
 
@@ -334,7 +412,7 @@ def gather_qr(source, stats, canon) -> QRStats:
         scale,
         canon.fit_intercept,
         rows=int(stats.n_rows),
-        arrays=(source.X, source.y, source.sample_weight) if hasattr(source, "X") else None,
+        arrays=(source.X, source.y, source.sample_weight) if _in_memory(source) else None,
     )
 
 
