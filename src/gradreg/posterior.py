@@ -36,6 +36,8 @@ corrections reach the rounding of ``t`` and reports the bound of the point it re
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -47,6 +49,7 @@ __all__ = ["dd_loss", "measure", "posterior_bound", "refine_and_bound"]
 _EPS = float(np.finfo(float).eps)
 _ETA_MAX = 0.5
 _BLOCK = 1024  # rows summed apart before their sum joins the total
+_MAX_WORKERS = 4  # threads sharing each batch (the compiled pass releases the GIL)
 _SPLITTER = 134217729.0  # 2^27 + 1: Veltkamp's splitting of a float64 into two halves
 
 
@@ -160,28 +163,59 @@ def _gather(batches, canon, theta):
     scale = np.ascontiguousarray(canon.scale, dtype=np.float64)
     slopes = np.ascontiguousarray(theta[:d], dtype=np.float64)
     centre = float(theta[d]) if fit_intercept else 0.0
-    sums = np.zeros((4, p))  # gradient high and low parts, sizes; loss high, low in row 3
+    workers = min(os.cpu_count() or 1, _MAX_WORKERS)
+    parts = np.zeros((workers, 4, p))  # per worker: gradient high, low; sizes; loss in row 3
     n_rows, weight_sum, blocks = 0, 0.0, 0
-    for X, y, w in batches:
-        X = np.asarray(X)
-        if X.dtype != np.float64:
-            X = X.astype(np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
-        blocks += _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums)
-        n_rows += len(y)
-        weight_sum += float(len(y)) if w is None else float(np.sum(weights))
+
+    def run(args):
+        part, X, y, weights = args
+        return _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept,
+                            parts[part])
+
+    with ThreadPoolExecutor(workers) as pool:  # the kernel releases the GIL
+        for X, y, w in batches:
+            X = np.asarray(X)
+            if X.dtype != np.float64:
+                X = X.astype(np.float64)
+            y = np.asarray(y, dtype=np.float64)
+            weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
+            cuts = np.linspace(0, len(y), workers + 1).astype(int)
+            jobs = [(k, X[a:b], y[a:b], weights[a:b] if weights.size else weights)
+                    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)) if b > a]
+            blocks += sum(pool.map(run, jobs))
+            n_rows += len(y)
+            weight_sum += float(len(y)) if w is None else float(np.sum(weights))
     if n_rows == 0 or not weight_sum > 0:
         return None
+    sums = _fold(parts)
     # Sum2's error (Ogita, Rump and Oishi 2005, Prop. 4.5), eps |g| + gamma_m^2 sum |terms|
     # with gamma_m = m eps / (1 - m eps), for the sums within blocks and that of the blocks;
     # twice, for the low parts of the products and of the residuals.
     g = sums[0] + sums[1]
-    terms = max(_BLOCK, blocks) + d + 4
+    terms = max(_BLOCK, blocks) + d + 4 + workers
     gamma = terms * _EPS / max(1.0 - terms * _EPS, 0.5)
     slack = _EPS * np.abs(g) + 4.0 * gamma**2 * sums[2]
     loss = (0.5 * float(sums[3, 0]), 0.5 * float(sums[3, 1]))
     return g / weight_sum, slack / weight_sum, n_rows, loss
+
+
+def _fold(parts: np.ndarray) -> np.ndarray:
+    """The workers' double-double sums added into one (TwoSum of the high parts)."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total[0], error = _pair_sum(total[0], part[0])
+        total[1] += part[1] + error
+        total[3, 0], error = _pair_sum(total[3, 0], part[3, 0])
+        total[3, 1] += part[3, 1] + error
+        total[2] += part[2]
+    return total
+
+
+def _pair_sum(a, b):
+    """Knuth's TwoSum on arrays or scalars: ``s + e == a + b`` exactly."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

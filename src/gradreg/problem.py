@@ -152,14 +152,16 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     if _in_memory(source) and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
-        measured = None
         if _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
             optimum, measured = _lower_loss(optimum, refined, source, canon, canon_penalty)
+            optimum = _measured(optimum, source, canon, canon_penalty, tol, measured)
+        elif _measurable(optimum, canon_penalty, tol):
+            optimum = _measured(optimum, source, canon, canon_penalty, tol, None,
+                                unresolved=lambda o: refine(o, source, canon))
         else:
             optimum = refine(optimum, source, canon)
-        optimum = _measured(optimum, source, canon, canon_penalty, tol, measured)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
     return descent, _with_intercept_rounding(optimum, canon, source, stats)
@@ -272,17 +274,21 @@ def _relative(optimum: Optimum, canon, correction: np.ndarray, bound: float) -> 
     return max(slopes, centre)
 
 
+def _measurable(optimum: Optimum, penalty, tol) -> bool:
+    """Whether the optimum's error is measured from the rows (:func:`_measured`), which also
+    refines it: the plain least-squares problem from the factor, with a target."""
+    return (tol is not None and not np.any(penalty.l2_weights > 0)
+            and isinstance(optimum.curvature, FactoredQuadratic))
+
+
 def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol,
-              first: tuple | None = None) -> Optimum:
+              first: tuple | None = None, unresolved=lambda optimum: optimum) -> Optimum:
     """The refined optimum with its error bound measured from the rows
-    (:mod:`gradreg.posterior`), further refined while the measurement allows."""
+    (:mod:`gradreg.posterior`), further refined while the measurement allows; where the factor
+    cannot resolve a correction, ``unresolved(optimum)`` (another refinement, or none)."""
     # Whenever the factor was needed, even where its a priori bound meets tol: that bound
     # assumes the rounding of the factor's pass is all there is.
-    if (
-        tol is None
-        or np.any(penalty.l2_weights > 0)
-        or not isinstance(optimum.curvature, FactoredQuadratic)
-    ):
+    if not _measurable(optimum, penalty, tol):
         return optimum
     d = optimum.n_slopes
     denominator = optimum.scale
@@ -290,13 +296,13 @@ def _measured(optimum: Optimum, source, canon: Preconditioner, penalty, tol,
         size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
         denominator = min(denominator, size)
     if not denominator > 0:
-        return optimum
+        return unresolved(optimum)
     theta, measured = refine_and_bound(lambda: source.batches(_QR_BATCH), canon,
                                        optimum.canonical, optimum.curvature.M,
                                        enough=_DESCENT_MARGIN * tol * denominator,
                                        first=first)
     if measured is None:
-        return optimum
+        return unresolved(optimum)
     if theta is not optimum.canonical:
         optimum = _refined(optimum, theta)
     # Measured from the rows, the bound replaces the a priori one, which assumes the rounding
