@@ -20,121 +20,31 @@ from __future__ import annotations
 import math
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
+from benchmarks.accuracy import (
+    CASES,
+    describe_case,
+    digits,
+    equilibration,
+    gradreg_optimum,
+    lstsq_coef,
+    make_case,
+    mp_reference,
+    relative_error,
+    standardized_condition,
+)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from gradreg import GDRegressor
-from gradreg.penalties import Penalty
-from gradreg.problem import build_problem
-from gradreg.sources import ArraySource
 
-mpmath.mp.dps = 50
-
-
-def make_case(degree, offset, log_scale, r2, fit_intercept, weighted, n=40, seed=0):
-    """A polynomial design on ``[offset, offset + 1]``, its columns scaled, with noise for R^2."""
-    rng = np.random.default_rng(seed)
-    x = offset + np.sort(rng.uniform(0.0, 1.0, n))
-    X = np.column_stack([x**k for k in range(1, degree + 1)])
-    X = X * 10.0 ** np.linspace(-log_scale, log_scale, degree)
-    beta = rng.normal(size=degree) / X.std(axis=0)
-    signal = X @ beta
-    centred = signal - signal.mean() if fit_intercept else signal
-    spread = math.sqrt(np.mean(centred**2) * (1.0 - r2) / r2)
-    y = signal + 3.0 + rng.normal(0.0, spread, n)
-    weights = rng.uniform(0.5, 2.0, n) if weighted else None
-    return X, y, weights
+# The cases, their 50-digit references and the error measure are those of benchmarks.accuracy,
+# which prints the same table: degree, offset, log10 of the largest column scale, R^2,
+# intercept, weighted.
 
 
-def mp_reference(X, y, weights, fit_intercept):
-    """Weighted least squares at 50 digits by the normal equations (cond^2 < 1e40 is resolved)."""
-    n, d = X.shape
-    columns = d + int(fit_intercept)
-    w = [mpmath.mpf(1) if weights is None else mpmath.mpf(float(v)) for v in
-         (weights if weights is not None else np.ones(n))]
-    rows = [[mpmath.mpf(float(v)) for v in X[i]] + ([mpmath.mpf(1)] if fit_intercept else [])
-            for i in range(n)]
-    target = [mpmath.mpf(float(v)) for v in y]
-    gram = mpmath.matrix(columns, columns)
-    rhs = mpmath.matrix(columns, 1)
-    for i in range(n):
-        for a in range(columns):
-            wa = w[i] * rows[i][a]
-            rhs[a] += wa * target[i]
-            for b in range(a, columns):
-                gram[a, b] += wa * rows[i][b]
-    for a in range(columns):
-        for b in range(a):
-            gram[a, b] = gram[b, a]
-    solution = mpmath.lu_solve(gram, rhs)
-    return np.array([float(solution[j]) for j in range(d)])
-
-
-def equilibration(X, weights, fit_intercept):
-    w = np.ones(len(X)) if weights is None else weights
-    mean = np.average(X, axis=0, weights=w) if fit_intercept else np.zeros(X.shape[1])
-    return np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
-
-
-def relative_error(coef, reference, D):
-    return float(np.linalg.norm(D * (coef - reference)) / np.linalg.norm(D * reference))
-
-
-def digits(error):
-    return min(16.0, -math.log10(max(error, 1e-16)))
-
-
-def lstsq_coef(X, y, weights, fit_intercept):
-    A = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
-    root = np.ones(len(X)) if weights is None else np.sqrt(weights)
-    return np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0][: X.shape[1]]
-
-
-def standardized_condition(X, weights, fit_intercept):
-    w = np.ones(len(X)) if weights is None else weights
-    mean = np.average(X, axis=0, weights=w) if fit_intercept else np.zeros(X.shape[1])
-    Z = (X - mean) * np.sqrt(w)[:, None]
-    return float(np.linalg.cond(Z / np.linalg.norm(Z, axis=0)))
-
-
-def gradreg_optimum(X, y, weights, fit_intercept, tol=1e-10):
-    problem = build_problem(ArraySource(X, y, weights), Penalty(), fit_intercept, tol=tol)
-    optimum = problem.optimum
-    return problem.precond.to_user(optimum.theta)[0], optimum
-
-
-# degree, offset, log10 of the largest column scale, R^2, intercept, weighted
-CASES = [
-    (1, 0.0, 0, 0.9, True, False),
-    (1, 1e9, 0, 0.95, True, False),
-    (1, 4.16e9, 0, 0.001, True, True),
-    (2, 1e3, 3, 0.5, True, False),
-    (3, 0.0, 6, 0.9999, True, True),
-    (3, 1e2, 0, 0.001, False, False),
-    (4, 1.0, 2, 0.99, True, False),
-    (5, 0.0, 0, 0.002, True, False),
-    (5, 3.0, 6, 0.9, False, True),
-    (6, 0.5, 1, 0.9999, True, False),
-    (7, 0.0, 4, 0.5, True, True),
-    (8, 0.0, 0, 0.9999, True, False),
-    (10, 0.5, 0, 0.9999, True, False),
-    (10, 0.0, 6, 0.01, False, False),
-]
-
-
-def _describe(case):
-    if hasattr(case, "values"):
-        case = case.values[0]
-    degree, offset, scale, r2, intercept, weighted = case
-    return f"deg{degree}-off{offset:g}-s{scale}-r2{r2}-{'b' if intercept else 'nob'}-" + (
-        "w" if weighted else "u"
-    )
-
-
-@pytest.mark.parametrize("case", CASES, ids=[_describe(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[describe_case(c) for c in CASES])
 def test_optimum_digits(case):
     degree, offset, scale, r2, intercept, weighted = case
     X, y, w = make_case(degree, offset, scale, r2, intercept, weighted)
@@ -154,7 +64,7 @@ def test_optimum_digits(case):
     assert optimum.rounding >= ours or ours < 4 * np.finfo(float).eps
 
 
-@pytest.mark.parametrize("case", CASES, ids=[_describe(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[describe_case(c) for c in CASES])
 def test_fit_bound_holds(case):
     degree, offset, scale, r2, intercept, weighted = case
     X, y, w = make_case(degree, offset, scale, r2, intercept, weighted)

@@ -18,13 +18,18 @@ def _offset_rows(n=200, seed=0):
     return X, y
 
 
-def test_merged_chunks_keep_the_cross_products_of_an_offset_column():
-    X, y = _offset_rows()
+def _streamed(X, y, rows=50):
     model = GDRegressor()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for start in range(0, len(y), 50):
-            model.partial_fit(X[start:start + 50], y[start:start + 50])
+        warnings.simplefilter("ignore")  # early calls cannot certify tol, and say so
+        for start in range(0, len(y), rows):
+            model.partial_fit(X[start:start + rows], y[start:start + rows])
+    return model
+
+
+def test_merged_chunks_keep_the_cross_products_of_an_offset_column():
+    X, y = _offset_rows()
+    model = _streamed(X, y)
     whole = stats_from_arrays(X, y)
     size = np.sqrt(np.outer(np.diag(whole.cross), np.diag(whole.cross)))
     # Sums of n products of shifted values, then a few merges of shifted means: factor 8.
@@ -34,11 +39,7 @@ def test_merged_chunks_keep_the_cross_products_of_an_offset_column():
 
 def test_the_certificate_of_a_stream_of_offset_chunks_holds():
     X, y = _offset_rows()
-    model = GDRegressor()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for start in range(0, len(y), 50):
-            model.partial_fit(X[start:start + 50], y[start:start + 50])
+    model = _streamed(X, y)
     error = relative_error(model.coef_, mp_reference(X, y, None, True),
                            equilibration(X, None, True))
     assert error <= model.coef_error_bound_
