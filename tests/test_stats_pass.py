@@ -44,3 +44,29 @@ def test_reading_in_place_equals_the_shifted_copy(offset):
         assert np.all(np.abs(stats.cross - exact) <= bound * scale)
     np.testing.assert_allclose(in_place.mean, copied.mean, rtol=0,
                                atol=rounding_bound(1.0, 4, n) * (abs(offset) + 5))
+
+
+def test_parts_run_on_kept_threads_nested_and_after_a_fork():
+    """Threads are kept between passes; a part asking for parts runs them itself (no thread
+    waits for one its caller holds); a forked child, which has no threads, starts its own."""
+    import os
+    import threading
+
+    from gradreg import _chunks
+    from gradreg._chunks import map_parts
+
+    names = map_parts(lambda i: threading.current_thread().name, 2)
+    pool = _chunks._POOL
+    again = map_parts(lambda i: threading.current_thread().name, 2)
+    assert all(name.startswith("gradreg") for name in names + again)
+    assert _chunks._POOL is pool  # the same threads, not new ones
+    nested = map_parts(lambda i: map_parts(lambda j: (i, j), 3), 2)
+    assert nested == [[(0, 0), (0, 1), (0, 2)], [(1, 0), (1, 1), (1, 2)]]
+    if not hasattr(os, "fork"):
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: a pass on threads of its own, then out without cleanup
+        ok = map_parts(lambda i: i * i, 3) == [0, 1, 4]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

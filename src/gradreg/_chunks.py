@@ -11,7 +11,9 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -199,6 +201,36 @@ def blas_for_small_products(route: str, n_features: int) -> contextlib.AbstractC
 def _blas_controller() -> ThreadpoolController:
     """Found once: inspecting the loaded libraries costs milliseconds each time."""
     return ThreadpoolController()
+
+
+_T = TypeVar("_T")
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+_IN_POOL = threading.local()
+
+
+def _mark_worker() -> None:
+    _IN_POOL.worker = True
+
+
+def map_parts(function: Callable[[int], _T], count: int) -> list[_T]:
+    """``[function(0), ..., function(count - 1)]``, run on threads kept from call to call.
+
+    Starting a thread costs about 2 ms on a small virtual machine, a quarter of the pass over
+    200,000 x 20 rows; the threads are started once per process (again after a fork, which
+    keeps no threads) and reused. A part that itself asks for parts runs them in its own
+    thread, so that no part waits for a thread held by its caller.
+    """
+    global _POOL
+    if count <= 1 or getattr(_IN_POOL, "worker", False):
+        return [function(i) for i in range(count)]
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(
+                max(_MAX_THREADS, os.cpu_count() or 1), thread_name_prefix="gradreg",
+                initializer=_mark_worker))
+        pool = _POOL[1]
+    return list(pool.map(function, range(count)))
 
 
 def _spans(n: int, step: int) -> Iterator[tuple[int, int]]:

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
+from ._chunks import map_parts
 from .objective import Preconditioner
 
 __all__ = ["dd_loss", "measure", "posterior_bound", "refine_and_bound"]
@@ -167,24 +167,24 @@ def _gather(batches, canon, theta):
     parts = np.zeros((workers, 4, p))  # per worker: gradient high, low; sizes; loss in row 3
     n_rows, weight_sum, blocks = 0, 0.0, 0
 
-    def run(args):
-        part, X, y, weights = args
-        return _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept,
-                            parts[part])
+    for X, y, w in batches:
+        X = np.asarray(X)
+        if X.dtype != np.float64:
+            X = X.astype(np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
+        cuts = np.linspace(0, len(y), workers + 1).astype(int)
+        jobs = [(k, X[a:b], y[a:b], weights[a:b] if weights.size else weights)
+                for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)) if b > a]
 
-    with ThreadPoolExecutor(workers) as pool:  # the kernel releases the GIL
-        for X, y, w in batches:
-            X = np.asarray(X)
-            if X.dtype != np.float64:
-                X = X.astype(np.float64)
-            y = np.asarray(y, dtype=np.float64)
-            weights = np.ones(0) if w is None else np.asarray(w, dtype=np.float64)
-            cuts = np.linspace(0, len(y), workers + 1).astype(int)
-            jobs = [(k, X[a:b], y[a:b], weights[a:b] if weights.size else weights)
-                    for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)) if b > a]
-            blocks += sum(pool.map(run, jobs))
-            n_rows += len(y)
-            weight_sum += float(len(y)) if w is None else float(np.sum(weights))
+        def run(i, jobs=jobs):  # the kernel releases the GIL
+            part, X, y, weights = jobs[i]
+            return _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept,
+                                parts[part])
+
+        blocks += sum(map_parts(run, len(jobs)))
+        n_rows += len(y)
+        weight_sum += float(len(y)) if w is None else float(np.sum(weights))
     if n_rows == 0 or not weight_sum > 0:
         return None
     sums = _fold(parts)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +33,7 @@ from ._chunks import (
     _Shift,
     _spans,
     chunk_rows_for,
+    map_parts,
 )
 
 __all__ = [
@@ -469,8 +469,8 @@ def shifted_stats_from_arrays(
             return _stats_of_rows(X[lo:hi], y[lo:hi], weights, origin, rows)
 
     # One BLAS thread per worker: the workers already use the cores.
-    with _blas_controller().limit(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(part, range(threads)))
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        parts = map_parts(part, threads)
     return origin, merge(parts)
 
 
