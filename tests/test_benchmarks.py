@@ -147,3 +147,23 @@ def test_qr_pass_benchmark_measures_the_stable_form_on_ill_conditioned_data():
     # The factor's condition is that of the equilibrated design: about benchmarks.data's 1e4.
     assert 1e3 < float(row["cond"]) < 1e5
     assert float(row["QR pass s"]) > 0 and float(row["QR / X.T@X"]) > 0
+
+
+def test_sgd_ratios_state_both_measures():
+    """With the peer's scaling (pipelines) and without it: (peer + scaling) / ours and
+    peer / ours, per batch size and epoch count."""
+    from benchmarks.sgd import BATCHES, EPOCHS, _ratios
+
+    raw = {}
+    for epochs in EPOCHS:
+        raw["sklearn SGDRegressor", 1, epochs] = 2.0 * epochs
+        raw["sklearn SGDRegressor(average=True)", 1, epochs] = 3.0 * epochs
+        for batch in BATCHES:
+            raw["gradreg SGD (defaults: averaged)", batch, epochs] = 1.0 * epochs
+    lines = _ratios(raw, scaling=1.0)
+    pipelines = lines[lines.index(next(x for x in lines if "pipelines" in x)) + 2]
+    bare = lines[lines.index(next(x for x in lines if "without" in x)) + 2]
+    assert pipelines == "- batch 1: 1 epoch: 3.00x plain / 4.00x averaged; " \
+        "5 epochs: 2.20x plain / 3.20x averaged"
+    assert bare == "- batch 1: 1 epoch: 2.00x plain / 3.00x averaged; " \
+        "5 epochs: 2.00x plain / 3.00x averaged"
