@@ -59,8 +59,8 @@ def _longdouble_reference(Z, w):
 @pytest.mark.parametrize("d", [1, 5, 23])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_rounding_within_the_stated_bound(d, weighted):
-    """Products of random reals: within ``(additions + 1) eps sum |terms|``, where the
-    module states at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS`` additions in any one sum."""
+    """Products of random reals: within ``(additions + 1) eps sum |terms|``, with the number
+    of additions in any one sum that the module states."""
     rng = np.random.default_rng(d)
     n = 3 * BLOCK_ROWS + 5
     X = rng.normal(size=(n, d)) * np.logspace(-3, 3, d) + 1e6
@@ -70,7 +70,8 @@ def test_rounding_within_the_stated_bound(d, weighted):
     Z = np.c_[X, y] - origin  # the shifted rows, each difference rounded once, as the kernel
     weight, sums, cross = shifted_cross_products(X, y, w if weighted else None, origin)
     ref_sums, ref_cross = _longdouble_reference(Z, w)
-    additions = 3 + BLOCK_ROWS // 8 + -(-n // BLOCK_ROWS)
+    within_block = 1 + BLOCK_ROWS // 2 if d == 1 else 3 + BLOCK_ROWS // 8
+    additions = within_block + -(-n // BLOCK_ROWS)
     assert_within(weight, w.sum(), sum_bound(w, factor=additions / n))
     assert_within(sums, ref_sums.astype(np.float64),
                   sum_bound(Z * w[:, None], factor=(additions + 1) / n, axis=0))

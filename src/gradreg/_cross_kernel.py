@@ -8,15 +8,16 @@ scratch and added into the sums and the upper triangle of the cross-products of
 at 1e7 rows x 10 offset columns: 0.19 s against 0.42 s for the BLAS route, where one read of
 ``X`` (``X.sum(0)``) takes 0.23 s.
 
-Rounding. Rows are taken eight at a time (four with one feature, whose five sums are kept in
-four running sums each, one per row of the four); their eight products for one entry are summed in a
+Rounding. Rows are taken eight at a time (with one feature two, each sum kept in two running
+parts, one for even and one for odd rows); their eight products for one entry are summed in a
 balanced tree (three levels) and added to the entry's running sum over a block of
 ``BLOCK_ROWS`` rows, and each block's sums are then added to the pass's totals. The number of
-additions in any one sum is at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS``, below the
-``n`` of plain recursive summation; the usual bound ``(additions + 1) * eps * sum |terms|``
-(Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2) therefore
-holds as it does for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one
-rounding in place of two, never more.
+additions in any one sum is at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS`` (with one
+feature ``1 + BLOCK_ROWS / 2 + n / BLOCK_ROWS``), below the ``n`` of plain recursive
+summation; the usual bound ``(additions + 1) * eps * sum |terms|`` (Higham, *Accuracy and
+Stability of Numerical Algorithms*, 2nd ed., section 4.2) therefore holds as it does for
+BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one rounding in place of
+two, never more.
 
 The kernel is compiled at most twice (float32 and float64 rows) and cached on disk.
 """
@@ -85,35 +86,54 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _add_rows_one(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - compiled
-    """:func:`_add_rows` for one feature: the five sums in scalars, four rows side by side."""
+    """:func:`_add_rows` for one feature: the six sums (weight, x, y, xx, xy, yy) in scalars,
+    two rows side by side, each sum in two running parts (even and odd rows)."""
     n = X.shape[0]
     ox, oy = origin[0], origin[1]
     total = 0.0
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        acc = np.zeros((6, 4))  # weight, x, y, xx, xy, yy; one column per row of a four
-        for first in range(start, stop, 4):
-            for k in range(min(4, stop - first)):
-                row = first + k
-                weight = w[row] if weighted else 1.0
-                x = np.float64(X[row, 0]) - ox
-                t = y[row] - oy
-                wx, wt = x * weight, t * weight
-                acc[0, k] += weight
-                acc[1, k] += wx
-                acc[2, k] += wt
-                acc[3, k] += wx * x
-                acc[4, k] += wx * t
-                acc[5, k] += wt * t
-        block = np.empty(6)
-        for q in range(6):
-            block[q] = (acc[q, 0] + acc[q, 1]) + (acc[q, 2] + acc[q, 3])
-        total += block[0]
-        sums[0] += block[1]
-        sums[1] += block[2]
-        cross[0, 0] += block[3]
-        cross[0, 1] += block[4]
-        cross[1, 1] += block[5]
+        w0 = x0 = t0 = xx0 = xt0 = tt0 = 0.0
+        w1 = x1 = t1 = xx1 = xt1 = tt1 = 0.0
+        row = start
+        while row + 2 <= stop:
+            a = w[row] if weighted else 1.0
+            b = w[row + 1] if weighted else 1.0
+            u = np.float64(X[row, 0]) - ox
+            v = np.float64(X[row + 1, 0]) - ox
+            s = y[row] - oy
+            r = y[row + 1] - oy
+            au, bv, as_, br = a * u, b * v, a * s, b * r
+            w0 += a
+            w1 += b
+            x0 += au
+            x1 += bv
+            t0 += as_
+            t1 += br
+            xx0 += au * u
+            xx1 += bv * v
+            xt0 += au * s
+            xt1 += bv * r
+            tt0 += as_ * s
+            tt1 += br * r
+            row += 2
+        if row < stop:  # an odd row left over
+            a = w[row] if weighted else 1.0
+            u = np.float64(X[row, 0]) - ox
+            s = y[row] - oy
+            au, as_ = a * u, a * s
+            w0 += a
+            x0 += au
+            t0 += as_
+            xx0 += au * u
+            xt0 += au * s
+            tt0 += as_ * s
+        total += w0 + w1
+        sums[0] += x0 + x1
+        sums[1] += t0 + t1
+        cross[0, 0] += xx0 + xx1
+        cross[0, 1] += xt0 + xt1
+        cross[1, 1] += tt0 + tt1
     return total
 
 
