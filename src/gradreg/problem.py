@@ -151,8 +151,10 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
-    if _in_memory(source) and not canon_penalty.has_l1 and optimum.rank == canon.n_params:
-        if _needs_augmented(optimum, n_rows, canon_penalty, tol):
+    in_memory = _in_memory(source)
+    if (in_memory or _files(source)) and not canon_penalty.has_l1 and \
+            optimum.rank == canon.n_params:
+        if in_memory and _needs_augmented(optimum, n_rows, canon_penalty, tol):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
             optimum, measured = _lower_loss(optimum, refined, source, canon, canon_penalty)
@@ -160,7 +162,7 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         elif _measurable(optimum, canon_penalty, tol):
             optimum = _measured(optimum, source, canon, canon_penalty, tol, None,
                                 unresolved=lambda o: refine(o, source, canon))
-        else:
+        elif in_memory:
             optimum = refine(optimum, source, canon)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
@@ -397,6 +399,13 @@ def _in_memory(source) -> bool:
     """Whether the rows are NumPy arrays in memory (a Dask source also has ``X``, lazily)."""
     return all(isinstance(getattr(source, name, None), np.ndarray) for name in ("X", "y")) and (
         isinstance(getattr(source, "sample_weight", None), (np.ndarray, type(None))))
+
+
+def _files(source) -> bool:
+    """Whether the rows are files read on this machine: measuring the optimum's error from
+    them costs a further read of each. (Dask collections are not read again: all their rows
+    would travel to the client.)"""
+    return bool(getattr(source, "local_files", False))
 
 
 def _rereadable(source) -> bool:
