@@ -113,3 +113,25 @@ def test_sample_weight_of_another_length_is_named():
                                         r"row\); got shape \(8,\)"):
         GDRegressor().fit(da.ones((10, 2), chunks=5), da.ones(10, chunks=5),
                           sample_weight=da.ones(8, chunks=4))
+
+
+def test_the_readme_example_on_small_parquet_files(client, tmp_path, capsys):
+    """``dd.read_parquet`` of small files, X a projection of columns and y one column: dask
+    fuses the one-column projection's partitions (4 files read as 2 partitions), so its
+    lengths must be counted on the optimized frame. Library and command line."""
+    import pandas as pd
+
+    X, y = make_regression(5000, 3, seed=6)
+    for part in range(4):
+        rows = slice(part * 1250, (part + 1) * 1250)
+        frame = pd.DataFrame(X[rows], columns=["a", "b", "c"]).assign(y=y[rows])
+        frame.to_parquet(tmp_path / f"part{part}.parquet")
+    frame = dd.read_parquet(str(tmp_path / "*.parquet"))
+    assert frame["y"].optimize().npartitions != frame.npartitions  # the case at hand
+    model = GDRegressor().fit(frame[["a", "b", "c"]], frame["y"])
+    expected = GDRegressor().fit(X, y)
+    assert_fit_within_rounding(model.coef_, model.intercept_, X, expected.coef_,
+                               expected.intercept_, fits=2)
+    code = main(["fit", str(tmp_path / "*.parquet"), "--target", "y", "--scheduler",
+                 client.scheduler.address, "--model", str(tmp_path / "m.json"), "--quiet"])
+    assert code == 0, capsys.readouterr().err

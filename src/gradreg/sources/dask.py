@@ -51,6 +51,11 @@ def _as_array(values: Any) -> Any:
     import dask.dataframe as dd
 
     if isinstance(values, dd.DataFrame | dd.Series):
+        # Optimized first: dask may fuse the partitions of a column projection (one column of
+        # small Parquet files), and lengths counted on the fused partitions would not match
+        # the unfused frame's.
+        if hasattr(values, "optimize"):
+            values = values.optimize()
         return values.to_dask_array(lengths=True)
     values = da.asarray(values)
     if values.ndim and np.isnan(values.chunks[0]).any():
