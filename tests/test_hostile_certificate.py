@@ -16,6 +16,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from conftest import rounding_bound
 from gradreg import GDRegressor
 
 
@@ -171,3 +172,27 @@ def test_dask_arrays_that_need_the_factor_are_fitted_and_certified():
     y = X @ [1.0, 2.0] + 0.01 * rng.normal(size=200)
     model = fit(da.from_array(X, chunks=(50, 2)), da.from_array(y, chunks=50))
     assert_honest(model, true_error(model, X, y))
+
+
+@pytest.mark.parametrize("solver", ["auto", "gd", "cg"])
+@pytest.mark.parametrize(("X", "y", "w"), [
+    (np.ones((3, 1)), np.array([3.0, 4.0, 5.0]), None),  # every feature constant
+    (np.c_[np.ones(4), np.full(4, -2.5)], np.array([1.0, 2.0, 4.0, 9.0]),
+     np.array([1.0, 2.0, 0.5, 1.0])),
+    (np.array([[7.0, 1.0]]), np.array([3.0]), None),  # one row: every column constant
+    # constant among the rows that weigh: the zero-weight row differs
+    (np.array([[1.0], [1.0], [1.0], [50.0]]), np.array([2.0, 3.0, 7.0, -100.0]),
+     np.array([1.0, 1.0, 2.0, 0.0])),
+])
+def test_constant_features_give_the_mean_as_intercept(solver, X, y, w):
+    """With no feature that varies there is nothing to resolve but the level: the slopes are
+    zero (the minimum-norm answer) and the intercept is the weighted mean of y, certified,
+    as scikit-learn's LinearRegression gives; not the starting point with an infinite bound."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant columns are warned about
+        model = GDRegressor(solver=solver).fit(X, y, sample_weight=w)
+    mean = np.average(y, weights=w)
+    assert np.all(model.coef_ == 0.0)
+    assert model.converged_
+    assert abs(model.intercept_ - mean) <= rounding_bound(1, 4, len(y)) * np.max(np.abs(y))
+    assert model.coef_error_bound_ <= model.tol

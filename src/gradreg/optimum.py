@@ -228,7 +228,10 @@ def exact_optimum(
     # target's level, the centred intercept; 1 only where that is zero too.
     level = abs(float(theta[d])) if fit_intercept else 0.0
     scale = slopes if slopes > 0 else (natural if natural > 0 else (level if level > 0 else 1.0))
-    kappa = _slope_condition(canonical, method, d, rank_cut)
+    varying = None
+    if constant is not None and fit_intercept:
+        varying = ~np.asarray(constant, dtype=bool)[:d]
+    kappa = _slope_condition(canonical, method, d, rank_cut, varying)
     if method == "gram" and rank < p - n_constant:
         # Eigenvalues below the cut are rounding noise of the Gram matrix: it cannot tell a
         # deficient design from an ill-conditioned one, and its solution is not certified.
@@ -245,16 +248,20 @@ def exact_optimum(
     )
 
 
-def _slope_condition(canonical, method: str, d: int, rank_cut: float) -> float:
+def _slope_condition(canonical, method: str, d: int, rank_cut: float,
+                     varying: np.ndarray | None = None) -> float:
     """Condition number of the curvature of the slopes (the intercept is decoupled from them
-    in canonical coordinates), over the directions the rank cut keeps."""
-    if d == 0:
+    in canonical coordinates), over the directions the rank cut keeps and the columns that
+    vary (``varying``; constant columns have no curvature and a zero slope). Without any
+    varying column there is nothing to resolve: 1."""
+    columns = np.arange(d) if varying is None else np.flatnonzero(varying)
+    if columns.size == 0:
         return 1.0
     if method == "gram":
-        curvatures = np.linalg.eigvalsh(canonical.hessian[:d, :d])
+        curvatures = np.linalg.eigvalsh(canonical.hessian[np.ix_(columns, columns)])
     else:
-        block = canonical.M[:d, :d]
-        l2 = canonical.penalty.l2_weights[:d]
+        block = canonical.M[:d, columns]
+        l2 = canonical.penalty.l2_weights[columns]
         if np.any(l2 > 0):
             block = np.vstack([block, np.diag(np.sqrt(l2))])
         curvatures = np.linalg.svd(block, compute_uv=False) ** 2
