@@ -5,7 +5,13 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import assert_fit_within_rounding, loss_pinned_bound, make_regression
+from conftest import (
+    assert_fit_within_rounding,
+    assert_within,
+    loss_pinned_bound,
+    make_regression,
+    rounding_bound,
+)
 
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
@@ -135,3 +141,32 @@ def test_the_readme_example_on_small_parquet_files(client, tmp_path, capsys):
     code = main(["fit", str(tmp_path / "*.parquet"), "--target", "y", "--scheduler",
                  client.scheduler.address, "--model", str(tmp_path / "m.json"), "--quiet"])
     assert code == 0, capsys.readouterr().err
+
+
+def test_predict_and_score_on_dask_collections(client):
+    """Predictions of each partition where it lives, equal to those of the same rows in
+    memory to the rounding of a (d + 1)-term sum (BLAS sums blocks of other sizes in other
+    orders); columns and shapes are checked as in memory."""
+    import pandas as pd
+
+    X, y = make_regression(1000, 3, seed=7)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), npartitions=3)
+    model = GDRegressor().fit(frame, dd.from_pandas(pd.Series(y), npartitions=2))
+    expected = model.predict(frame.compute())
+    bound = rounding_bound(1, 2, 4) * (np.abs(X) @ np.abs(model.coef_) + abs(model.intercept_))
+    assert_within(model.predict(frame), expected, bound)
+    blocks = da.from_array(X, chunks=(333, 2))  # uneven rows, columns split
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no feature names on an array
+        assert_within(model.predict(blocks), model.predict(X), bound)
+    residual = y - expected  # R^2 = 1 - |r|^2 / |y - mean|^2; r moves by at most the bound
+    moved = 2 * np.sum(np.abs(residual) * bound) / np.sum((y - y.mean()) ** 2)
+    assert_within(model.score(frame, dd.from_pandas(pd.Series(y), npartitions=4)),
+                  model.score(frame.compute(), y), moved + rounding_bound(1, 4, len(y)))
+    with pytest.raises(DataError, match=r"columns \['b', 'a', 'c'\] are not those the model "
+                                        r"was fitted on, \['a', 'b', 'c'\]"):
+        model.predict(frame[["b", "a", "c"]])
+    with pytest.raises(DataError, match="got 1 dimension"):
+        model.predict(da.ones(10, chunks=5))
+    with pytest.raises(DataError, match="X has 2 features, but GDRegressor is expecting 3"):
+        model.predict(da.ones((10, 2), chunks=5))

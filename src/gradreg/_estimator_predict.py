@@ -36,6 +36,11 @@ class PredictionMethods:
             spec = getattr(self, "design_spec_", None)
             if spec is not None and is_dask_collection(X):
                 predictions = np.concatenate(_per_partition(X, self._design_and_predict))
+            elif is_dask_collection(X):  # each partition where it lives, as with a formula
+                self._check_dask_features(X)
+                if getattr(X, "ndim", 2) == 2 and not hasattr(X, "columns"):
+                    X = X.rechunk({1: X.shape[1]})  # whole rows in each block
+                predictions = _concatenated(_per_partition(X, self._predict_rows))
             elif spec is not None and not is_source(X):
                 X = spec.design(X, with_target=False)[0]
                 predictions = X @ self.coef_ + self.intercept_
@@ -133,8 +138,39 @@ class PredictionMethods:
         return (np.concatenate([target for target, _ in parts]),
                 np.concatenate([w for _, w in parts]) if weighted else None)
 
+    def _predict_rows(self, rows: Any) -> np.ndarray:
+        return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.coef_)) @ self.coef_ + (
+            self.intercept_)
+
+    def _check_dask_features(self, X: Any) -> None:
+        """The columns of a Dask collection against those the model was fitted on."""
+        if getattr(X, "ndim", 2) != 2:
+            raise DataError(
+                f"Expected a 2-D Dask array or a Dask DataFrame for X; got {X.ndim} "
+                "dimension(s). Reshape it to (n_samples, n_features)."
+            )
+        width = X.shape[1] if not hasattr(X, "columns") else None
+        names = getattr(X, "columns", None)
+        fitted = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted is not None and list(map(str, names)) != list(fitted):
+            raise DataError(
+                f"The Dask DataFrame's columns {[str(c) for c in names]} are not those the "
+                f"model was fitted on, {list(fitted)}; select them in that order."
+            )
+        if names is not None:
+            width = len(names)
+        if width is not None and width != self.n_features_in_:
+            raise DataError(
+                f"X has {width} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
     def _design_and_predict(self, frame: Any) -> np.ndarray:
         return self.design_spec_.design(frame, with_target=False)[0] @ self.coef_ + self.intercept_
+
+
+def _concatenated(parts: list) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _per_partition(frame: Any, function) -> list:
@@ -142,4 +178,5 @@ def _per_partition(frame: Any, function) -> list:
     results (predictions, targets: a few numbers a row) come back."""
     import dask
 
-    return list(dask.compute(*[dask.delayed(function)(part) for part in frame.to_delayed()]))
+    parts = np.ravel(np.asarray(frame.to_delayed(), dtype=object))  # arrays: a grid of blocks
+    return list(dask.compute(*[dask.delayed(function)(part) for part in parts]))
