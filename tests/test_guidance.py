@@ -1,10 +1,19 @@
 """Learning-rate guidance: the stability limit is where the classic loop starts to diverge."""
 
+import re
+
 import numpy as np
 import pytest
 
 from conftest import assert_within, make_regression, rounding_bound, standardized_condition
-from gradreg import DivergenceError, gradient_descent, learning_rate_limits, load_study_time
+from gradreg import (
+    ConvergenceWarning,
+    DivergenceError,
+    GDRegressor,
+    gradient_descent,
+    learning_rate_limits,
+    load_study_time,
+)
 from gradreg.tutorial import descent_path
 
 
@@ -57,3 +66,19 @@ def test_standardization_improves_conditioning_and_explain_names_the_numbers():
     plain = limits.epochs_to(1e-10)
     assert plain["accelerated"] < plain["plain"]
     assert np.isfinite(plain["plain"])
+
+
+def test_a_slow_raw_descent_names_the_condition_number_it_runs_at():
+    """Unstandardized, the descent runs at its own coordinates' condition number (here the
+    raw design's, from an SVD), not at the standardized one the certificate uses; the warning
+    that advises standardize=True gives both."""
+    data = load_study_time()
+    A = np.c_[data.X, np.ones(len(data.score))]
+    raw = np.linalg.cond(A.T @ A)  # the curvature of the raw problem, slope and intercept
+    with pytest.warns(ConvergenceWarning) as caught:
+        GDRegressor(solver="gd", optimizer="plain", standardize=False).fit(data.X, data.score)
+    message = str(caught[0].message)
+    match = re.search(r"condition number 1 standardized, ([0-9.e+]+) in the coordinates the "
+                      r"descent uses\)\. Increase max_iter, or use standardize=True", message)
+    assert match, message
+    assert float(match.group(1)) == pytest.approx(raw, rel=0.005)  # printed to 3 digits

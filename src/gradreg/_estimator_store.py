@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 from . import _validation as v
 from ._fitting import (
+    descent_condition,
     faster_settings,
     power_of_two_exponent,
     training_metrics,
@@ -137,4 +138,5 @@ class FitStoreMethods:
         warn_not_converged(
             self, result, optimum,
             faster_settings(self._choice, problem.objective.penalty.has_l1),
+            descent_condition(problem) if optimum is not None else None,
         )

@@ -35,6 +35,7 @@ __all__ = [
     "power_of_two_exponent",
     "training_metrics",
     "warn_about_problem",
+    "descent_condition",
     "warn_not_converged",
     "with_checkpoints",
 ]
@@ -67,7 +68,7 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
             GradregWarning,
             stacklevel=4,
         )
-    kappa = _descent_condition(problem)
+    kappa = descent_condition(problem)
     slowed = _rate_fraction(problem, config)
     if (config.solver in ("gd", "sgd") and config.optimizer == "plain" and kappa > 1
             and config.tol is not None):
@@ -117,7 +118,7 @@ def warn_about_problem(problem: Problem, config: FitConfig, choice: Choice) -> N
         )
 
 
-def _descent_condition(problem: Problem) -> float:
+def descent_condition(problem: Problem) -> float:
     """Condition number of the curvature in the descent's own coordinates (sets its speed)."""
     eigenvalues = problem.objective.eigen()[0]
     top = float(eigenvalues[-1])
@@ -125,7 +126,8 @@ def _descent_condition(problem: Problem) -> float:
     return top / float(kept[0]) if kept.size and top > 0 else math.inf
 
 
-def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.") -> None:
+def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.",
+                       descent_condition: float | None = None) -> None:
     """A ConvergenceWarning for a fit that did not certify ``tol``, with advice that works."""
     if model.tol is None or result.converged or result.stop_reason.startswith(
         ("stopped by", "early stopping")
@@ -151,10 +153,15 @@ def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.
             f"relative error of {floor:.3g}; the bound reached is {bound:.3g}. {advice}."
         )
     else:
+        condition = f"condition number {optimum.slope_condition:.3g}"
+        if descent_condition is not None and not math.isclose(
+                descent_condition, optimum.slope_condition, rel_tol=0.05):
+            # The speed of the descent follows its own coordinates' condition number.
+            condition = (f"condition number {optimum.slope_condition:.3g} standardized, "
+                         f"{descent_condition:.3g} in the coordinates the descent uses")
         message = (
             f"{name} did not converge: {result.stop_reason} with the coefficients' relative "
-            f"error bound {bound:.3g} above tol={model.tol:g} (condition number "
-            f"{optimum.slope_condition:.3g}). {advice}"
+            f"error bound {bound:.3g} above tol={model.tol:g} ({condition}). {advice}"
         )
     warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
