@@ -402,8 +402,8 @@ def test_slow_plain_descent_advice_is_valid_and_following_it_does_better():
     messages = warned(GradregWarning, model, X, y)
     assert len(messages) == 1
     assert re.search(r"plain gradient descent needs about .* epochs .* use "
-                     r"standardize=True or solver='cg' with optimizer='auto' or "
-                     r"optimizer='nesterov'\.", messages[0])
+                     r"standardize=True or solver='cg' \(resetting optimizer='auto', the "
+                     r"default\) or optimizer='nesterov'\.", messages[0])
     for advice in advised_settings(messages[0]):
         followed = quiet_fit(GDRegressor(**{**settings, **advice}), X, y)
         assert followed.optimality_gap_ < model.optimality_gap_, advice

@@ -257,6 +257,10 @@ def switch(choice: Choice, change: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def describe(settings: Mapping[str, Any]) -> str:
-    """``solver='cg' with learning_rate='auto'``: settings as a user would write them."""
+    """``solver='cg' (resetting learning_rate='auto', the default)``: a change as a user would
+    write it, the resets it needs (see :func:`switch`) named as such."""
     parts = [f"{name}={value!r}" for name, value in settings.items()]
-    return parts[0] + (" with " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+    if len(parts) == 1:
+        return parts[0]
+    defaults = "the default" if len(parts) == 2 else "the defaults"
+    return f"{parts[0]} (resetting {', '.join(parts[1:])}, {defaults})"
