@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -121,7 +122,8 @@ def gradient_descent(
     >>> steps.result == (m, b, cost)
     True
     """
-    if isinstance(learning_rate, bool) or not np.isfinite(learning_rate) or learning_rate <= 0:
+    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, Real)
+            or not np.isfinite(learning_rate) or learning_rate <= 0):
         raise ParameterError(
             "The 'learning_rate' parameter of gradient_descent must be a float in the range "
             f"(0.0, inf). Got {learning_rate!r} instead."
