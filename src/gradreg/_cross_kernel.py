@@ -18,13 +18,15 @@ additions in any one sum is at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS``, bel
 holds as it does for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one
 rounding in place of two, never more.
 
-The kernel is compiled at most twice (float32 and float64 rows) and cached on disk.
+The kernel is compiled at most twice (float32 and float64 rows) and cached on disk where a
+folder allows it (:mod:`gradreg._jit`).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._jit import compiled
 
 __all__ = ["BLOCK_ROWS", "shifted_cross_products"]
 
@@ -34,7 +36,7 @@ BLOCK_ROWS = 4096
 _WIDTH = 8
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@compiled(nogil=True, fastmath={"contract"})
 def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - compiled
     n, d = X.shape
     p = d + 1
@@ -83,7 +85,7 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
     return total
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@compiled(nogil=True, fastmath={"contract"})
 def _add_rows_one(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - compiled
     """:func:`_add_rows` for one feature: the five sums in scalars, four rows side by side."""
     n = X.shape[0]
