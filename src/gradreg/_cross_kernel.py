@@ -18,8 +18,8 @@ additions in any one sum is at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS``, bel
 holds as it does for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one
 rounding in place of two, never more.
 
-The kernel is compiled at most twice (float32 and float64 rows) and cached on disk where a
-folder allows it (:mod:`gradreg._jit`).
+The kernel is compiled at most twice (float32 and float64 rows, whatever their flags: it is
+given read-only views) and cached on disk where a folder allows it (:mod:`gradreg._jit`).
 """
 
 from __future__ import annotations
@@ -154,6 +154,15 @@ def shifted_cross_products(
     cross = np.zeros((p, p))
     weights = y if w is None else w  # not read when unweighted
     kernel = _add_rows_one if p == 2 else _add_rows
+    # numba compiles apart for writable and read-only arrays (and for memory maps' views):
+    # read-only views of all three keep to one compilation per dtype of X.
+    X, y, weights = (_read_only(a) for a in (X, y, weights))
     weight = kernel(X, y, weights, w is not None, origin, sums, cross)
     upper = np.triu(cross)
     return float(weight), sums, upper + np.triu(upper, 1).T
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view(np.ndarray)
+    view.flags.writeable = False
+    return view

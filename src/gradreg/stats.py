@@ -282,15 +282,18 @@ _COMPILED_MIN_ROWS = 4096
 
 def _compiled_route(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> bool:
     """Whether the compiled pass takes these rows: few columns, enough rows, and the array
-    types it is compiled for (float32 or float64 rows, float64 targets and weights)."""
+    types it is compiled for (float32 or float64 rows, float64 targets and weights, native
+    byte order, C-contiguous and aligned: numba would compile again for other layouts)."""
     return (
         X.shape[1] + 1 <= _COMPILED_MAX_COLUMNS
         and X.shape[0] >= _COMPILED_MIN_ROWS
         and X.dtype in (np.float32, np.float64)
         and X.flags.c_contiguous
+        and X.flags.aligned
         and y.dtype == np.float64
         and y.flags.c_contiguous
-        and (w is None or (w.dtype == np.float64 and w.flags.c_contiguous))
+        and y.flags.aligned
+        and (w is None or (w.dtype == np.float64 and w.flags.c_contiguous and w.flags.aligned))
         and _jit_enabled()
     )
 
