@@ -9,14 +9,17 @@ at 1e7 rows x 10 offset columns: 0.19 s against 0.42 s for the BLAS route, where
 ``X`` (``X.sum(0)``) takes 0.23 s.
 
 Rounding. Rows are taken eight at a time (four with one feature, whose five sums are kept in
-four running sums each, one per row of the four); their eight products for one entry are summed in a
-balanced tree (three levels) and added to the entry's running sum over a block of
-``BLOCK_ROWS`` rows, and each block's sums are then added to the pass's totals. The number of
-additions in any one sum is at most ``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS``, below the
-``n`` of plain recursive summation; the usual bound ``(additions + 1) * eps * sum |terms|``
-(Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2) therefore
-holds as it does for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one
-rounding in place of two, never more.
+four running sums each, one per row of the four); their eight products for one entry (and
+their eight weights) are summed in a balanced tree (three levels) and added to the entry's
+running sum over a block of ``BLOCK_ROWS`` rows, and each block's sums are then added to the
+pass's totals. The number of additions in any one sum is at most
+``3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS`` (``2 + BLOCK_ROWS / 4 + n / BLOCK_ROWS`` with one
+feature: less than twice that), below the ``n`` of plain recursive summation; the usual bound
+``(additions + 1) * u * sum |terms|``, ``u = eps / 2`` (Higham, *Accuracy and Stability of
+Numerical Algorithms*, 2nd ed., section 4.2), is therefore within
+``(3 + BLOCK_ROWS / 8 + n / BLOCK_ROWS + 1) * eps * sum |terms|`` in both kernels, as it is
+for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one rounding in place
+of two, never more.
 
 The kernel is compiled at most twice (float32 and float64 rows, whatever their flags: it is
 given read-only views) and cached on disk where a folder allows it (:mod:`gradreg._jit`).
@@ -42,6 +45,7 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
     p = d + 1
     z = np.zeros((_WIDTH, p))  # shifted rows, [x - origin, y - origin_y]
     a = np.zeros((_WIDTH, p))  # the same times the row's weight
+    g = np.zeros(_WIDTH)  # the rows' weights
     block_cross = np.empty((p, p))
     block_sums = np.empty(p)
     total = 0.0
@@ -63,11 +67,15 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
                     value = y[row] - origin[d]
                     z[k, d] = value
                     a[k, d] = value * weight
-                    block_weight += weight
+                    g[k] = weight
                 else:  # past the last row: zeros add nothing
                     for j in range(p):
                         z[k, j] = 0.0
                         a[k, j] = 0.0
+                    g[k] = 0.0
+            # The weights in the same tree as the products (a running sum of each row's weight
+            # would take BLOCK_ROWS additions, eight times the bound stated above).
+            block_weight += ((g[0] + g[1]) + (g[2] + g[3])) + ((g[4] + g[5]) + (g[6] + g[7]))
             for i in range(p):
                 a0, a1, a2, a3 = a[0, i], a[1, i], a[2, i], a[3, i]
                 a4, a5, a6, a7 = a[4, i], a[5, i], a[6, i], a[7, i]
