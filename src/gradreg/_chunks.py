@@ -213,6 +213,18 @@ def _mark_worker() -> None:
     _IN_POOL.worker = True
 
 
+def _forget_pool() -> None:
+    """In a forked child, which has none of the parent's threads: a new pool when one is
+    needed, and a new lock (another thread of the parent may have held it at the fork)."""
+    global _POOL, _POOL_LOCK
+    _POOL = None
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def map_parts(function: Callable[[int], _T], count: int) -> list[_T]:
     """``[function(0), ..., function(count - 1)]``, run on threads kept from call to call.
 
