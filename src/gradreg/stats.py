@@ -28,12 +28,12 @@ import numpy as np
 from ._chunks import (
     _MAX_THREADS,
     _SCRATCH,
-    _blas_controller,
     _ones,
     _Shift,
     _spans,
     chunk_rows_for,
     map_parts,
+    one_blas_thread,
 )
 
 __all__ = [
@@ -481,7 +481,7 @@ def shifted_stats_from_arrays(
             return _stats_of_rows(X[lo:hi], y[lo:hi], weights, origin, rows)
 
     # One BLAS thread per worker: the workers already use the cores.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         parts = map_parts(part, threads)
     return origin, merge(parts)
 
