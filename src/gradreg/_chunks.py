@@ -194,13 +194,43 @@ def blas_for_small_products(route: str, n_features: int) -> contextlib.AbstractC
     """
     if route != "stats" or n_features + 1 > _SMALL_PRODUCTS:
         return contextlib.nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return one_blas_thread()
 
 
 @functools.cache
 def _blas_controller() -> ThreadpoolController:
     """Found once: inspecting the loaded libraries costs milliseconds each time."""
     return ThreadpoolController()
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_HOLDER: threading.Thread | None = None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while a pass or fit of the process asks for it.
+
+    The limit is the process's, not the thread's, so one limit at a time is set, and it is
+    restored by the thread that set it (threadpoolctl lets only that thread change OpenBLAS's
+    threads); a pass or fit that starts meanwhile, in this thread or another, runs under the
+    limit in force. (Each setting and restoring its own, fits in concurrent threads took a
+    limit already set for the number of threads to restore, and left BLAS on one thread.)
+    """
+    global _BLAS_HOLDER
+    with _BLAS_LOCK:
+        mine = _BLAS_HOLDER is None
+        if mine:
+            _BLAS_HOLDER = threading.current_thread()
+    if not mine:
+        yield
+        return
+    try:
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_HOLDER = None
 
 
 _T = TypeVar("_T")
@@ -211,6 +241,19 @@ _IN_POOL = threading.local()
 
 def _mark_worker() -> None:
     _IN_POOL.worker = True
+
+
+def _forget_pool() -> None:
+    """In a forked child, which has none of the parent's threads: a new pool when one is
+    needed, and new locks (another thread of the parent may have held one at the fork)."""
+    global _POOL, _POOL_LOCK, _BLAS_LOCK
+    _POOL = None
+    _POOL_LOCK = threading.Lock()
+    _BLAS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def map_parts(function: Callable[[int], _T], count: int) -> list[_T]:

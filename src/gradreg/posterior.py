@@ -38,10 +38,10 @@ from __future__ import annotations
 import math
 import os
 
-import numba
 import numpy as np
 
 from ._chunks import map_parts
+from ._jit import compiled
 from .objective import Preconditioner
 
 __all__ = ["dd_loss", "measure", "posterior_bound", "refine_and_bound"]
@@ -218,14 +218,14 @@ def _pair_sum(a, b):
     return s, (a - (s - v)) + (b - v)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@compiled(nogil=True, inline="always")
 def _two_sum(a, b):
     s = a + b
     v = s - a
     return s, (a - (s - v)) + (b - v)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@compiled(nogil=True, inline="always")
 def _two_product(a, b):
     p = a * b
     c = _SPLITTER * a
@@ -237,7 +237,7 @@ def _two_product(a, b):
     return p, a2 * b2 - (((p - a1 * b1) - a2 * b1) - a1 * b2)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@compiled(nogil=True, inline="always")
 def _scaled(x, shift, scale):
     """``(x - shift) / scale`` as a double-double pair (the quotient corrected once by its
     remainder, Dekker 1971)."""
@@ -247,7 +247,7 @@ def _scaled(x, shift, scale):
     return q, (((a_high - p) - p_error) + a_low) / scale
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums):
     """Add a batch's ``-Z^T W r`` (``z = (x - shift) / scale``, ones for the intercept) with
     ``r = y - centre - z . slopes`` to ``sums[0] + sums[1]``, the differences, quotients,

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._chunks import _MAX_THREADS, _SCRATCH, _blas_controller, _spans, chunk_rows_for, map_parts
+from ._chunks import _MAX_THREADS, _SCRATCH, _spans, chunk_rows_for, map_parts, one_blas_thread
 
 __all__ = ["QRStats", "qr_from_batches", "qr_by_cholesky"]
 
@@ -310,7 +310,7 @@ class _Pass:
             return self.over_batches([(X[rows], y[rows], None if w is None else w[rows])])
 
         # One BLAS thread per worker: the workers already use the cores.
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with one_blas_thread():
             parts = map_parts(part, threads)
         return (sum(p[0] for p in parts), sum(p[1] for p in parts),
                 float(sum(p[2] for p in parts)))

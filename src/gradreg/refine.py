@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from ._chunks import _blas_controller
+from ._chunks import one_blas_thread
 from .objective import Preconditioner
 
 __all__ = ["AUGMENTED_MAX_ENTRIES", "refine_augmented", "dd_dot"]
@@ -181,7 +181,7 @@ def refine_augmented(
         Z = np.column_stack([Z, np.ones(len(y))])
     root = np.ones(len(y)) if w is None else np.sqrt(w)
     # Householder QR of a few columns is level-2 work: BLAS threads only wait on each other.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         Q, R = scipy.linalg.qr(np.asfortranarray(Z * root[:, None]), mode="economic",
                                overwrite_a=True, check_finite=False)
     coef, intercept = canon.to_user(theta)

@@ -26,19 +26,20 @@ Where the time of an epoch goes, and what the loop does about it (200,000 x 20, 
   ``2 * batch_size * n_features``; it is done at every step, as the reference does.
 
 Steps depend on each other, and a batch is too small to share between threads, so numba's
-``parallel`` is not used. The compiled functions are cached on disk (``cache=True``); they
-have one signature per dtype of the rows (float32 or float64), so they are compiled at most
-twice.
+``parallel`` is not used. The compiled functions are cached on disk where a folder allows it
+(:mod:`gradreg._jit`); they have one signature per dtype of the rows (float32 or float64), so
+they are compiled at most twice.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .._jit import compiled
 
 __all__ = ["RULES", "sgd_steps"]
 
@@ -77,7 +78,7 @@ def _prefetch(typingctx, array, index):
     return signature, codegen
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _gather(X, y, w, weighted, order, start, rows, shift, reciprocal, z, targets, weights):
     """Rows ``order[start:start + rows]``, scaled, into the contiguous buffers.
 
@@ -103,7 +104,7 @@ def _gather(X, y, w, weighted, order, start, rows, shift, reciprocal, z, targets
         weights[r] = w[i] if weighted else 1.0
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _batch_gradient(z, targets, weights, first, last, theta, fit_intercept, grad):
     """Sum over rows ``first:last`` of the buffers of ``weight * residual * (z, 1)`` into
     ``grad``; returns the sum of the weights.
@@ -156,7 +157,7 @@ def _batch_gradient(z, targets, weights, first, last, theta, fit_intercept, grad
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled(nogil=True)
 def _steps(  # noqa: PLR0913 - a compiled loop takes its state as flat arrays
     X, y, w, order, batch_size, shift, scale, fit_intercept, theta, rule, first, second,
     momentum, b1, b2, eps, rates, l2, l1, has_l1, avg, counters,
