@@ -35,6 +35,7 @@ from scipy import stats as distributions
 
 from ._chunks import blas_for_small_products, chunk_rows_for
 from .errors import DataError, GradregWarning, ParameterError
+from .objective import constant_columns
 from .optimum import RANK_RTOL
 from .stats import SufficientStats
 
@@ -56,8 +57,6 @@ _EPS = float(np.finfo(np.float64).eps)
 # A coefficient is not identifiable when the null space of the equilibrated design has a
 # component of at least this size along it (rounding leaves components near eps * condition).
 _IDENTIFIABLE_TOL = 1e-6
-# As the Preconditioner: a column whose spread is below this fraction of its mean is constant.
-_CONSTANT_RTOL = 1e-12
 # Rows per block of the robust pass on a data source (its batches are cut to chunks anyway).
 _PASS_BATCH = 131_072
 # The two samples must agree on their weight sum to within rounding of a long float64 sum.
@@ -104,7 +103,7 @@ def _design(stats: SufficientStats, fit_intercept: bool) -> _Design:
     sxx = stats.sxx.copy()
     if fit_intercept:
         spread = np.sqrt(np.clip(np.diag(sxx), 0.0, None) / W)
-        constant = spread <= _CONSTANT_RTOL * np.abs(mean_x)
+        constant = constant_columns(spread, mean_x, int(stats.n_rows))
         sxx[constant, :] = 0.0
         sxx[:, constant] = 0.0
         gram = np.zeros((d + 1, d + 1))

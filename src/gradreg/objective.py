@@ -19,6 +19,7 @@ the route of stochastic methods and of very many features. Both give the same nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -34,11 +35,26 @@ __all__ = [
     "Preconditioner",
     "Quadratic",
     "batch_loss_and_grad",
+    "constant_columns",
     "reference_loss",
 ]
 
-# A column whose spread is below this fraction of its magnitude is treated as constant.
-_CONSTANT_RTOL = 1e-12
+_EPS_CONSTANT = float(np.finfo(float).eps)
+
+
+def constant_columns(spread: np.ndarray, mean: np.ndarray, n_rows: int) -> np.ndarray:
+    """Columns whose spread is what rounding leaves of a constant column, no more.
+
+    The statistics pass subtracts an origin of the column's own type (exactly), so a constant
+    column leaves the same difference ``delta`` (at most an ulp of the mean, ``2 eps |mean|``)
+    in every row, and only the rounding of its cross-products, about ``sqrt(n eps) delta`` in
+    spread. Four times that is the cut. A column that differs by one ulp in a single row of
+    ``n`` has a spread of about ``ulp / sqrt(n)``, above the cut up to some 3e7 rows; values
+    of 1e12 spread by 1 (8000 ulps) are far above it, where a cut relative to the mean alone
+    (1e-12) called them constant.
+    """
+    cut = 8.0 * math.sqrt(max(n_rows, 1) * _EPS_CONSTANT) * _EPS_CONSTANT * np.abs(mean)
+    return (spread <= cut) | (spread == 0)
 
 
 @dataclass(frozen=True)
@@ -66,8 +82,7 @@ class Preconditioner:
         mean = stats.mean_x
         variance = np.clip(stats.sxx_diag / max(stats.weight_sum, 1e-300), 0.0, None)
         spread = np.sqrt(variance)
-        constant = spread <= _CONSTANT_RTOL * np.maximum(np.abs(mean), 1e-300)
-        constant |= spread == 0
+        constant = constant_columns(spread, mean, int(stats.n_rows))
         if not standardize:
             return cls(np.zeros(d), np.ones(d), fit_intercept, constant)
         if fit_intercept:
