@@ -17,9 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
 from numba.core.caching import FunctionCache
+from numba.extending import intrinsic
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "fma"]
 
 
 class _TolerantCache(FunctionCache):
@@ -59,3 +63,21 @@ def compiled(**options: Any) -> Callable[[Callable], Any]:
         return dispatcher
 
     return decorate
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (IEEE 754 fusedMultiplyAdd), in compiled code only.
+
+    The CPU's fused multiply-add where it has one, otherwise LLVM's correctly rounded
+    software routine: the result is the same on every machine.
+    """
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        double = ir.DoubleType()
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(double, [double, double, double]), "llvm.fma.f64")
+        return builder.call(function, args)
+
+    return signature, codegen

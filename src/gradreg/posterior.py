@@ -11,8 +11,8 @@ measured instead. The least-squares objective is quadratic, so in canonical coor
     t - t^* = H^{-1} g, \\qquad H = Z^T W Z, \\qquad g = -Z^T W (y - Z t),
 
 exactly. The gradient ``g`` is formed in double-double arithmetic from the raw rows, one
-compiled pass over batches of them (Dekker 1971: error-free products by Veltkamp's splitting
-and sums by Knuth's TwoSum; the running sums of Ogita, Rump and Oishi 2005, "Accurate sum and
+compiled pass over batches of them (error-free products by a fused multiply-add, sums by
+Knuth's TwoSum (Dekker 1971); the running sums of Ogita, Rump and Oishi 2005, "Accurate sum and
 dot product", whose error bound gives the stated ``|dg|``), and the correction
 ``c = H^{-1} g`` is solved with the triangular factor ``M`` of the problem
 (``M^T M = H / W``, from :mod:`gradreg.qr_stats`). By the perturbation bound of a symmetric
@@ -41,7 +41,7 @@ import os
 import numpy as np
 
 from ._chunks import map_parts
-from ._jit import compiled
+from ._jit import compiled, fma
 from .objective import Preconditioner
 
 __all__ = ["dd_loss", "measure", "posterior_bound", "refine_and_bound"]
@@ -50,7 +50,6 @@ _EPS = float(np.finfo(float).eps)
 _ETA_MAX = 0.5
 _BLOCK = 1024  # rows summed apart before their sum joins the total
 _MAX_WORKERS = 4  # threads sharing each batch (the compiled pass releases the GIL)
-_SPLITTER = 134217729.0  # 2^27 + 1: Veltkamp's splitting of a float64 into two halves
 
 
 def refine_and_bound(
@@ -74,6 +73,12 @@ def refine_and_bound(
                 or np.all(np.abs(correction) <= 4 * _EPS * np.abs(theta))):
             return theta, measured
         theta = theta - correction
+        # The corrected point is as far from t* as the correction is uncertain, ``bound - |c|``
+        # (see measure), plus its own rounding: where that is enough, no pass measures it again.
+        after = max(bound - float(np.linalg.norm(correction)), 0.0) + 2 * _EPS * float(
+            np.linalg.norm(theta))
+        if after <= enough:
+            return theta, (np.zeros_like(correction), after)
     return theta, None  # pragma: no cover (the loop returns)
 
 
@@ -227,24 +232,23 @@ def _two_sum(a, b):
 
 @compiled(nogil=True, inline="always")
 def _two_product(a, b):
+    """``p + e == a * b`` exactly, ``p = fl(a * b)``: the error is one fused multiply-add
+    (exact whenever no underflow occurs; Muller et al., *Handbook of Floating-Point
+    Arithmetic*, 2nd ed., section 4.4.2)."""
     p = a * b
-    c = _SPLITTER * a
-    a1 = c - (c - a)
-    a2 = a - a1
-    c = _SPLITTER * b
-    b1 = c - (c - b)
-    b2 = b - b1
-    return p, a2 * b2 - (((p - a1 * b1) - a2 * b1) - a1 * b2)
+    return p, fma(a, b, -p)
 
 
 @compiled(nogil=True, inline="always")
-def _scaled(x, shift, scale):
-    """``(x - shift) / scale`` as a double-double pair (the quotient corrected once by its
-    remainder, Dekker 1971)."""
+def _scaled(x, shift, scale, inverse):
+    """``(x - shift) / scale`` as a double-double pair: the quotient ``q`` from the
+    reciprocal ``inverse = fl(1 / scale)``, within 2 ulps, then its remainder
+    ``a - q scale`` (one fused multiply-add, exact or within eps of itself) divided by the
+    same reciprocal: the pair is within a few eps^2 of the quotient, without a division."""
     a_high, a_low = _two_sum(x, -shift)
-    q = a_high / scale
-    p, p_error = _two_product(q, scale)
-    return q, (((a_high - p) - p_error) + a_low) / scale
+    q = a_high * inverse
+    remainder = fma(-q, scale, a_high)
+    return q, (remainder + a_low) * inverse
 
 
 @compiled(nogil=True)
@@ -261,6 +265,9 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
     n, d = X.shape
     p = sums.shape[1]
     weighted = weights.shape[0] > 0
+    inverse = 1.0 / scale
+    z_highs = np.empty(d)  # the row's scaled values, formed once for both loops
+    z_lows = np.empty(d)
     block = np.zeros((2, p))
     loss = np.zeros(2)
     blocks = 0
@@ -271,7 +278,9 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
             s, e = _two_sum(y[i], -centre)
             magnitude = abs(y[i]) + abs(centre)
             for j in range(d):
-                z_high, z_low = _scaled(X[i, j], shift[j], scale[j])
+                z_high, z_low = _scaled(X[i, j], shift[j], scale[j], inverse[j])
+                z_highs[j] = z_high
+                z_lows[j] = z_low
                 product, product_error = _two_product(z_high, -slopes[j])
                 s, t = _two_sum(s, product)
                 e += t + product_error - z_low * slopes[j]
@@ -285,7 +294,7 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
             loss[0], t = _two_sum(loss[0], square)
             loss[1] += t + square_error + wr_high * r_low + wr_low * r_high
             for j in range(d):
-                z_high, z_low = _scaled(X[i, j], shift[j], scale[j])
+                z_high, z_low = z_highs[j], z_lows[j]
                 product, product_error = _two_product(z_high, -wr_high)
                 block[0, j], t = _two_sum(block[0, j], product)
                 block[1, j] += t + product_error - z_high * wr_low - z_low * wr_high
