@@ -70,16 +70,21 @@ class PredictionMethods:
             )
 
     def _check_source_features(self, source) -> None:
-        names = getattr(self, "feature_names_in_", None)
         given = list(getattr(source, "feature_names", []) or [])
-        if names is not None and given != list(names):
+        self._check_features(given, source.n_features, "The data's")
+
+    def _check_features(self, given: list[str] | None, width: int, whose: str) -> None:
+        """Columns (``given``; None when the data name none) and their count against those
+        the model was fitted on."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and given is not None and given != list(names):
             raise DataError(
-                f"The data's feature columns {given} differ from those the model was fitted on, "
+                f"{whose} feature columns {given} differ from those the model was fitted on, "
                 f"{list(names)}."
             )
-        if source.n_features != self.n_features_in_:
+        if width != self.n_features_in_:
             raise DataError(
-                f"X has {source.n_features} features, but {type(self).__name__} is expecting "
+                f"X has {width} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input."
             )
 
@@ -149,21 +154,11 @@ class PredictionMethods:
                 f"Expected a 2-D Dask array or a Dask DataFrame for X; got {X.ndim} "
                 "dimension(s). Reshape it to (n_samples, n_features)."
             )
-        width = X.shape[1] if not hasattr(X, "columns") else None
-        names = getattr(X, "columns", None)
-        fitted = getattr(self, "feature_names_in_", None)
-        if names is not None and fitted is not None and list(map(str, names)) != list(fitted):
-            raise DataError(
-                f"The Dask DataFrame's columns {[str(c) for c in names]} are not those the "
-                f"model was fitted on, {list(fitted)}; select them in that order."
-            )
-        if names is not None:
-            width = len(names)
-        if width is not None and width != self.n_features_in_:
-            raise DataError(
-                f"X has {width} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
+        columns = getattr(X, "columns", None)
+        if columns is None:
+            self._check_features(None, X.shape[1], "The Dask array's")
+        else:
+            self._check_features([str(c) for c in columns], len(columns), "The Dask DataFrame's")
 
     def _design_and_predict(self, frame: Any) -> np.ndarray:
         return self.design_spec_.design(frame, with_target=False)[0] @ self.coef_ + self.intercept_
