@@ -158,3 +158,17 @@ def test_a_source_with_a_target_too_is_refused(tmp_path):
     model = GDRegressor().fit(source)
     with pytest.raises(DataError, match="the target comes from the source: pass y=None"):
         model.summary("HC1", X=source, sample_weight=np.ones(50))
+
+
+def test_predicting_files_of_other_columns_is_refused(tmp_path):
+    """Columns in another order or of another number than the model's are named."""
+    X, y = make_regression(50, 2, seed=9)
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": y}), tmp_path / "fit.parquet")
+    pq.write_table(pa.table({"b": X[:, 1], "a": X[:, 0], "y": y}), tmp_path / "swapped.parquet")
+    pq.write_table(pa.table({"a": X[:, 0], "y": y}), tmp_path / "narrow.parquet")
+    model = GDRegressor().fit(scan(tmp_path / "fit.parquet", target="y"))
+    with pytest.raises(DataError, match=r"The data's feature columns \['b', 'a'\] differ from "
+                                        r"those the model was fitted on, \['a', 'b'\]"):
+        model.predict(scan(tmp_path / "swapped.parquet", target="y"))
+    with pytest.raises(DataError, match=r"feature columns \['a'\] differ"):
+        model.predict(scan(tmp_path / "narrow.parquet", target="y"))
