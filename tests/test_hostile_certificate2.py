@@ -1,0 +1,68 @@
+"""The certificate against hostile inputs, second series: coefficients below float64's normal
+range, and ridge optima refined against residuals rounded in float64. References at 50 digits
+(mpmath); the error measure is that of ``coef_error_bound_`` (equilibrated slopes, centred
+intercept)."""
+
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+
+from gradreg import GDRegressor
+from test_hostile_certificate import assert_honest, fit, true_error
+from test_ridge_certificate import mp_ridge, mp_spreads
+
+
+def line(seed, n=50):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, X @ [1.0, 2.0] + 0.1 * rng.normal(size=n)
+
+
+# Each makes the coefficients (target / feature) subnormal, where float64 holds them to an
+# absolute 4.9e-324 only: a subnormal target (fitted rescaled by powers of two), and features
+# so large that the quotient underflows (fitted as they are).
+@pytest.mark.parametrize(("x_scale", "y_scale", "params"), [
+    (1.0, 1e-320, {}),
+    (1.0, 1e-315, {}),
+    (1.0, 1e-320, {"standardize": False}),
+    (1e200, 1e-120, {}),
+    (1e300, 1e-15, {}),
+])
+def test_coefficients_below_the_normal_range_are_bounded(x_scale, y_scale, params):
+    X, y = line(0)
+    X, y = X * x_scale, y * y_scale
+    model = fit(X, y, **params)
+    assert_honest(model, true_error(model, X, y))
+
+
+def ridge_error(model, X, y, alpha):
+    """Equilibrated slopes' and centred intercept's relative errors against 50 digits."""
+    reference, spreads = mp_ridge(X, y, alpha), mp_spreads(X)
+    slopes = np.linalg.norm(spreads * (model.coef_ - reference)) / np.linalg.norm(
+        spreads * reference)
+    with mpmath.workdps(50):
+        n = len(y)
+        means = [mpmath.fsum(mpmath.mpf(float(v)) for v in column) / n for column in X.T]
+        centre = mpmath.fsum(mpmath.mpf(float(v)) for v in y) / n
+        implied = mpmath.mpf(float(model.intercept_)) + mpmath.fsum(
+            m * mpmath.mpf(float(w)) for m, w in zip(means, model.coef_, strict=True))
+        size = max(abs(centre), mpmath.mpf(float(np.std(y))))
+        return max(float(slopes), float(abs(implied - centre) / size))
+
+
+def test_ridge_refined_against_float64_residuals_is_bounded():
+    # Spreads 1e-4..1e4 and offsets to 1e6: the l2 weights alpha / s^2 span 1e14, the target
+    # sits near 1e6, and residuals rounded in float64 move the double-double-refined solve.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 3)) * [1e-4, 1.0, 1e4] + [0.0, 1e6, 1e3]
+    y = X @ (1.0 / X.std(0)) + 0.1 * rng.normal(size=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # badly conditioned on purpose
+        model = GDRegressor(penalty="l2", alpha=1e6).fit(X, y)
+    error = ridge_error(model, X, y, 1e6)
+    assert error <= model.coef_error_bound_
+    assert not model.converged_ or error <= model.tol
