@@ -66,3 +66,14 @@ def test_ridge_refined_against_float64_residuals_is_bounded():
     error = ridge_error(model, X, y, 1e6)
     assert error <= model.coef_error_bound_
     assert not model.converged_ or error <= model.tol
+
+
+def test_subnormal_rounding_of_columns_near_float64s_limits():
+    # Spreads near 1e200 (their squares overflow) and subnormal slopes: the norms are formed
+    # scaled by powers of two; the bound is the spacing's share of the slopes, not inf.
+    from gradreg._subnormal import SUBNORMAL_STEP, with_subnormal_rounding
+
+    coef = np.array([2000.0, 4000.0]) * SUBNORMAL_STEP
+    bound = with_subnormal_rounding(0.0, coef, 1.0, np.array([1e200, 1e200]),
+                                    np.zeros(2), True)
+    assert np.sqrt(2) / np.hypot(2000.0, 4000.0) <= bound < 1e-3

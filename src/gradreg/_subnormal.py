@@ -122,13 +122,15 @@ def _relative(coef, delta, spread) -> float:
     largest = float(np.max(np.abs(coef), initial=0.0))
     largest = max(largest, float(np.max(delta)))
     shift = -math.frexp(largest)[1]
+    spread = np.ldexp(spread, -math.frexp(float(np.max(spread, initial=0.0)))[1])
     with np.errstate(under="ignore", over="ignore"):
         size = float(np.linalg.norm(spread * np.ldexp(coef, shift)))
         error = float(np.linalg.norm(spread * np.ldexp(delta, shift)))
     if error == 0:
         return 0.0
-    # The two norms round by a few eps each: a margin below the size.
-    size *= 1.0 - 4.0 * (coef.size + 2) * _EPS
+    # The two norms round by a few eps each: margins either way.
+    margin = 4.0 * (coef.size + 2) * _EPS
+    size, error = size * (1.0 - margin), error * (1.0 + margin)
     return error / (size - error) if size > error else math.inf
 
 
