@@ -95,3 +95,43 @@ def test_files_with_an_intercept_far_above_the_slopes_converge(tmp_path):
     model = fit(gradreg.scan(path, target="y"), None)
     assert_honest(model, true_error(model, X, y))
     assert model.converged_
+
+
+@pytest.mark.parametrize(("bad", "error", "match"), [
+    (np.nan, "DataError", "NaN|missing value"),
+    (np.inf, "DataError", "infinity"),
+    ("1.5", "DataTypeError", "text is not a number"),
+])
+@pytest.mark.parametrize("kind", ["array", "frame"])
+def test_dask_predictions_refuse_what_array_predictions_refuse(bad, error, match, kind):
+    # Each partition is checked as predict checks an array: a NaN was reported as predictions
+    # "beyond float64's range", and text in a frame was read as numbers.
+    dask = pytest.importorskip("dask")
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from gradreg import errors
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    model = GDRegressor().fit(X, X @ [1.0, 2.0])
+    if kind == "array":
+        if isinstance(bad, str):
+            pytest.skip("a Dask array of floats holds no text")
+        rows = X.copy()
+        rows[23, 1] = bad
+        collection = da.from_array(rows, chunks=(7, 2))
+    else:
+        frame = pd.DataFrame(X, columns=["x0", "x1"])
+        frame["x1"] = frame["x1"].astype(object)
+        frame.loc[23, "x1"] = bad
+        if not isinstance(bad, str):
+            frame["x1"] = frame["x1"].astype(float)
+        else:
+            frame["x1"] = frame["x1"].astype(str)
+        model = GDRegressor().fit(pd.DataFrame(X, columns=["x0", "x1"]), X @ [1.0, 2.0])
+        collection = dd.from_pandas(frame, npartitions=3)
+    with dask.config.set(scheduler="synchronous"), \
+            pytest.raises(getattr(errors, error), match=match):
+        model.predict(collection)
