@@ -135,3 +135,16 @@ def test_dask_predictions_refuse_what_array_predictions_refuse(bad, error, match
     with dask.config.set(scheduler="synchronous"), \
             pytest.raises(getattr(errors, error), match=match):
         model.predict(collection)
+
+
+@pytest.mark.parametrize("solver", ["auto", "sgd"])
+def test_partial_fit_coefficients_below_float64s_range_are_not_certified(solver):
+    # partial_fit does not rescale: slopes of 1e-450 are reported as zeros, all digits lost.
+    X, y = line(3, n=60)
+    X, y = X * 1e150, y * 1e-300
+    model = GDRegressor(solver=solver, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for start in range(0, 60, 20):
+            model.partial_fit(X[start:start + 20], y[start:start + 20])
+    assert_honest(model, true_error(model, X, y))

@@ -25,7 +25,7 @@ from .solvers import FitResult
 from .sources import ArraySource
 from .stats import SufficientStats
 
-__all__ = ["FitStoreMethods"]
+__all__ = ["FitStoreMethods", "with_reported_rounding"]
 
 
 class FitStoreMethods:
@@ -134,7 +134,7 @@ class FitStoreMethods:
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        self.coef_error_bound_ = _with_reported_rounding(problem, result.theta, coef, intercept,
+        self.coef_error_bound_ = with_reported_rounding(problem, result.theta, coef, intercept,
                                                          result.error_bound)
         if self.coef_error_bound_ > result.error_bound:  # numbers below float64's normal range
             self.converged_ = bool(result.converged and self.coef_error_bound_ <= config.tol)
@@ -153,7 +153,7 @@ class FitStoreMethods:
         )
 
 
-def _with_reported_rounding(problem: Problem, theta, coef, intercept, bound: float) -> float:
+def with_reported_rounding(problem: Problem, theta, coef, intercept, bound: float) -> float:
     """``bound`` with the rounding of reported numbers below float64's normal range
     (:mod:`gradreg._subnormal`), the columns' spreads and means from the statistics; a zero
     coefficient of a nonzero ``theta`` (the descent's coordinates) is a value rounded away."""
