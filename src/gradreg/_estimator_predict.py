@@ -144,6 +144,8 @@ class PredictionMethods:
                 np.concatenate([w for _, w in parts]) if weighted else None)
 
     def _predict_rows(self, rows: Any) -> np.ndarray:
+        if len(rows):  # each partition checked as an array is: text, NaN and infinity refused
+            rows = v.check_X(rows, finite=True)
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.coef_)) @ self.coef_ + (
             self.intercept_)
 

@@ -3,6 +3,8 @@ units, and the refit of data whose squares leave float64's range."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.base import clone
 
@@ -14,15 +16,16 @@ from ._fitting import (
     training_metrics,
     warn_not_converged,
 )
+from ._subnormal import with_subnormal_rounding
 from ._units import COST_FACTOR, rate_factor, user_divergence, user_history
 from .errors import DataError, DataRangeError, DivergenceError
-from .objective import Preconditioner
+from .objective import Preconditioner, reference_loss
 from .problem import Problem
 from .solvers import FitResult
 from .sources import ArraySource
 from .stats import SufficientStats
 
-__all__ = ["FitStoreMethods"]
+__all__ = ["FitStoreMethods", "with_reported_rounding"]
 
 
 class FitStoreMethods:
@@ -69,10 +72,15 @@ class FitStoreMethods:
                 "coefficient is about target / feature, and the target is that much larger "
                 "than the features. Rescale the target or the features."
             )
+        bound = _with_unscaling_rounding(scaled, coef, intercept, column_exponent,
+                                         target_exponent)
         state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
         state.pop("stats_", None)  # statistics of the scaled data: no inference from them
         self.__dict__.update(state)
         self.coef_, self.intercept_ = coef, intercept
+        if bound > self.coef_error_bound_:  # coefficients below float64's normal range
+            self.coef_error_bound_ = bound
+            self.converged_ = bool(self.converged_ and self.tol is not None and bound <= self.tol)
         precond = scaled.preconditioner_
         with np.errstate(over="ignore", under="ignore"):
             self.preconditioner_ = Preconditioner(
@@ -126,7 +134,10 @@ class FitStoreMethods:
         self.preconditioner_ = problem.precond
         self.fit_time_ = seconds
         self.metrics_ = training_metrics(problem, result.theta)
-        self.coef_error_bound_ = result.error_bound
+        self.coef_error_bound_ = with_reported_rounding(problem, result.theta, coef, intercept,
+                                                         result.error_bound)
+        if self.coef_error_bound_ > result.error_bound:  # numbers below float64's normal range
+            self.converged_ = bool(result.converged and self.coef_error_bound_ <= config.tol)
         if isinstance(problem.stats, SufficientStats):
             # What summary() and predict_interval() compute from, in the weights' own units
             # (none kept when those overflow float64).
@@ -140,3 +151,44 @@ class FitStoreMethods:
             faster_settings(self._choice, problem.objective.penalty.has_l1),
             descent_condition(problem) if optimum is not None else None,
         )
+
+
+def with_reported_rounding(problem: Problem, theta, coef, intercept, bound: float) -> float:
+    """``bound`` with the rounding of reported numbers below float64's normal range
+    (:mod:`gradreg._subnormal`), the columns' spreads and means from the statistics; a zero
+    coefficient of a nonzero ``theta`` (the descent's coordinates) is a value rounded away."""
+    stats = problem.stats
+    spread = mean = None
+    if stats is not None and hasattr(stats, "mean_x"):
+        canon = Preconditioner.from_stats(stats, problem.precond.fit_intercept)
+        spread = np.where(canon.constant, 0.0, canon.scale)
+        mean = np.asarray(stats.mean_x, dtype=np.float64)
+    reference = float(getattr(problem.objective, "reference", 0.0))
+    return with_subnormal_rounding(
+        bound, coef, intercept, spread, mean, problem.precond.fit_intercept,
+        target_spread=math.sqrt(max(2.0 * reference, 0.0)),
+        underflowed=np.asarray(theta[: coef.shape[0]]) != 0)
+
+
+def _with_unscaling_rounding(scaled, coef, intercept, column_exponent, target_exponent) -> float:
+    """The scaled fit's bound with the rounding of mapping its coefficients back (exact but
+    below float64's normal range, :mod:`gradreg._subnormal`), measured in the scaled units:
+    each number's error is the scaled value less the reported one scaled back (both exact)."""
+    bound = scaled.coef_error_bound_
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        delta = np.abs(scaled.coef_ - np.ldexp(coef, target_exponent - column_exponent))
+        delta_intercept = abs(float(scaled.intercept_) - float(np.ldexp(intercept,
+                                                                        target_exponent)))
+    if not (np.any(delta > 0) or delta_intercept > 0):
+        return bound
+    stats = getattr(scaled, "stats_", None)
+    spread = mean = None
+    target = 0.0
+    if stats is not None:
+        canon = Preconditioner.from_stats(stats, scaled.fit_intercept)
+        spread = np.where(canon.constant, 0.0, canon.scale)
+        mean = np.asarray(stats.mean_x, dtype=np.float64)
+        target = math.sqrt(max(2.0 * reference_loss(stats, scaled.fit_intercept), 0.0))
+    return with_subnormal_rounding(
+        bound, scaled.coef_, float(scaled.intercept_), spread, mean, scaled.fit_intercept,
+        delta=delta, delta_intercept=delta_intercept, target_spread=target)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ._chunks import blas_for_small_products
+from ._estimator_store import with_reported_rounding
 from ._fitting import training_metrics
 from ._sgd_steps import compiled_rows
 from ._solver_base import _SGD_AVERAGED_FRACTION, _SGD_FRACTION
@@ -178,7 +179,9 @@ def _stochastic_pass(model, problem, config, previous, first: bool, chunk) -> No
     model.n_iter_ = 1 if first else model.n_iter_ + 1
     model.optimality_gap_ = problem.relative_gap(theta)
     optimum = problem.optimum
-    model.coef_error_bound_ = optimum.error_bound(theta) if optimum else math.inf
+    model.coef_error_bound_ = with_reported_rounding(
+        problem, theta, model.coef_, model.intercept_,
+        optimum.error_bound(theta) if optimum else math.inf)
     model.converged_ = bool(config.tol is not None and model.coef_error_bound_ <= config.tol)
     model.stop_reason_ = "partial_fit: one pass over the chunk"
     if stream.factor < stream.chunk_factor:

@@ -360,10 +360,15 @@ class FactoredQuadratic(Quadratic):
     """
 
     def __init__(
-        self, M: np.ndarray, q: np.ndarray, rho: float, penalty: ScaledPenalty, reference: float
+        self, M: np.ndarray, q: np.ndarray, rho: float, penalty: ScaledPenalty, reference: float,
+        centre: np.ndarray | None = None,
     ) -> None:
         self.M = M
         self.q = q
+        # Residuals are formed around ``centre`` where one is given (see recentred):
+        # ``M (theta - centre) + (M centre - q)``, the second part kept from construction.
+        self.centre = centre
+        self._offset = None if centre is None else M @ centre - q
         self.rho = float(rho)
         self.A = M.T @ M
         self.beta = M.T @ q
@@ -374,8 +379,13 @@ class FactoredQuadratic(Quadratic):
         self._hessian = self.A + np.diag(penalty.l2_weights)
         self._eigen = None
 
+    def _residual(self, theta: np.ndarray) -> np.ndarray:
+        if self.centre is None:
+            return self.M @ theta - self.q
+        return self.M @ (theta - self.centre) + self._offset
+
     def smooth_value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        residual = self.M @ theta - self.q
+        residual = self._residual(theta)
         value = 0.5 * (float(residual @ residual) + self.rho**2)
         grad = self.M.T @ residual
         return value + self.penalty.smooth_value(theta), grad + self.penalty.smooth_grad(theta)
@@ -384,7 +394,7 @@ class FactoredQuadratic(Quadratic):
         return self.M.T @ (self.M @ vector) + self.penalty.l2_weights * vector
 
     def mean_squared_error(self, theta: np.ndarray) -> float:
-        residual = self.M @ theta - self.q
+        residual = self._residual(theta)
         return float(residual @ residual) + self.rho**2
 
     def recentred(self, theta: np.ndarray) -> FactoredQuadratic:
@@ -394,11 +404,16 @@ class FactoredQuadratic(Quadratic):
         more accurate than the factor's own minimiser: ``q`` becomes ``M theta + M^{-T} (l2
         theta)``, so that the gradient vanishes at ``theta``, and ``rho^2`` takes up the
         change of ``|M theta - q|^2``. The two objectives differ by the factor's rounding.
+        Residuals are then formed from ``theta' - theta`` (exact near ``theta``), not from
+        ``M theta'`` less ``q``: a coordinate far larger than the others (an intercept of
+        1e15 against slopes of 1) would round the others' residuals away.
         """
         l2 = self.penalty.l2_weights * theta
-        q = self.M @ theta + (np.linalg.solve(self.M.T, l2) if np.any(l2) else 0.0)
-        before = self.M @ theta - self.q
-        after = self.M @ theta - q
-        rho2 = self.rho**2 + float(before @ before) - float(after @ after)
-        return FactoredQuadratic(self.M, q, np.sqrt(max(rho2, 0.0)), self.penalty,
-                                 self.reference)
+        shift = np.linalg.solve(self.M.T, l2) if np.any(l2) else np.zeros(self.M.shape[0])
+        q = self.M @ theta + shift
+        before = self._residual(theta)
+        rho2 = self.rho**2 + float(before @ before) - float(shift @ shift)
+        recentred = FactoredQuadratic(self.M, q, np.sqrt(max(rho2, 0.0)), self.penalty,
+                                      self.reference, centre=np.array(theta, dtype=np.float64))
+        recentred._offset = -shift
+        return recentred

@@ -343,7 +343,31 @@ def refine(optimum: Optimum, source, canon: Preconditioner) -> Optimum:
         if not size < previous:
             break
         theta, previous = theta + delta, 0.5 * size
-    return _refined(optimum, theta)
+    return _with_movement(_refined(optimum, theta), optimum, canon)
+
+
+def _with_movement(refined: Optimum, optimum: Optimum, canon: Preconditioner) -> Optimum:
+    """``refined`` with its rounding bounded by that of ``optimum`` plus the distance between
+    them (the triangle inequality), in the certificate's relative terms: residuals rounded in
+    float64 limit the refinement (to about ``F eps cond`` of the target's level, Higham 2002,
+    section 12.1), which can leave the point farther from the exact optimum than the
+    optimum it started from was (a target far from zero, a ridge penalty whose solve was
+    already refined in double-double)."""
+    d = optimum.n_slopes
+    moved = refined.canonical - optimum.canonical
+    if not np.any(moved):
+        return refined
+    rounding = optimum.rounding
+    slopes = float(np.linalg.norm(moved[:d])) / optimum.scale if optimum.scale > 0 else math.inf
+    step = slopes
+    if canon.fit_intercept:
+        size = max(abs(float(optimum.canonical[d])), math.sqrt(max(2.0 * optimum.reference, 0.0)))
+        step = max(step, abs(float(moved[d])) / size if size > 0 else math.inf)
+    # Relative to the refined point's size (Optimum.distance), which is within the
+    # rounding of the original's.
+    ratio = optimum.scale / refined.scale if refined.scale > 0 else math.inf
+    total = (rounding + (1.0 + rounding) * step) * max(ratio, 1.0) * (1.0 + 4.0 * _EPS)
+    return replace(refined, rounding=total if math.isfinite(total) else math.inf)
 
 
 def _refined(optimum: Optimum, theta: np.ndarray) -> Optimum:
