@@ -162,7 +162,10 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
         elif _measurable(optimum, canon_penalty, tol):
             optimum = _measured(optimum, source, canon, canon_penalty, tol, None,
                                 unresolved=lambda o: refine(o, source, canon))
-        elif in_memory:
+        elif in_memory and not (tol is not None and np.any(canon_penalty.l2_weights > 0)):
+            # A ridge optimum's solve is measured already (gradreg._solve_error); refined with
+            # float64 residuals it would move by their rounding and be bounded by that move,
+            # never better: only a fit without a target (tol=None) takes the refinement.
             optimum = refine(optimum, source, canon)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
