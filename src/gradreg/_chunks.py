@@ -234,7 +234,7 @@ def one_blas_thread() -> Iterator[None]:
 
 
 _T = TypeVar("_T")
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _IN_POOL = threading.local()
 
@@ -268,11 +268,10 @@ def map_parts(function: Callable[[int], _T], count: int) -> list[_T]:
     if count <= 1 or getattr(_IN_POOL, "worker", False):
         return [function(i) for i in range(count)]
     with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != os.getpid():
-            _POOL = (os.getpid(), ThreadPoolExecutor(
-                max(_MAX_THREADS, os.cpu_count() or 1), thread_name_prefix="gradreg",
-                initializer=_mark_worker))
-        pool = _POOL[1]
+        if _POOL is None:  # first use, or first in a forked child (see _forget_pool)
+            _POOL = ThreadPoolExecutor(max(_MAX_THREADS, os.cpu_count() or 1),
+                                       thread_name_prefix="gradreg", initializer=_mark_worker)
+        pool = _POOL
     return list(pool.map(function, range(count)))
 
 
