@@ -42,13 +42,20 @@ _MAX_STEPS = 1e3
 # Where tol cannot be certified, the descent stops once its distance to the optimum is this
 # fraction of the optimum's own rounding bound (a bound, usually far above the actual rounding),
 # or once within the bound it has not halved the distance in this many epochs (at least 3p).
+# A distance of this many eps is as close as float64 iterates get to the optimum (a few ulps
+# of each coefficient), whatever the rounding bound says.
 _SETTLED = 1e-2
+_ULPS = 16
 _STALE_EPOCHS = 50
 # The descent goes on until its distance to the optimum is this fraction of tol (a margin that
-# costs a few epochs), or until it stalls; it is converged when the bound meets tol.
+# costs a few epochs), or until it stalls; it is converged when the bound meets tol. Conjugate
+# gradient, whose steps cost O(d^2) on the statistics, goes on from there to the optimum's own
+# rounding (as where tol cannot be certified), so its coefficients carry every digit the
+# optimum has rather than those tol asks for.
 _MARGIN = 1e-2
 # AdaGrad's offset under the square root (that of gradreg.optim.adagrad).
 _ADAGRAD_EPS = 1e-7
+_EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,9 @@ class _Tracker:
             distance = optimum.distance(theta)
             self.error_bound = optimum.bound_at(distance)
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
-                return True
+                if self.config.solver != "cg":
+                    return True
+                return self._settled(distance, optimum.rounding)
             return self.at_floor and self._settled(distance, optimum.rounding)
         # Without the optimum (very many features) only the gradient can be checked: a relative
         # decrease, which certifies nothing; the fit then stops without claiming convergence.
@@ -177,7 +186,7 @@ class _Tracker:
 
     def _settled(self, distance: float, rounding: float) -> bool:
         """Close to the optimum (within ``rounding``) and no longer getting closer."""
-        if distance <= _SETTLED * rounding:
+        if distance <= max(_SETTLED * rounding, _ULPS * _EPS):
             return True
         if distance < 0.5 * self.best_distance:
             self.best_distance, self.best_epoch = distance, len(self.history["loss"])

@@ -132,8 +132,9 @@ default="auto"
     tol : float > 0 or None, default=1e-8
         Target for ``coef_error_bound_``, the certified bound on the coefficients' relative
         error; the fit is converged only when the bound meets it. The descent goes on to a
-        hundredth of ``tol`` from the optimum, so the coefficients are usually far more
-        accurate than the bound says. Unlike a gap relative to the loss it means the same
+        hundredth of ``tol`` from the optimum (conjugate gradient, whose steps are cheap, on to
+        the optimum's own rounding), so the coefficients are usually far more accurate than
+        the bound says. Unlike a gap relative to the loss it means the same
         whatever the R^2. Where float64 cannot certify ``tol`` (ill-conditioned data) the fit
         stops at the precision limit, says so in ``stop_reason_`` and warns with the ``tol``
         that can be certified.
