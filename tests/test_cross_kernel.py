@@ -70,7 +70,7 @@ def test_rounding_within_the_stated_bound(d, weighted):
     Z = np.c_[X, y] - origin  # the shifted rows, each difference rounded once, as the kernel
     weight, sums, cross = shifted_cross_products(X, y, w if weighted else None, origin)
     ref_sums, ref_cross = _longdouble_reference(Z, w)
-    within_block = 4 + BLOCK_ROWS // 8 if d == 1 else 3 + BLOCK_ROWS // 8
+    within_block = 8 + BLOCK_ROWS // 8 if d == 1 else 3 + BLOCK_ROWS // 8
     additions = within_block + -(-n // BLOCK_ROWS)
     assert_within(weight, w.sum(), sum_bound(w, factor=additions / n))
     assert_within(sums, ref_sums.astype(np.float64),
