@@ -28,6 +28,7 @@ from .machine import describe
 
 RESULTS = Path(__file__).parent / "results"
 REPEATS = 5
+FEATURES = [1, 10, 20, 50, 100]
 HEADER = ["n", "d", "data", "X.T @ X s", "X.sum(0) s", "pass s", "pass / slower floor",
           "pass / X.T@X", "pass / X.sum(0)", "fit s", "fit / slower floor"]
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.stats_pass", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1e6 rows only")
     parser.add_argument("--rows", type=float, nargs="+", default=None, metavar="N")
-    parser.add_argument("--features", type=int, nargs="+", default=[1, 10, 100], metavar="D")
+    parser.add_argument("--features", type=int, nargs="+", default=FEATURES, metavar="D")
     parser.add_argument("--data", nargs="+", choices=list(_DATA), default=list(_DATA))
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.rows] if args.rows else (
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             for kind in args.data:
                 lines.append("| " + " | ".join(measure(n, d, kind)) + " |")
                 print(lines[-1], flush=True)
-    if not args.rows and args.features == [1, 10, 100]:
+    if not args.rows and args.features == FEATURES:
         RESULTS.mkdir(exist_ok=True)
         suffix = "quick" if args.quick else "full"
         (RESULTS / f"stats-pass-{suffix}.md").write_text("\n".join(lines) + "\n")

@@ -31,7 +31,7 @@ def _exact(X, y, w, origin):
     return int(weights.sum()), weighted.sum(axis=0), weighted.T @ Z
 
 
-@pytest.mark.parametrize("d", [1, 2, 7, 23])
+@pytest.mark.parametrize("d", [1, 2, 7, 23, 63])
 @pytest.mark.parametrize("n", ROWS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -56,7 +56,7 @@ def _longdouble_reference(Z, w):
 
 @pytest.mark.skipif(np.finfo(np.longdouble).eps > 1e-18,
                     reason="needs an extended-precision long double for its reference")
-@pytest.mark.parametrize("d", [1, 5, 23])
+@pytest.mark.parametrize("d", [1, 5, 23, 63])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_rounding_within_the_stated_bound(d, weighted):
     """Products of random reals: within ``(additions + 1) eps sum |terms|``, with the number
@@ -70,7 +70,7 @@ def test_rounding_within_the_stated_bound(d, weighted):
     Z = np.c_[X, y] - origin  # the shifted rows, each difference rounded once, as the kernel
     weight, sums, cross = shifted_cross_products(X, y, w if weighted else None, origin)
     ref_sums, ref_cross = _longdouble_reference(Z, w)
-    within_block = 8 + BLOCK_ROWS // 8 if d == 1 else 3 + BLOCK_ROWS // 8
+    within_block = 8 + BLOCK_ROWS // 8
     additions = within_block + -(-n // BLOCK_ROWS)
     assert_within(weight, w.sum(), sum_bound(w, factor=additions / n))
     assert_within(sums, ref_sums.astype(np.float64),
@@ -125,8 +125,8 @@ def test_batches_of_a_stream_take_the_compiled_route_exactly():
 @pytest.mark.parametrize(("X", "y", "w", "taken"), [
     (np.zeros((5000, 3)), np.zeros(5000), None, True),
     (np.zeros((5000, 3), np.float32), np.zeros(5000), np.ones(5000), True),
-    (np.zeros((5000, 23)), np.zeros(5000), None, True),
-    (np.zeros((5000, 24)), np.zeros(5000), None, False),  # the BLAS products are faster
+    (np.zeros((5000, 63)), np.zeros(5000), None, True),
+    (np.zeros((5000, 64)), np.zeros(5000), None, False),  # the BLAS products are faster
     (np.zeros((100, 3)), np.zeros(100), None, False),  # small: no compilation waited for
     (np.zeros((5000, 3), np.int64), np.zeros(5000), None, False),  # other types: shifted copy
     (np.zeros((5000, 3), order="F"), np.zeros(5000), None, False),

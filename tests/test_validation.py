@@ -106,8 +106,11 @@ def test_predict_errors():
     model = GDRegressor().fit(X, Y)
     with pytest.raises(ValueError, match="X has 3 features, but GDRegressor is expecting 2"):
         model.predict(np.ones((2, 3)))
-    with pytest.raises(DataError, match="Input X contains NaN at row 1, column 0"):
+    with pytest.raises(DataError, match="Input X contains NaN at row 1, column 0") as caught:
         model.predict(np.array([[1.0, 2.0], [np.nan, 1.0]]))
+    # The advice holds for predicting as for fitting: it names no step.
+    assert str(caught.value).endswith(
+        "Remove or impute non-finite values, e.g. with sklearn.impute.SimpleImputer.")
 
 
 def test_errors_are_also_builtin_exceptions():

@@ -140,7 +140,7 @@ def frame_to_array(X: Any, what: str = "X") -> np.ndarray | None:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
             raise DataError(
                 f"{where}, row {row}, column {name!r}: missing value (null or NaN). Remove or "
-                "impute missing values before fitting, e.g. with sklearn.impute.SimpleImputer."
+                "impute missing values, e.g. with sklearn.impute.SimpleImputer."
             )
         array[:, j] = as_float64(column)
     return array

@@ -2,30 +2,29 @@
 
 With few columns the BLAS route of :mod:`gradreg.stats` spends more time around the products
 than in them: each chunk is copied (shifted) into a buffer, then read again by five small
-products, each with its own call. Here each row is read once, shifted into registers-sized
-scratch and added into the sums and the upper triangle of the cross-products of
-``[x - origin, y - origin_y]`` by a loop compiled with numba. Measured on a 2-core AMD EPYC
-at 1e7 rows x 10 offset columns: 0.19 s against 0.42 s for the BLAS route, where one read of
-``X`` (``X.sum(0)``) takes 0.23 s. With one feature the loop is vectorized: at 1e7 rows, 8 ms
-on one thread (6 ms on two) for the 160 MB of ``x`` and ``y``, where ``X.sum(0)`` reads the 80
-MB of ``x`` in 5 ms; the scalar loop it replaces took 12 ms.
+products, each with its own call. Here each row is read once, shifted into a buffer of a
+sub-block's columns, and the sums and the upper triangle of the cross-products of
+``[x - origin, y - origin_y]`` are formed from it by vectorized loops compiled with numba.
+Measured on a 2-core AMD EPYC at 1e7 rows, two threads: 0.08 s at 10 columns, 0.17 s at 20 and
+0.76 s at 50, where one ``X.T @ X`` takes 0.12, 0.27 and 0.95 s and the BLAS route 0.35, 0.62
+and 1.18 s; at 100 columns BLAS is faster (2.8 s against 3.5 s). With one feature the loop
+reads ``x`` and ``y`` directly: at 1e7 rows, 8 ms on one thread (6 ms on two) for their 160 MB,
+where ``X.sum(0)`` reads the 80 MB of ``x`` in 5 ms.
 
-Rounding. Rows are taken eight at a time; their eight products for one entry (and their
-eight weights) are summed in a balanced tree (three levels) and added to the entry's running
-sum over a block of ``BLOCK_ROWS`` rows, and each block's sums are then added to the pass's
-totals. With one feature the six sums of each sub-block of ``BLOCK_ROWS / 8`` rows are formed
-in vector registers, in an order the compiler chooses (numba's ``fastmath={"reassoc"}``: any
-order of ``m`` terms takes at most ``m - 1`` additions), added to the block's sums (at most
-eight additions) and those to the totals. The number of additions in any one sum is at most
-``8 + BLOCK_ROWS / 8 + n / BLOCK_ROWS`` in both kernels, below the ``n`` of plain recursive
+Rounding. Each sum is formed over sub-blocks of ``BLOCK_ROWS / 8`` rows in vector registers,
+in an order the compiler chooses (numba's ``fastmath={"reassoc"}``: any order of ``m`` terms
+takes at most ``m - 1`` additions); each sub-block's sum is added to its block's (at most eight
+additions) and each block's to the pass's totals. The number of additions in any one sum is
+therefore at most ``8 + BLOCK_ROWS / 8 + n / BLOCK_ROWS``, below the ``n`` of plain recursive
 summation; the usual bound ``(additions + 1) * u * sum |terms|``, ``u = eps / 2`` (Higham,
-*Accuracy and Stability of Numerical Algorithms*, 2nd ed., sections 4.2 and 4.6: it holds
-for any order), is therefore within ``(8 + BLOCK_ROWS / 8 + n / BLOCK_ROWS + 1) * eps * sum
-|terms|``, as it is for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``):
-one rounding in place of two, never more. Vector widths differ between CPUs, and so may the
-last bits of the one-feature sums; the bound is the same on all of them.
+*Accuracy and Stability of Numerical Algorithms*, 2nd ed., sections 4.2 and 4.6: it holds for
+any order), is within ``(8 + BLOCK_ROWS / 8 + n / BLOCK_ROWS + 1) * eps * sum |terms|``, as it
+is for BLAS. Fused multiply-adds may be used (``fastmath={"contract"}``): one rounding in place
+of two, never more. Vector widths differ between CPUs, and so may the last bits of the sums;
+the bound is the same on all of them. The shift itself is not reassociated: each difference
+``x - origin`` is formed before any sum (the tests' offset columns check it).
 
-The kernel is compiled at most twice (float32 and float64 rows, whatever their flags: it is
+Each kernel is compiled at most twice (float32 and float64 rows, whatever their flags: it is
 given read-only views) and cached on disk where a folder allows it (:mod:`gradreg._jit`).
 """
 
@@ -39,19 +38,57 @@ __all__ = ["BLOCK_ROWS", "shifted_cross_products"]
 
 # Rows whose products are summed apart before they join the running totals.
 BLOCK_ROWS = 4096
-# Rows of a sub-block of the one-feature kernel, summed in vector registers.
+# Rows of a sub-block, whose sums are formed in vector registers in any order.
 _SUB_ROWS = BLOCK_ROWS // 8
-# Rows taken side by side: their products for one entry are independent additions.
-_WIDTH = 8
+# A sub-block's shifted columns are rows of a buffer this much longer than _SUB_ROWS: at a
+# stride of exactly 4 KB the writes of one row of X to its columns would all fall in the same
+# cache sets (measured: 8 times slower).
+_PAD = 8
 
 
-@compiled(nogil=True, fastmath={"contract"})
+@compiled(nogil=True, fastmath={"contract", "reassoc"})
+def _dot(a, b, m):  # pragma: no cover - compiled
+    """``sum_r a[r] b[r]`` over ``r < m``, in any order."""
+    total = 0.0
+    for r in range(m):
+        total += a[r] * b[r]
+    return total
+
+
+@compiled(nogil=True, fastmath={"contract", "reassoc"})
+def _dot4(a, b0, b1, b2, b3, m, out, i, j):  # pragma: no cover - compiled
+    """Add ``a . b_k`` (over ``r < m``, in any order) to ``out[i, j + k]``, k = 0..3: one
+    read of ``a`` for four products."""
+    s0 = s1 = s2 = s3 = 0.0
+    for r in range(m):
+        v = a[r]
+        s0 += v * b0[r]
+        s1 += v * b1[r]
+        s2 += v * b2[r]
+        s3 += v * b3[r]
+    out[i, j] += s0
+    out[i, j + 1] += s1
+    out[i, j + 2] += s2
+    out[i, j + 3] += s3
+
+
+@compiled(nogil=True, fastmath={"contract", "reassoc"})
+def _sum(a, m):  # pragma: no cover - compiled
+    total = 0.0
+    for r in range(m):
+        total += a[r]
+    return total
+
+
+@compiled(nogil=True)
 def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - compiled
+    """Each sub-block's shifted rows written as columns (``Z``, and ``A = Z w`` when
+    weighted), their sums and the upper triangle of ``A Z^T`` by vectorized dot products,
+    added to the block's sums, whose sums are added to the pass's."""
     n, d = X.shape
     p = d + 1
-    z = np.zeros((_WIDTH, p))  # shifted rows, [x - origin, y - origin_y]
-    a = np.zeros((_WIDTH, p))  # the same times the row's weight
-    g = np.zeros(_WIDTH)  # the rows' weights
+    Z = np.empty((p, _SUB_ROWS + _PAD))  # [x - origin, y - origin_y], a column per row
+    A = np.empty((p, _SUB_ROWS + _PAD)) if weighted else Z
     block_cross = np.empty((p, p))
     block_sums = np.empty(p)
     total = 0.0
@@ -60,45 +97,35 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
         block_cross[:] = 0.0
         block_sums[:] = 0.0
         block_weight = 0.0
-        # The block's rows indexed from 0 (see _sub_block_one).
-        Xb, yb, wb = X[start:stop], y[start:stop], w[start:stop]
-        m = stop - start
-        for first in range(0, m, _WIDTH):
-            taken = min(_WIDTH, m - first)
-            for k in range(_WIDTH):
-                if k < taken:
-                    row = first + k
-                    weight = wb[row] if weighted else 1.0
-                    for j in range(d):
-                        value = np.float64(Xb[row, j]) - origin[j]
-                        z[k, j] = value
-                        a[k, j] = value * weight
-                    value = yb[row] - origin[d]
-                    z[k, d] = value
-                    a[k, d] = value * weight
-                    g[k] = weight
-                else:  # past the last row: zeros add nothing
-                    for j in range(p):
-                        z[k, j] = 0.0
-                        a[k, j] = 0.0
-                    g[k] = 0.0
-            # The weights in the same tree as the products (a running sum of each row's weight
-            # would take BLOCK_ROWS additions, eight times the bound stated above).
-            block_weight += ((g[0] + g[1]) + (g[2] + g[3])) + ((g[4] + g[5]) + (g[6] + g[7]))
+        for lo in range(start, stop, _SUB_ROWS):
+            # The sub-block's rows indexed from 0 (see _sub_block_one).
+            Xs, ys, ws = X[lo:stop], y[lo:stop], w[lo:stop]
+            m = min(_SUB_ROWS, stop - lo)
+            for r in range(m):
+                for j in range(d):
+                    Z[j, r] = np.float64(Xs[r, j]) - origin[j]
+                Z[d, r] = ys[r] - origin[d]
+            if weighted:
+                for j in range(p):
+                    for r in range(m):
+                        A[j, r] = Z[j, r] * ws[r]
+                block_weight += _sum(ws, m)
+            else:
+                block_weight += m
             for i in range(p):
-                a0, a1, a2, a3 = a[0, i], a[1, i], a[2, i], a[3, i]
-                a4, a5, a6, a7 = a[4, i], a[5, i], a[6, i], a[7, i]
-                block_sums[i] += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-                for j in range(i, p):
-                    block_cross[i, j] += (
-                        ((a0 * z[0, j] + a1 * z[1, j]) + (a2 * z[2, j] + a3 * z[3, j]))
-                        + ((a4 * z[4, j] + a5 * z[5, j]) + (a6 * z[6, j] + a7 * z[7, j]))
-                    )
+                block_sums[i] += _sum(A[i], m)
+                j = i
+                while j + 4 <= p:
+                    _dot4(A[i], Z[j], Z[j + 1], Z[j + 2], Z[j + 3], m, block_cross, i, j)
+                    j += 4
+                while j < p:
+                    block_cross[i, j] += _dot(A[i], Z[j], m)
+                    j += 1
+        total += block_weight
         for i in range(p):
             sums[i] += block_sums[i]
             for j in range(i, p):
                 cross[i, j] += block_cross[i, j]
-        total += block_weight
     return total
 
 

@@ -183,7 +183,7 @@ def check_finite(values: np.ndarray, what: str, row_offset: int = 0) -> None:
     kind = "NaN" if np.isnan(value) else "infinity"
     raise DataError(
         f"Input {what} contains {kind} at {where} (value {value!r}). "
-        "Remove or impute non-finite values before fitting, e.g. with "
+        "Remove or impute non-finite values, e.g. with "
         "sklearn.impute.SimpleImputer."
     )
 

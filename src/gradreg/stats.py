@@ -272,11 +272,11 @@ class _ShiftedSums:
 
 # The compiled pass (gradreg._cross_kernel) reads each row once and forms the products from it;
 # beside the BLAS route, which copies each chunk and reads it again with five small products,
-# it took (2-core AMD EPYC, 1e7 rows, offset columns) 0.45 times the time at 10 features,
-# 0.6 at 20 and 0.9 at 23, and more beyond: the BLAS products then dominate and are faster
-# than the compiled loop. It serves calls with at least _COMPILED_MIN_ROWS rows, so that small
-# fits never wait for its compilation (once per machine; it is cached on disk).
-_COMPILED_MAX_COLUMNS = 24  # features + 1
+# it took (2-core AMD EPYC, 1e7 rows, two threads) a quarter of the time at 10 features, 0.3 at
+# 20, 0.65 at 50 and about the same at 80; at 100 BLAS is faster. It serves calls with at least
+# _COMPILED_MIN_ROWS rows, so that small fits never wait for its compilation (once per
+# machine; it is cached on disk).
+_COMPILED_MAX_COLUMNS = 64  # features + 1
 _COMPILED_MIN_ROWS = 4096
 
 
@@ -327,6 +327,9 @@ _GROUP_ROWS = 1 << 20
 # thread's start is a large part of the work.
 _THREADED_ROWS = 200_000
 _THREADED_MIN_ROWS = 20_000
+# One feature (the compiled pass reads x and y at the speed of memory): a second thread
+# saved a fifth at 2e6 rows and cost a third more at 1e6.
+_THREADED_ROWS_ONE = 2_000_000
 _THREADED_PRODUCTS = 20_000_000  # rows x (features + 1)^2
 
 
@@ -468,6 +471,8 @@ def shifted_stats_from_arrays(
         large = n >= _THREADED_ROWS or (
             n >= _THREADED_MIN_ROWS and n * (d + 1) ** 2 >= _THREADED_PRODUCTS
         )
+        if d == 1:
+            large = n >= _THREADED_ROWS_ONE
         threads = min(os.cpu_count() or 1, _MAX_THREADS) if large else 1
     if threads <= 1:
         with np.errstate(**_QUIET):

@@ -185,7 +185,7 @@ class DaskSource:
             if bad >= 0:
                 raise DataError(
                     f"Input X or y contains NaN or infinity at row {offset + bad}. Remove or "
-                    "impute non-finite values before fitting."
+                    "impute non-finite values."
                 )
             offset += rows
         if self.sample_weight is not None:
