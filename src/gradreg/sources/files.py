@@ -279,19 +279,26 @@ class FileSource:
         n_features = self.n_features
         row = 0
         for batch in self._record_batches(file, columns):
-            table = np.empty((batch.num_rows, len(columns)), dtype=np.float64)
+            # X and y apart, each contiguous: the compiled statistics pass reads them in place.
+            X = np.empty((batch.num_rows, n_features), dtype=np.float64)
+            y = np.zeros(batch.num_rows)
             for j, name in enumerate(columns):
                 column = batch.column(name)
                 if column.null_count:
                     bad = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
                     self._raise_bad_cell(file, row + bad, name, "missing value or NaN")
-                table[:, j] = as_float64(column)
-            if not np.isfinite(table).all():
-                i, j = np.argwhere(~np.isfinite(table))[0]
-                self._raise_bad_cell(file, row + int(i), columns[j], str(table[i, j]))
+                if j < n_features:
+                    X[:, j] = as_float64(column)
+                else:
+                    y[:] = as_float64(column)
+            finite_x, finite_y = np.isfinite(X), np.isfinite(y)
+            if not (finite_x.all() and finite_y.all()):
+                bad = ~np.column_stack([finite_x, finite_y])[:, : len(columns)]
+                i, j = (int(k) for k in np.argwhere(bad)[0])  # the first in reading order
+                value = X[i, j] if j < n_features else y[i]
+                self._raise_bad_cell(file, row + i, columns[j], str(value))
             row += batch.num_rows
-            target = table[:, n_features] if self.target is not None else np.zeros(len(table))
-            yield table[:, :n_features], target
+            yield X, y
 
     def _record_batches(self, file: DataFile, columns: list[str]) -> Iterator[pa.RecordBatch]:
         try:
