@@ -174,9 +174,7 @@ class _Tracker:
             distance = optimum.distance(theta)
             self.error_bound = optimum.bound_at(distance)
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
-                if self.config.solver != "cg":
-                    return True
-                return self._settled(distance, optimum.rounding)
+                return self.config.solver != "cg" or self._settled(distance, optimum.rounding)
             return self.at_floor and self._settled(distance, optimum.rounding)
         # Without the optimum (very many features) only the gradient can be checked: a relative
         # decrease, which certifies nothing; the fit then stops without claiming convergence.

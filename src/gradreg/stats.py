@@ -468,11 +468,12 @@ def shifted_stats_from_arrays(
         return np.zeros(d + 1), SufficientStats.empty(d)
     origin = _origin(X, y, sample_weight)
     if threads is None:
-        large = n >= _THREADED_ROWS or (
-            n >= _THREADED_MIN_ROWS and n * (d + 1) ** 2 >= _THREADED_PRODUCTS
-        )
         if d == 1:
             large = n >= _THREADED_ROWS_ONE
+        else:
+            large = n >= _THREADED_ROWS or (
+                n >= _THREADED_MIN_ROWS and n * (d + 1) ** 2 >= _THREADED_PRODUCTS
+            )
         threads = min(os.cpu_count() or 1, _MAX_THREADS) if large else 1
     if threads <= 1:
         with np.errstate(**_QUIET):
