@@ -56,9 +56,10 @@ def _dot(a, b, m):  # pragma: no cover - compiled
 
 
 @compiled(nogil=True, fastmath={"contract", "reassoc"})
-def _dot4(a, b0, b1, b2, b3, m, out, i, j):  # pragma: no cover - compiled
-    """Add ``a . b_k`` (over ``r < m``, in any order) to ``out[i, j + k]``, k = 0..3: one
-    read of ``a`` for four products."""
+def _dot4(a, b0, b1, b2, b3, m):  # pragma: no cover - compiled
+    """``a . b_k`` over ``r < m``, in any order, for k = 0..3: one read of ``a`` for four
+    products. (The caller adds them up: an addition compiled with ``reassoc`` could fold its
+    running total into the start of these sums, and lengthen them.)"""
     s0 = s1 = s2 = s3 = 0.0
     for r in range(m):
         v = a[r]
@@ -66,10 +67,7 @@ def _dot4(a, b0, b1, b2, b3, m, out, i, j):  # pragma: no cover - compiled
         s1 += v * b1[r]
         s2 += v * b2[r]
         s3 += v * b3[r]
-    out[i, j] += s0
-    out[i, j + 1] += s1
-    out[i, j + 2] += s2
-    out[i, j + 3] += s3
+    return s0, s1, s2, s3
 
 
 @compiled(nogil=True, fastmath={"contract", "reassoc"})
@@ -116,7 +114,11 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
                 block_sums[i] += _sum(A[i], m)
                 j = i
                 while j + 4 <= p:
-                    _dot4(A[i], Z[j], Z[j + 1], Z[j + 2], Z[j + 3], m, block_cross, i, j)
+                    s0, s1, s2, s3 = _dot4(A[i], Z[j], Z[j + 1], Z[j + 2], Z[j + 3], m)
+                    block_cross[i, j] += s0
+                    block_cross[i, j + 1] += s1
+                    block_cross[i, j + 2] += s2
+                    block_cross[i, j + 3] += s3
                     j += 4
                 while j < p:
                     block_cross[i, j] += _dot(A[i], Z[j], m)
@@ -130,9 +132,9 @@ def _add_rows(X, y, w, weighted, origin, sums, cross):  # pragma: no cover - com
 
 
 @compiled(nogil=True, fastmath={"contract", "reassoc"})
-def _sub_block_one(x, y, w, weighted, lo, hi, ox, oy, out):  # pragma: no cover - compiled
-    """Add the six sums of rows ``lo:hi`` (at most ``_SUB_ROWS``) into ``out``, in whatever
-    order the compiler vectorizes them (``reassoc``)."""
+def _sub_block_one(x, y, w, weighted, lo, hi, ox, oy):  # pragma: no cover - compiled
+    """The six sums of rows ``lo:hi`` (at most ``_SUB_ROWS``), in whatever order the compiler
+    vectorizes them (``reassoc``); the caller adds them up (see :func:`_dot4`)."""
     # Slices indexed from 0: indices the compiler knows are not negative, so it reads them as
     # vectors (from lo, numba's wraparound of negative indices turns each read into a select).
     xs, ys, ws = x[lo:hi], y[lo:hi], w[lo:hi]
@@ -161,12 +163,7 @@ def _sub_block_one(x, y, w, weighted, lo, hi, ox, oy, out):  # pragma: no cover 
             sxy += u * s
             syy += s * s
         sw = float(m)
-    out[0] += sw
-    out[1] += sx
-    out[2] += sy
-    out[3] += sxx
-    out[4] += sxy
-    out[5] += syy
+    return sw, sx, sy, sxx, sxy, syy
 
 
 @compiled(nogil=True)
@@ -182,7 +179,9 @@ def _add_rows_one(x, y, w, weighted, origin, sums, cross):  # pragma: no cover -
         stop = min(start + BLOCK_ROWS, n)
         block[:] = 0.0
         for lo in range(start, stop, _SUB_ROWS):
-            _sub_block_one(x, y, w, weighted, lo, min(lo + _SUB_ROWS, stop), ox, oy, block)
+            part = _sub_block_one(x, y, w, weighted, lo, min(lo + _SUB_ROWS, stop), ox, oy)
+            for k in range(6):
+                block[k] += part[k]
         total += block[0]
         sums[0] += block[1]
         sums[1] += block[2]
