@@ -173,10 +173,10 @@ class _Tracker:
         if optimum is not None:
             distance = optimum.distance(theta)
             self.error_bound = optimum.bound_at(distance)
+            if self.error_bound <= self.tol and self.config.solver == "cg":
+                return self._settled(distance, optimum.rounding, self._cg_window())
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
-                if self.config.solver != "cg":
-                    return True
-                return self._settled(distance, optimum.rounding)
+                return True
             return self.at_floor and self._settled(distance, optimum.rounding)
         # Without the optimum (very many features) only the gradient can be checked: a relative
         # decrease, which certifies nothing; the fit then stops without claiming convergence.
@@ -184,14 +184,26 @@ class _Tracker:
             return False
         return grad_norm <= _MARGIN * self.config.tol * max(self.first_grad_norm, 1e-300)
 
-    def _settled(self, distance: float, rounding: float) -> bool:
-        """Close to the optimum (within ``rounding``) and no longer getting closer."""
+    def _settled(self, distance: float, rounding: float, window: int | None = None) -> bool:
+        """Close to the optimum (within ``rounding``) and no longer getting closer; with a
+        ``window`` (tol met), no longer getting closer in that many epochs, at any distance."""
         if distance <= max(_SETTLED * rounding, _ULPS * _EPS):
             return True
         if distance < 0.5 * self.best_distance:
             self.best_distance, self.best_epoch = distance, len(self.history["loss"])
         stale = len(self.history["loss"]) - self.best_epoch
+        if window is not None:
+            return stale >= window
         return distance <= rounding and stale > max(_STALE_EPOCHS, 3 * self.problem.n_params)
+
+    def _cg_window(self) -> int:
+        """Epochs in which conjugate gradient, once tol is met, must halve its distance to the
+        optimum to go on: two restart cycles, so that one whole cycle from a restart (a round
+        of refinement from the true residual, which in exact arithmetic ends at the optimum)
+        lies within it. A cycle that does not halve the distance shows the floor of the
+        descent's own coordinates (raw ones with ``standardize=False`` may be far worse
+        conditioned than the optimum's), which more cycles do not pass."""
+        return 2 * min(self.problem.n_params + 1, _BASIS_MAX)
 
     def end_epoch(
         self, epoch: int, theta: np.ndarray, loss: float, grad_norm: float, lr: float,
