@@ -9,6 +9,9 @@ at most at tol and the continuation ends at ``16 eps`` at the latest, so it take
 (``standardize=False``) are far worse conditioned than the optimum's: there the iterates
 stop coming closer well above the optimum's own rounding, and a fit that waited for it ran to
 ``max_iter``.
+
+Where the descent stops is decided by the closest distance so far and its epoch; a
+checkpoint keeps them, so that a resumed fit stops where the uninterrupted one does.
 """
 
 import math
@@ -18,6 +21,7 @@ import numpy as np
 import pytest
 
 from gradreg import GDRegressor
+from gradreg.errors import FitInterrupted
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -46,3 +50,36 @@ def test_cg_past_tol_stops_once_it_no_longer_comes_closer(offset, d):
     window = 2 * (d + 2)  # p = d + 1 parameters with the intercept
     continuation = (math.log2(tol / (16 * EPS)) + 1) * window
     assert model.n_iter_ - first <= continuation
+
+
+def interrupt_at(epoch):
+    def callback(info):
+        if info.epoch == epoch:
+            raise KeyboardInterrupt
+
+    return callback
+
+
+SETTLING = [
+    # conjugate gradient past tol, in raw coordinates where it stops short of the rounding
+    ("offset 10", lambda: offset_design(10.0, 10), {"standardize": False}),
+    ("offset 100", lambda: offset_design(100.0, 10), {"standardize": False}),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "settings"), SETTLING, ids=[s[0] for s in SETTLING])
+def test_resume_stops_where_the_uninterrupted_fit_stops(name, data, settings, tmp_path):
+    X, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the floor case warns that tol cannot be certified
+        full = GDRegressor(**settings).fit(X, y)
+        late = full.n_iter_ - 5  # past the last halving: the stop depends on when it was
+        model = GDRegressor(callbacks=interrupt_at(late), **settings)
+        with pytest.raises(FitInterrupted):
+            model.fit(X, y, checkpoint=tmp_path / "ck.json", checkpoint_every=1)
+        resumed = GDRegressor(**settings).fit(X, y, resume=tmp_path / "ck.json")
+    assert full.n_iter_ < full.max_iter  # it stopped by settling, not by max_iter
+    assert resumed.n_iter_ == full.n_iter_
+    np.testing.assert_array_equal(resumed.coef_, full.coef_)
+    assert resumed.intercept_ == full.intercept_
+    np.testing.assert_array_equal(resumed.history_["loss"], full.history_["loss"])

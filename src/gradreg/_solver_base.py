@@ -151,6 +151,8 @@ class _Tracker:
             return None, 1
         self.history = {k: list(v) for k, v in saved["history"].items()}
         self.rises = int(saved["rises"])
+        self.best_distance = float(saved["best_distance"])
+        self.best_epoch = int(saved["best_epoch"])
         self.first_grad_norm = self.history["grad_norm"][0]
         return saved, int(saved["epoch"]) + 1
 
@@ -158,7 +160,10 @@ class _Tracker:
         """Hand the full state to the checkpoint writer when one is due."""
         writer = self.config.checkpoint
         if writer is not None and writer.due(epoch):
-            writer({"epoch": epoch, "history": self.history, "rises": self.rises, **state})
+            # The closest distance so far and its epoch decide when a descent has settled:
+            # a resumed fit must stop where the uninterrupted one does.
+            writer({"epoch": epoch, "history": self.history, "rises": self.rises,
+                    "best_distance": self.best_distance, "best_epoch": self.best_epoch, **state})
 
     def _append(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
         self.certified = self._check(theta, loss, grad_norm)
