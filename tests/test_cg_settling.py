@@ -83,3 +83,15 @@ def test_resume_stops_where_the_uninterrupted_fit_stops(name, data, settings, tm
     np.testing.assert_array_equal(resumed.coef_, full.coef_)
     assert resumed.intercept_ == full.intercept_
     np.testing.assert_array_equal(resumed.history_["loss"], full.history_["loss"])
+
+
+@pytest.mark.parametrize(("offset", "d"), [(10.0, 10), (100.0, 10)])
+def test_warm_start_from_a_settled_fit_takes_no_epoch(offset, d):
+    X, y = offset_design(offset, d)
+    model = GDRegressor(standardize=False, warm_start=True).fit(X, y)
+    # bound >= distance: the start is within the margin (a hundredth of tol) of the optimum,
+    # less the few eps its trip through coef_ and intercept_ may add.
+    assert model.coef_error_bound_ <= 0.01 * model.tol - 1e3 * EPS
+    refit = model.fit(X, y)
+    assert refit.n_iter_ == 0
+    assert refit.converged_

@@ -178,7 +178,11 @@ class _Tracker:
         if optimum is not None:
             distance = optimum.distance(theta)
             self.error_bound = optimum.bound_at(distance)
-            if self.error_bound <= self.tol and self.config.solver == "cg":
+            # A starting point already within tol's margin (a warm start from a fit that went
+            # on for the digits) is kept: from there CG would take its whole window only to
+            # find that it comes no closer.
+            started = len(self.history["loss"]) > 1
+            if self.error_bound <= self.tol and self.config.solver == "cg" and started:
                 return self._settled(distance, optimum.rounding, self._cg_window())
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
                 return True
