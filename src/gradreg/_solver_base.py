@@ -49,9 +49,9 @@ _ULPS = 16
 _STALE_EPOCHS = 50
 # The descent goes on until its distance to the optimum is this fraction of tol (a margin that
 # costs a few epochs), or until it stalls; it is converged when the bound meets tol. Conjugate
-# gradient, whose steps cost O(d^2) on the statistics, goes on from there to the optimum's own
-# rounding (as where tol cannot be certified), so its coefficients carry every digit the
-# optimum has rather than those tol asks for.
+# gradient, whose steps cost O(d^2) on the statistics, goes on once tol is met to the optimum's
+# own rounding, or until two restart cycles bring it no closer (_Tracker._cg_window), so its
+# coefficients carry every digit the optimum has rather than those tol asks for.
 _MARGIN = 1e-2
 # AdaGrad's offset under the square root (that of gradreg.optim.adagrad).
 _ADAGRAD_EPS = 1e-7
