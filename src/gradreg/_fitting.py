@@ -315,6 +315,8 @@ def state_template(config: FitConfig, n_params: int) -> dict:
         "history": {"loss": Floats(longest), "grad_norm": Floats(longest),
                     "gap": Floats(longest, nan=True)},
         "rises": Integer(0, config.max_iter),
+        "best_distance": Real(infinite=True),
+        "best_epoch": Integer(0, config.max_iter),
         "theta": vector,
     }
     if config.solver == "cg":

@@ -49,9 +49,9 @@ _ULPS = 16
 _STALE_EPOCHS = 50
 # The descent goes on until its distance to the optimum is this fraction of tol (a margin that
 # costs a few epochs), or until it stalls; it is converged when the bound meets tol. Conjugate
-# gradient, whose steps cost O(d^2) on the statistics, goes on from there to the optimum's own
-# rounding (as where tol cannot be certified), so its coefficients carry every digit the
-# optimum has rather than those tol asks for.
+# gradient, whose steps cost O(d^2) on the statistics, goes on once tol is met to the optimum's
+# own rounding, or until two restart cycles bring it no closer (_Tracker._cg_window), so its
+# coefficients carry every digit the optimum has rather than those tol asks for.
 _MARGIN = 1e-2
 # AdaGrad's offset under the square root (that of gradreg.optim.adagrad).
 _ADAGRAD_EPS = 1e-7
@@ -151,6 +151,8 @@ class _Tracker:
             return None, 1
         self.history = {k: list(v) for k, v in saved["history"].items()}
         self.rises = int(saved["rises"])
+        self.best_distance = float(saved["best_distance"])
+        self.best_epoch = int(saved["best_epoch"])
         self.first_grad_norm = self.history["grad_norm"][0]
         return saved, int(saved["epoch"]) + 1
 
@@ -158,7 +160,10 @@ class _Tracker:
         """Hand the full state to the checkpoint writer when one is due."""
         writer = self.config.checkpoint
         if writer is not None and writer.due(epoch):
-            writer({"epoch": epoch, "history": self.history, "rises": self.rises, **state})
+            # The closest distance so far and its epoch decide when a descent has settled:
+            # a resumed fit must stop where the uninterrupted one does.
+            writer({"epoch": epoch, "history": self.history, "rises": self.rises,
+                    "best_distance": self.best_distance, "best_epoch": self.best_epoch, **state})
 
     def _append(self, theta: np.ndarray, loss: float, grad_norm: float) -> bool:
         self.certified = self._check(theta, loss, grad_norm)
@@ -173,8 +178,14 @@ class _Tracker:
         if optimum is not None:
             distance = optimum.distance(theta)
             self.error_bound = optimum.bound_at(distance)
+            # A starting point already within tol's margin (a warm start from a fit that went
+            # on for the digits) is kept: from there CG would take its whole window only to
+            # find that it comes no closer.
+            started = len(self.history["loss"]) > 1
+            if self.error_bound <= self.tol and self.config.solver == "cg" and started:
+                return self._settled(distance, optimum.rounding, self._cg_window())
             if self.error_bound <= self.tol and distance <= _MARGIN * self.tol:
-                return self.config.solver != "cg" or self._settled(distance, optimum.rounding)
+                return True
             return self.at_floor and self._settled(distance, optimum.rounding)
         # Without the optimum (very many features) only the gradient can be checked: a relative
         # decrease, which certifies nothing; the fit then stops without claiming convergence.
@@ -182,14 +193,26 @@ class _Tracker:
             return False
         return grad_norm <= _MARGIN * self.config.tol * max(self.first_grad_norm, 1e-300)
 
-    def _settled(self, distance: float, rounding: float) -> bool:
-        """Close to the optimum (within ``rounding``) and no longer getting closer."""
+    def _settled(self, distance: float, rounding: float, window: int | None = None) -> bool:
+        """Close to the optimum (within ``rounding``) and no longer getting closer; with a
+        ``window`` (tol met), no longer getting closer in that many epochs, at any distance."""
         if distance <= max(_SETTLED * rounding, _ULPS * _EPS):
             return True
         if distance < 0.5 * self.best_distance:
             self.best_distance, self.best_epoch = distance, len(self.history["loss"])
         stale = len(self.history["loss"]) - self.best_epoch
+        if window is not None:
+            return stale >= window
         return distance <= rounding and stale > max(_STALE_EPOCHS, 3 * self.problem.n_params)
+
+    def _cg_window(self) -> int:
+        """Epochs in which conjugate gradient, once tol is met, must halve its distance to the
+        optimum to go on: two restart cycles, so that one whole cycle from a restart (a round
+        of refinement from the true residual, which in exact arithmetic ends at the optimum)
+        lies within it. A cycle that does not halve the distance shows the floor of the
+        descent's own coordinates (raw ones with ``standardize=False`` may be far worse
+        conditioned than the optimum's), which more cycles do not pass."""
+        return 2 * min(self.problem.n_params + 1, _BASIS_MAX)
 
     def end_epoch(
         self, epoch: int, theta: np.ndarray, loss: float, grad_norm: float, lr: float,

@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 FORMAT = "gradreg-checkpoint"
-FORMAT_VERSION = 1
+# Version 2 saves when the descent last came closer to the optimum (its stopping rule reads it).
+FORMAT_VERSION = 2
 
 # Optimizer states that may appear in a checkpoint, by name; nothing else is ever rebuilt.
 _STATE_TYPES = {
