@@ -149,8 +149,10 @@ def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.
         )
         message = (
             f"{name} cannot certify tol={model.tol:g}: at condition number "
-            f"{optimum.slope_condition:.3g} float64 resolves the coefficients only to a "
-            f"relative error of {floor:.3g}; the bound reached is {bound:.3g}. {advice}."
+            f"{optimum.slope_condition:.3g} of the standardized Gram matrix (the design's, "
+            f"squared) the smallest bound float64 lets it certify is {floor:.3g} (a bound: "
+            f"the error itself is often far smaller); the bound reached is {bound:.3g}. "
+            f"{advice}."
         )
     else:
         condition = f"condition number {optimum.slope_condition:.3g}"

@@ -138,7 +138,9 @@ default="auto"
         whatever the R^2. Where float64 cannot certify ``tol`` (ill-conditioned data) the fit
         stops at the precision limit, says so in ``stop_reason_`` and warns with the ``tol``
         that can be certified.
-        ``None`` runs ``max_iter`` epochs whatever the bound.
+        ``None`` never stops for the bound: the descent runs ``max_iter`` epochs, or until
+        it can go no further (conjugate gradient's residual vanishes), towards an optimum
+        computed as for the default ``tol``.
     early_stopping : bool, default=False
         For ``"sgd"``: hold out ``validation_fraction`` of the rows and stop when their loss has
         not improved for ``n_iter_no_change`` epochs.

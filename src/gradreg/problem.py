@@ -35,6 +35,8 @@ _EPS = float(np.finfo(float).eps)
 # The descent stops this fraction of tol from the optimum (the solvers' margin): a bound on the
 # optimum's own error below it leaves tol within reach.
 _DESCENT_MARGIN = 1e-2
+# The accuracy the optimum is computed to when a fit has no target (tol=None): the default tol.
+_UNTARGETED = 1e-8
 
 
 @dataclass
@@ -139,13 +141,16 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     canon_penalty = penalty.scaled(canon.scale, canon.n_params)
     mapping = CoordinateMap.between(precond, canon)
     n_rows = int(stats.n_rows)
+    # Without a target (tol=None: run the epochs whatever the bound) the optimum the descent
+    # heads for is computed as for the default tol, never less accurately.
+    target = _UNTARGETED if tol is None else tol
     if qr is None:
         canonical = Quadratic(stats, canon, canon_penalty)
         optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
         if not _in_memory(source) or int(stats.n_rows) != getattr(source, "n_rows", -1):
             # Statistics merged from parts (files, Dask, partial_fit's earlier calls).
             optimum = _with_merge_rounding(optimum, stats, canon)
-        if tol is None or optimum.rounding <= tol or not _rereadable(source):
+        if optimum.rounding <= target or not _rereadable(source):
             return objective, _with_intercept_rounding(optimum, canon, source, stats)
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
@@ -154,13 +159,13 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     in_memory = _in_memory(source)
     if (in_memory or _files(source)) and not canon_penalty.has_l1 and \
             optimum.rank == canon.n_params:
-        if in_memory and _needs_augmented(optimum, n_rows, canon_penalty, tol):
+        if in_memory and _needs_augmented(optimum, n_rows, canon_penalty, target):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
             optimum, measured = _lower_loss(optimum, refined, source, canon, canon_penalty)
-            optimum = _measured(optimum, source, canon, canon_penalty, tol, measured)
-        elif _measurable(optimum, canon_penalty, tol):
-            optimum = _measured(optimum, source, canon, canon_penalty, tol, None,
+            optimum = _measured(optimum, source, canon, canon_penalty, target, measured)
+        elif _measurable(optimum, canon_penalty, target):
+            optimum = _measured(optimum, source, canon, canon_penalty, target, None,
                                 unresolved=lambda o: refine(o, source, canon))
         elif in_memory and not (tol is not None and np.any(canon_penalty.l2_weights > 0)):
             # A ridge optimum's solve is measured already (gradreg._solve_error); refined with
