@@ -23,7 +23,13 @@ from .checkpoint import (
     Rows,
     read_checkpoint,
 )
-from .errors import ConvergenceWarning, GradregWarning, ModelFormatError, ParameterError
+from .errors import (
+    ConvergenceWarning,
+    DataRangeError,
+    GradregWarning,
+    ModelFormatError,
+    ParameterError,
+)
 from .optim import OPTIMIZERS
 from .problem import Problem
 
@@ -32,6 +38,7 @@ __all__ = [
     "fit_report",
     "json_params",
     "out_of_range",
+    "require_weights_in_range",
     "power_of_two_exponent",
     "training_metrics",
     "warn_about_problem",
@@ -409,6 +416,48 @@ def out_of_range(stats) -> bool:
     """Whether a column's magnitude is so small that its squares underflow."""
     size = stats.magnitudes
     return bool(np.any((size > 0) & (size < _TINY)))
+
+
+def require_weights_in_range(stats) -> None:
+    """Refuse weights so small beside the data that the statistics' terms underflow.
+
+    Each row adds ``w z_j`` and ``w z_j z_k`` (``z`` its values less the origin, of the size
+    of the column's spread or mean) to sums kept in float64; below the smallest normal number
+    a term keeps only its multiples of 2^-1074, so once the average term ``(W / n) size^2`` is
+    there the statistics lose their precision, or vanish (a fit of zeros). Where every term
+    ``w z`` underflows, even the means vanish and no size is left to judge by; with average
+    weights of at least ``sqrt(tiny)`` (about 1e-154) that needs values below ``sqrt(tiny)``,
+    which :func:`out_of_range` refuses, so smaller average weights are refused whatever the
+    data. Fits of arrays scale the weights first (their largest near 1); a stream's weights are
+    used as they come (files, ``partial_fit``), and a fit is the same for the weights times
+    any constant.
+
+    Raises
+    ------
+    DataRangeError
+        When the average weight ``W / n`` is below ``sqrt(tiny)``, or a column of size at
+        least ``_TINY`` (whose squares are in range) has ``(W / n) size^2`` below float64's
+        smallest normal number ``tiny`` (``size``: the larger of its mean's size and its
+        spread).
+    """
+    if stats.weight_sum <= 0 or not stats.n_rows:
+        return
+    size = stats.magnitudes
+    rate = stats.weight_sum / stats.n_rows
+    with np.errstate(under="ignore"):
+        # Columns whose own squares leave the range are out_of_range's (and the reported
+        # rounding's, see _subnormal): here only what the weights bring below it.
+        low = (size >= _TINY) & (rate * size**2 < _SMALLEST_NORMAL)
+    if rate < math.sqrt(_SMALLEST_NORMAL) or np.any(low):
+        raise DataRangeError(
+            f"The sample weights (mean {rate:.3g}) are so small that their products with the "
+            "data underflow float64 (below about 1e-308), and the statistics would lose their "
+            "precision. Multiply the weights by a constant (the fit is the same for any), "
+            "e.g. divide them by their largest value."
+        )
+
+
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 
 def power_of_two_exponent(largest) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 
 from ._chunks import blas_for_small_products
 from ._estimator_store import with_reported_rounding
-from ._fitting import training_metrics
+from ._fitting import require_weights_in_range, training_metrics
 from ._sgd_steps import compiled_rows
 from ._solver_base import _SGD_AVERAGED_FRACTION, _SGD_FRACTION
 from ._units import COST_FACTOR, rate_factor
@@ -88,6 +88,7 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     else:
         chunk = moments_from_batches(source.batches(_BATCH), source.n_features)
         stats = chunk if first else model.stats_ + chunk
+    require_weights_in_range(stats)  # before the model takes any of this chunk
     penalty = make_penalty(model.penalty, model.alpha, model.l1_ratio)
     with blas_for_small_products(route, source.n_features):
         problem = build_problem(source, penalty, model.fit_intercept, model.standardize, route,

@@ -23,6 +23,7 @@ from ._estimator_store import FitStoreMethods
 from ._fitting import (
     fit_report,
     out_of_range,
+    require_weights_in_range,
     warn_about_problem,
     with_checkpoints,
 )
@@ -525,6 +526,7 @@ default="auto"
                 return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=True)
             if out_of_range(problem.stats):
                 return self._fit_rescaled(source, penalty, checkpoint, resume, overflow=False)
+            require_weights_in_range(problem.stats)
             theta0 = None
             if previous is not None and previous[0].shape[0] == source.n_features:
                 theta0 = problem.precond.from_user(*previous)

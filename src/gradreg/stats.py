@@ -143,7 +143,9 @@ class SufficientStats:
         total = self.weight_sum + other.weight_sum
         delta = other.mean - self.mean
         mean = self.mean + delta * (other.weight_sum / total)
-        factor = self.weight_sum * other.weight_sum / total
+        # W_a W_b / W, formed without the product W_a W_b, which leaves float64's range for
+        # weight sums beyond about 1e154 or below 1e-154 where the factor itself does not.
+        factor = self.weight_sum * (other.weight_sum / total)
         cross = self.cross + other.cross + factor * np.outer(delta, delta)
         return SufficientStats(self.n_rows + other.n_rows, total, mean, cross)
 
@@ -589,7 +591,7 @@ class ColumnMoments:
         delta = other.mean - self.mean
         mean = self.mean + delta * (other.weight_sum / total)
         squares = self.squares + other.squares + delta**2 * (
-            self.weight_sum * other.weight_sum / total
+            self.weight_sum * (other.weight_sum / total)  # see SufficientStats.__add__
         )
         return ColumnMoments(self.n_rows + other.n_rows, total, mean, squares)
 
