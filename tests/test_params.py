@@ -329,7 +329,14 @@ def test_each_edge_of_a_documented_range_works_or_is_refused(settings, name, val
         return
     quiet_fit(model, X, y)
     assert np.all(np.isfinite(model.coef_)) and np.isfinite(model.intercept_)
-    assert model.converged_ == (model.stop_reason_ != f"max_iter={model.max_iter} reached")
+    # Converged, or stopped by max_iter, or (tol below what float64 certifies, e.g. the
+    # smallest subnormal) at the precision limit, whichever comes first on this CPU's rounding.
+    if model.converged_:
+        assert model.stop_reason_ == "converged"
+    else:
+        assert model.stop_reason_ == f"max_iter={model.max_iter} reached" or (
+            model.stop_reason_.startswith("stopped at the limit of float64 precision")
+            and model.coef_error_bound_ > model.tol)
 
 
 # ---------------------------------------------------------------------------------------------
