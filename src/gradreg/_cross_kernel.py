@@ -232,8 +232,8 @@ def shifted_cross_products(
         weight = _add_rows_one(X.reshape(-1), y, weights, w is not None, origin, sums, cross)
     else:
         weight = _add_rows(X, y, weights, w is not None, origin, sums, cross)
-    upper = np.triu(cross)
-    return float(weight), sums, upper + np.triu(upper, 1).T
+    # The kernels fill the upper triangle only (the lower one is still zero).
+    return float(weight), sums, cross + np.triu(cross, 1).T
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -202,20 +202,30 @@ class _ShiftedSums:
         self.xx = np.zeros((d, d))
         self.xy = np.zeros(d)
         self.yy = 0.0
-        self._bx = _SCRATCH.take(chunk_rows * d).reshape(chunk_rows, d)
-        self._by = _SCRATCH.take(chunk_rows)
-        self._ones = _ones(chunk_rows)
-        self._shift = _Shift(origin[:d])
-        self._raw = not origin[:d].any()
+        # The BLAS route's buffers, taken when it first needs them: the compiled route (most
+        # long arrays) needs none, and at one feature taking them cost a tenth of its pass.
+        self._bx: np.ndarray | None = None
+        self._by: np.ndarray | None = None
+
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._bx is None:
+            d = self.origin.shape[0] - 1
+            self._bx = _SCRATCH.take(self.chunk_rows * d).reshape(self.chunk_rows, d)
+            self._by = _SCRATCH.take(self.chunk_rows)
+            self._ones = _ones(self.chunk_rows)
+            self._shift = _Shift(self.origin[:d])
+            self._raw = not self.origin[:d].any()
+        return self._bx, self._by
 
     def add(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
         d = self.origin.shape[0] - 1
         if _compiled_route(X, y, w):
             self._add_compiled(X, y, w)
             return
+        buffer_x, buffer_y = self._buffers()
         for start, stop in _spans(X.shape[0], self.chunk_rows):
             m = stop - start
-            bx, by = self._bx[:m], self._by[:m]
+            bx, by = buffer_x[:m], buffer_y[:m]
             if self._raw and X.dtype == np.float64 and X.flags.c_contiguous:
                 bx = X[start:stop]  # centred float64 columns: read in place, no copy
             else:
@@ -256,9 +266,10 @@ class _ShiftedSums:
     def stats(self) -> SufficientStats:
         """The statistics of the rows added, less the origin (see :func:`_shifted_back`); the
         buffers go back to this thread's scratch."""
-        _SCRATCH.give(self._bx)
-        _SCRATCH.give(self._by)
-        self._bx = self._by = None  # type: ignore[assignment]  # no rows may follow
+        if self._bx is not None:
+            _SCRATCH.give(self._bx)
+            _SCRATCH.give(self._by)
+            self._bx = self._by = None
         d = self.origin.shape[0] - 1
         if self.weight_sum == 0:
             return SufficientStats(self.rows, 0.0, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
@@ -386,7 +397,7 @@ def _head_means(X, y, w, head: int) -> list[np.ndarray]:
     moments = moments_from_batches(
         ((X[a:b], y[a:b], None if w is None else w[a:b]) for a, b in _spans(head, step)),
         X.shape[1],
-    )
+    ) if head > step else _moments(X[:head], y[:head], None if w is None else w[:head])
     if moments.weight_sum > 0:
         mean = np.where(np.isfinite(moments.mean), moments.mean, 0.0)
         spread = np.sqrt(moments.squares / moments.weight_sum)
@@ -604,12 +615,20 @@ def moments_from_batches(
     with np.errstate(**_QUIET):
         total = ColumnMoments(0, 0.0, np.zeros(p), np.zeros(p))
         for X, y, w in batches:
-            block = np.column_stack([np.asarray(X, dtype=np.float64), y])
-            weights = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
-            weight_sum = float(weights.sum())
-            if weight_sum == 0:
-                continue
-            mean = (weights @ block) / weight_sum
-            squares = weights @ (block - mean) ** 2
-            total = total + ColumnMoments(len(y), weight_sum, mean, squares)
+            total = total + _moments(X, y, w)
         return total
+
+
+def _moments(X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> ColumnMoments:
+    """The moments of one batch, in two passes over it (means, then squares about them)."""
+    with np.errstate(**_QUIET):
+        block = np.column_stack([np.asarray(X, dtype=np.float64), y])
+        # Sums as products with the weights (numpy's column sums of a narrow block are slower).
+        weights = _ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
+        weight_sum = float(len(y)) if w is None else float(weights.sum())
+        mean = (weights @ block) / weight_sum
+        deviations = block - mean
+        squares = weights @ (deviations * deviations)
+        if not len(y) or weight_sum == 0:
+            return ColumnMoments(len(y), 0.0, np.zeros(block.shape[1]), np.zeros(block.shape[1]))
+        return ColumnMoments(len(y), weight_sum, mean, squares)
