@@ -361,14 +361,18 @@ class FactoredQuadratic(Quadratic):
 
     def __init__(
         self, M: np.ndarray, q: np.ndarray, rho: float, penalty: ScaledPenalty, reference: float,
-        centre: np.ndarray | None = None,
+        centre: np.ndarray | None = None, residual_at_centre: np.ndarray | None = None,
     ) -> None:
         self.M = M
         self.q = q
         # Residuals are formed around ``centre`` where one is given (see recentred):
-        # ``M (theta - centre) + (M centre - q)``, the second part kept from construction.
+        # ``M (theta - centre) + (M centre - q)``, the second part kept from construction
+        # (or given exactly, where the caller knows it: see gradreg.optimum.factored_objective).
         self.centre = centre
-        self._offset = None if centre is None else M @ centre - q
+        if centre is None:
+            self._offset = None
+        else:
+            self._offset = M @ centre - q if residual_at_centre is None else residual_at_centre
         self.rho = float(rho)
         self.A = M.T @ M
         self.beta = M.T @ q
@@ -413,7 +417,11 @@ class FactoredQuadratic(Quadratic):
         q = self.M @ theta + shift
         before = self._residual(theta)
         rho2 = self.rho**2 + float(before @ before) - float(shift @ shift)
-        recentred = FactoredQuadratic(self.M, q, np.sqrt(max(rho2, 0.0)), self.penalty,
-                                      self.reference, centre=np.array(theta, dtype=np.float64))
-        recentred._offset = -shift
-        return recentred
+        return FactoredQuadratic(self.M, q, np.sqrt(max(rho2, 0.0)), self.penalty,
+                                 self.reference, centre=np.array(theta, dtype=np.float64),
+                                 residual_at_centre=-shift)
+
+    @property
+    def residual_at_centre(self) -> np.ndarray | None:
+        """``M centre - q`` (None without a centre)."""
+        return self._offset

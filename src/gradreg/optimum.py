@@ -175,14 +175,22 @@ def factored_objective(qr, target: Preconditioner, penalty, reference: float) ->
     R = qr.normalized()
     S, s, rho = R[:-1, :-1], R[:-1, -1], R[-1, -1]
     own = Preconditioner(qr.shift[:d], qr.scale[:d], qr.fit_intercept, target.constant)
-    T = CoordinateMap.between(target, own).matrix()
+    to_own = CoordinateMap.between(target, own)
+    T = to_own.matrix()
     offset = np.zeros(S.shape[1])
     if qr.fit_intercept:
         offset[d] = qr.shift[d]
     k = qr.scale[d]
     M = S @ T
     q = S @ offset + k * s
-    return FactoredQuadratic(M, q, k * rho, penalty, reference)
+    if not qr.fit_intercept or offset[d] == 0:
+        return FactoredQuadratic(M, q, k * rho, penalty, reference)
+    # Residuals and the minimiser are formed around the point ``T^{-1} o`` (slopes 0, the
+    # intercept at the target's shift), where the residual is exactly ``-k s``: from ``M theta
+    # - q`` a shift of 4e11 would round the slopes' terms to eps times 4e11 (errors of 1e-4 in
+    # slopes of size 1, for columns near 1e12).
+    return FactoredQuadratic(M, q, k * rho, penalty, reference,
+                             centre=to_own.inverse(offset), residual_at_centre=-k * s)
 
 
 def exact_optimum(
@@ -278,23 +286,29 @@ def _slope_condition(canonical, method: str, d: int, rank_cut: float,
 
 
 def _least_squares_factor(objective: FactoredQuadratic):
-    """Minimum-norm minimiser of ``|M t - q|^2 + sum l2 t^2`` by the SVD of the stacked factor.
+    """Minimiser of ``|M t - q|^2 + sum l2 t^2`` by the SVD of the stacked factor: the step of
+    minimum norm from the objective's centre (zero slopes; a null direction of a design whose
+    columns are centred has no share in the intercept, so this is the minimum-norm minimiser).
 
     Returns the minimiser, the curvatures (squared singular values, ascending), the right
     singular vectors in the same order and the relative cut on the curvatures.
     """
-    M, q = objective.M, objective.q
+    M = objective.M
     p = M.shape[1]
+    # Solved for the step from the objective's centre where it has one (see
+    # factored_objective): the minimiser is then centre + u, u of the size of the slopes.
+    centre = objective.centre if objective.centre is not None else np.zeros(p)
+    q = objective.q if objective.centre is None else -objective.residual_at_centre
     l2 = objective.penalty.l2_weights
     if np.any(l2 > 0):
         M = np.vstack([M, np.diag(np.sqrt(l2))])
-        q = np.concatenate([q, np.zeros(p)])
+        q = np.concatenate([q, -np.sqrt(l2) * centre])
     U, sigma, Vt = np.linalg.svd(M, full_matrices=False)
     # Singular values of a backward-stable factor are resolved to about p eps of the largest.
     cut = 10.0 * p * _EPS
     keep = sigma > cut * sigma[0] if sigma.size and sigma[0] > 0 else np.zeros(p, bool)
     coeffs = np.where(keep, (U.T @ q) / np.where(keep, sigma, 1.0), 0.0)
-    theta = Vt.T @ coeffs
+    theta = centre + Vt.T @ coeffs
     order = np.argsort(sigma**2)
     return theta, (sigma**2)[order], Vt.T[:, order], cut**2
 

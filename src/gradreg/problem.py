@@ -157,8 +157,13 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
     descent = factored_objective(qr, precond, objective.penalty, objective.reference)
     in_memory = _in_memory(source)
-    if (in_memory or _files(source)) and not canon_penalty.has_l1 and \
-            optimum.rank == canon.n_params:
+    full = not canon_penalty.has_l1 and optimum.rank == canon.n_params
+    if full and not (in_memory or _files(source)):
+        # Rows not read again (Dask): the descent still heads for the factor's minimiser with
+        # residuals formed from the distance to it; in the factor's raw residuals an intercept
+        # far larger than the slopes (columns near 1e12) rounds the slopes' terms away.
+        descent = descent.recentred(optimum.theta)
+    elif full:
         if in_memory and _needs_augmented(optimum, n_rows, canon_penalty, target):
             refined = _refined(optimum, refine_augmented(
                 source.X, source.y, source.sample_weight, canon, optimum.canonical))
