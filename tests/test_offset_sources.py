@@ -63,3 +63,17 @@ def test_partial_fit_chunks_of_offset_columns(d):
     error = relative_error(model.coef_, mp_reference(X, y, None, True),
                            equilibration(X, None, True))
     assert error <= model.coef_error_bound_
+
+
+def test_dask_ridge_of_offset_columns(client):
+    """The ridge solve's residual is formed from the step off the factor's centre: from
+    ``theta`` itself the intercept's float64 spacing (6e-5 at 5e11) was counted against the
+    slopes, and the fit stalled with a bound of 4e-9."""
+    da = pytest.importorskip("dask.array")
+    X, y = _offset_rows(3)
+    dask_fit = GDRegressor(penalty="l2", alpha=0.1).fit(
+        da.from_array(X, chunks=(400, 3)), da.from_array(y, chunks=700))
+    memory_fit = GDRegressor(penalty="l2", alpha=0.1).fit(X, y)
+    distance = np.linalg.norm(dask_fit.coef_ - memory_fit.coef_) / np.linalg.norm(memory_fit.coef_)
+    assert distance <= dask_fit.coef_error_bound_ + memory_fit.coef_error_bound_
+    assert dask_fit.converged_ and memory_fit.converged_

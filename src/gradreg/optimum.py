@@ -212,8 +212,10 @@ def exact_optimum(
     d = p - int(fit_intercept)
     penalty = canonical.penalty
     n_constant = int(np.sum(constant)) if constant is not None and fit_intercept else 0
+    step = None
     if method == "qr":
-        theta, eigenvalues, vectors, rank_cut = _least_squares_factor(canonical)
+        step, eigenvalues, vectors, rank_cut = _least_squares_factor(canonical)
+        theta = step if canonical.centre is None else canonical.centre + step
     else:
         eigenvalues, vectors = canonical.eigen()
         rank_cut = RANK_RTOL
@@ -230,7 +232,8 @@ def exact_optimum(
     if not penalty.has_l1 and np.any(penalty.l2_weights > 0) and rank == p:
         # A penalty can spread H's diagonal far beyond the data's condition: the solve's own
         # error is measured and reduced (gradreg._solve_error), not bounded by eps kappa(H).
-        theta, bounds = refined_penalized_solve(canonical, theta, eigenvalues, vectors, keep)
+        theta, bounds = refined_penalized_solve(canonical, theta, eigenvalues, vectors, keep,
+                                                step)
         solve_error = float(np.linalg.norm(bounds[:d]))
     value = canonical.value(theta)
     _, grad = canonical.smooth_value_and_grad(theta)
@@ -290,8 +293,9 @@ def _least_squares_factor(objective: FactoredQuadratic):
     minimum norm from the objective's centre (zero slopes; a null direction of a design whose
     columns are centred has no share in the intercept, so this is the minimum-norm minimiser).
 
-    Returns the minimiser, the curvatures (squared singular values, ascending), the right
-    singular vectors in the same order and the relative cut on the curvatures.
+    Returns the minimiser's step from the centre (the minimiser itself without one), the
+    curvatures (squared singular values, ascending), the right singular vectors in the same
+    order and the relative cut on the curvatures.
     """
     M = objective.M
     p = M.shape[1]
@@ -308,9 +312,8 @@ def _least_squares_factor(objective: FactoredQuadratic):
     cut = 10.0 * p * _EPS
     keep = sigma > cut * sigma[0] if sigma.size and sigma[0] > 0 else np.zeros(p, bool)
     coeffs = np.where(keep, (U.T @ q) / np.where(keep, sigma, 1.0), 0.0)
-    theta = centre + Vt.T @ coeffs
     order = np.argsort(sigma**2)
-    return theta, (sigma**2)[order], Vt.T[:, order], cut**2
+    return Vt.T @ coeffs, (sigma**2)[order], Vt.T[:, order], cut**2
 
 
 def _deficient_columns(eigenvalues, vectors, keep, d, constant) -> tuple:
