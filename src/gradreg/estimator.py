@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
+from ._choices import PENALTIES, SCHEDULES
 from ._chunks import blas_for_small_products
 from ._columns import align_columns
 from ._estimator_files import ModelFileMethods
@@ -53,8 +54,6 @@ from .sources.frames import formula_source, intercept_of
 
 __all__ = ["GDRegressor", "load_model"]
 
-SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
-PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
 
 
