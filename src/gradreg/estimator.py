@@ -575,7 +575,8 @@ default="auto"
         return partial_fit(self, X, y, sample_weight)
 
     def report(self) -> str:
-        """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
+        """A plain-text account of the fit: solver, epochs, why it stopped, the certified bound
+        on the coefficients' relative error (``coef_error_bound_``), loss and gap.
 
         Examples
         --------
