@@ -198,3 +198,33 @@ def test_tol_help_names_none(capsys):
     code, out, _ = run(capsys, "fit", "--help")
     assert code == 0
     assert "TOL|none" in out and "'none' runs all --max-iter" in " ".join(out.split())
+
+
+def _bound_line(out: str) -> str:
+    lines = [line for line in out.splitlines() if line.startswith("error bound")]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--solver", "gd", "--optimizer", "plain", "--max-iter", "3"], ["--tol", "none"]],
+)
+def test_fit_report_shows_the_certified_bound(capsys, tmp_path, flags):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 2)) * [1.0, 30.0] + [5.0, -2.0]
+    y = X @ rng.normal(size=2) + 1.5 + rng.normal(size=40)
+    data = tmp_path / "small.csv"
+    np.savetxt(data, np.c_[X, y], delimiter=",", header="a,b,y", comments="")
+    model_file = tmp_path / "model.json"
+    code, out, err = run(capsys, "fit", str(data), "--target", "y", "--quiet", "--model",
+                         str(model_file), *flags)
+    assert code == 0, err
+    fit = json.loads(model_file.read_text())["fit"]
+    bound = fit["coef_error_bound"]
+    tol = "none" if "none" in flags else f"{GDRegressor().tol:.3g}"
+    assert _bound_line(out) == (f"error bound       {bound:.3g} (certified relative error of "
+                                f"the coefficients; tol {tol})")
+    # The verdict printed above it is the bound's: converged exactly when it meets tol.
+    verdict = "yes" if tol != "none" and bound <= float(tol) else "no"
+    assert f"converged         {verdict}:" in out and fit["converged"] == (verdict == "yes")

@@ -1,11 +1,13 @@
-"""The fit report: losses never print negative; R^2 follows scikit-learn's convention."""
+"""The fit report: losses never print negative; R^2 follows scikit-learn's convention; the
+certified bound is shown with what it bounds."""
 
 import re
 
 import numpy as np
+import pytest
 from sklearn.metrics import r2_score
 
-from gradreg import GDRegressor
+from gradreg import ConvergenceWarning, GDRegressor
 
 
 def test_exact_fits_never_print_a_negative_loss():
@@ -29,3 +31,18 @@ def test_constant_target_r2_as_scikit_learn():
     expected = r2_score(y, model.predict(X))  # force_finite=True: 1.0 for a perfect fit
     assert model.metrics_["r2"] == expected == model.score(X, y) == 1.0
     assert "R^2 (training)    1.000000" in model.report()
+
+
+def test_report_shows_the_bound_or_says_there_is_none():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(50, 2))
+    y = X @ [1.0, -2.0] + rng.normal(size=50)
+    model = GDRegressor().fit(X, y)
+    assert (f"error bound       {model.coef_error_bound_:.3g} (certified relative error of the "
+            f"coefficients; tol {model.tol:.3g})") in model.report().splitlines()
+    # Gradients from the data have no exact optimum to certify against: the bound is infinite.
+    with pytest.warns(ConvergenceWarning, match="cannot certify its coefficients"):
+        model = GDRegressor(route="data", solver="gd").fit(X, y)
+    assert model.coef_error_bound_ == np.inf and not model.converged_
+    assert ("error bound       none certified (no exact optimum to measure the coefficients "
+            "against)") in model.report().splitlines()

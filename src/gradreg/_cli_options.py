@@ -1,23 +1,30 @@
 """Options shared by the ``gradreg`` commands: fitting settings, reading options, formulas,
-and the checks of the files named on the command line."""
+and the checks of the files named on the command line.
+
+The options are built from :mod:`gradreg._choices` alone; the estimator and the readers are
+imported when a command runs, so that help and usage errors start quickly.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from ._choices import COV_TYPES, OPTIMIZER_NAMES, PENALTIES, SCHEDULES, SOLVER_NAMES
 from ._outputs import check_distinct, check_output
 from .errors import GradregError, InputFileError, ParameterError
-from .estimator import PENALTIES, SCHEDULES, GDRegressor
-from .optim import OPTIMIZERS
-from .solvers import SOLVERS
+
+if TYPE_CHECKING:
+    from .estimator import GDRegressor
 
 
 def fit_options(function):
     options = [
-        click.option("--solver", type=click.Choice(["auto", *SOLVERS]), default="auto",
+        click.option("--solver", type=click.Choice(["auto", *SOLVER_NAMES]), default="auto",
                      show_default=True,
                      help="Full-batch GD, mini-batch SGD or conjugate gradient."),
-        click.option("--optimizer", type=click.Choice(["auto", *OPTIMIZERS]), default="auto",
+        click.option("--optimizer", type=click.Choice(["auto", *OPTIMIZER_NAMES]), default="auto",
                      show_default=True, help="Update rule of gd and sgd."),
         click.option("--learning-rate", default="auto", show_default=True,
                      help="'auto' (1/L) or a positive number."),
@@ -51,8 +58,6 @@ def fit_options(function):
 
 
 def cov_type_option(function):
-    from .inference import COV_TYPES
-
     return click.option(
         "--cov-type", type=click.Choice(COV_TYPES), default="nonrobust", show_default=True,
         help="Covariance of the coefficients; the HC types read the data once more.",
@@ -79,6 +84,8 @@ def estimator_from(options: dict) -> GDRegressor:
                 raise click.BadParameter(
                     f"must be 'none' or a positive number, got {tol!r}", param_hint="--tol"
                 ) from None
+    from .estimator import GDRegressor
+
     return GDRegressor(
         solver=options["solver"],
         optimizer=options["optimizer"],

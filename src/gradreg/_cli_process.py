@@ -18,7 +18,6 @@ import click
 from rich.console import Console
 
 from .errors import (
-    ConvergenceWarning,
     FitInterrupted,
     GradregError,
     GradregWarning,
@@ -96,6 +95,8 @@ class Stopped(Exception):
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):
+    from .errors import ConvergenceWarning  # scikit-learn's subclass: imported when needed
+
     label = "warning" if issubclass(category, ConvergenceWarning | GradregWarning) else "note"
     print(f"gradreg: {label}: {message}", file=sys.stderr)
 
@@ -140,8 +141,12 @@ def _interrupted(epochs: int | None) -> int:
 _STREAM_ERRORS = (errno.EPIPE, errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT)
 
 
-def run_command(cli: click.Group, argv: list[str] | None = None) -> int:
+def run_command(cli: click.Group, argv: list[str] | None = None,
+                prog_name: str = "gradreg") -> int:
     """Run the command group ``cli`` on ``argv`` (default: ``sys.argv[1:]``); the exit code.
+
+    ``prog_name`` names the command in usage lines and in the hint of a usage error; the error
+    lines themselves always begin ``gradreg: error:``.
 
     Exit codes: 0 success, 1 data or runtime errors (also a failed write), 2 usage errors
     (also an output refused before any work), 128 + the signal's number on SIGINT, SIGTERM
@@ -152,18 +157,18 @@ def run_command(cli: click.Group, argv: list[str] | None = None) -> int:
     warnings.showwarning = _warning_line
     with _signals_handled():
         try:
-            return _run(cli, args, debug)
+            return _run(cli, args, debug, prog_name)
         except (FitInterrupted, Stopped) as interrupt:
             return _interrupted(interrupt.epochs)
         except KeyboardInterrupt:
             return _interrupted(None)
 
 
-def _run(cli: click.Group, args: list[str], debug: bool) -> int:
+def _run(cli: click.Group, args: list[str], debug: bool, prog_name: str) -> int:
     try:
         # Not cli.main: it would swallow a closed pipe as a silent exit 1, and print a blank
         # line on Ctrl-C.
-        with cli.make_context("gradreg", list(args)) as ctx:
+        with cli.make_context(prog_name, list(args)) as ctx:
             cli.invoke(ctx)
         stdout.flush()
     except click.exceptions.Exit as exc:
@@ -171,7 +176,7 @@ def _run(cli: click.Group, args: list[str], debug: bool) -> int:
     except click.UsageError as exc:
         if debug:
             raise
-        hint = f"{exc.ctx.command_path} --help" if exc.ctx else "gradreg --help"
+        hint = f"{exc.ctx.command_path} --help" if exc.ctx else f"{prog_name} --help"
         print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
         return EXIT_USAGE
     except click.ClickException as exc:

@@ -365,7 +365,8 @@ def check_resumed_state(state: dict, config: FitConfig) -> None:
 
 
 def fit_report(model) -> str:
-    """A plain-text account of a fit: solver, epochs, why it stopped, loss and gap."""
+    """A plain-text account of a fit: solver, epochs, why it stopped, the certified bound on the
+    coefficients' relative error, loss and gap."""
     method = model.solver_
     if model.optimizer_ != "none":
         method += f" ({model.optimizer_})"
@@ -381,6 +382,9 @@ def fit_report(model) -> str:
         f"converged         {'yes' if model.converged_ else 'no'}: "
         f"{getattr(model, 'stop_reason_', '')}",
     ]
+    bound = getattr(model, "coef_error_bound_", None)  # absent from older model files
+    if bound is not None:
+        lines.append(f"error bound       {_bound_text(bound, getattr(model, 'tol', None))}")
     history = getattr(model, "history_", None)
     if history is not None and len(history["loss"]):
         penalized = getattr(model, "penalty", None) is not None
@@ -405,6 +409,14 @@ def fit_report(model) -> str:
     if hasattr(model, "fit_time_"):
         lines.append(f"time              {model.fit_time_:.3f} s")
     return "\n".join(lines)
+
+
+def _bound_text(bound: float, tol: float | None) -> str:
+    """``coef_error_bound_`` with what it bounds and the ``tol`` that converged_ compares."""
+    if not math.isfinite(bound):
+        return "none certified (no exact optimum to measure the coefficients against)"
+    target = "none" if tol is None else f"{tol:.3g}"
+    return f"{bound:.3g} (certified relative error of the coefficients; tol {target})"
 
 
 # Columns whose magnitude is below this have squares near or under float64's smallest normal

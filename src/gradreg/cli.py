@@ -1,4 +1,8 @@
-"""The ``gradreg`` command: parse, call the library, print. No numerics live here."""
+"""The ``gradreg`` command: parse, call the library, print. No numerics live here.
+
+Each command imports the parts of the library it uses when it runs: the help, the version and
+the usage errors import neither scikit-learn, SciPy, Numba nor matplotlib (a test checks it).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from . import datasets
 from ._cli_options import (
     check_outputs,
     cov_type_option,
@@ -28,18 +31,18 @@ from ._cli_options import (
 )
 from ._cli_process import Stopped, console, run_command, stdout
 from ._outputs import same_file
-from .errors import (
-    ConvergenceWarning,
-    FitInterrupted,
-    ParameterError,
-)
-from .estimator import GDRegressor, load_model
+from .errors import FitInterrupted, ParameterError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .estimator import GDRegressor
 
 __all__ = ["main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gradreg")
+@click.version_option(package_name="gradreg", prog_name="gradreg")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -48,6 +51,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _coefficient_table(model: GDRegressor, title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("term")
     table.add_column("coefficient", justify="right")
@@ -73,6 +78,7 @@ def _print_report(model: GDRegressor) -> None:
               help="Epochs of the worked example to print.")
 def demo(no_plot: bool, out_dir: str, epochs: int) -> None:
     """Fit the bundled study-time data by the tutorial's gradient descent and explain it."""
+    from . import datasets
     from ._demo import DEMO_OUTPUTS, run_demo
 
     if not no_plot:
@@ -267,6 +273,8 @@ def _print_summary(model: GDRegressor, target: str | None, cov_type: str, source
 def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type: str,
             alpha: float) -> None:
     """Print the regression table of MODEL_FILE (the HC types also read the training DATA)."""
+    from .estimator import load_model
+
     model = load_model(model_file)
     source = None
     if cov_type != "nonrobust":
@@ -304,6 +312,7 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
 def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) -> None:
     """Predict with MODEL_FILE for the rows of DATA."""
     from ._atomic import atomic_write
+    from .estimator import load_model
     from .sources.files import FileSource
 
     check_outputs({"--out": out}, [model_file, *input_files(data)])
@@ -388,6 +397,8 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
          **options) -> None:
     """Draw a plot of gradient descent on DATA, for the fit the options (or --model) make."""
     from . import plotting
+    from .errors import ConvergenceWarning
+    from .estimator import GDRegressor, load_model
     from .sources.files import read_all
 
     check_outputs({"--out": out}, input_files(data))
@@ -463,14 +474,15 @@ def explore(data, target, features, out, epochs, **reading) -> None:
           f"{frames['limit']:.6g})", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog_name: str = "gradreg") -> int:
     """Entry point of the ``gradreg`` console script; returns the exit code.
 
-    Exit codes: 0 success, 1 data or runtime errors (also a failed write), 2 usage errors
-    (also an output refused before any work), 128 + the signal's number on SIGINT, SIGTERM
-    or SIGHUP.
+    ``prog_name`` is the command as the usage lines and the hints of usage errors show it
+    (``python -m gradreg`` names itself so). Exit codes: 0 success, 1 data or runtime errors
+    (also a failed write), 2 usage errors (also an output refused before any work), 128 + the
+    signal's number on SIGINT, SIGTERM or SIGHUP.
     """
-    return run_command(cli, argv)
+    return run_command(cli, argv, prog_name)
 
 
 if __name__ == "__main__":  # pragma: no cover

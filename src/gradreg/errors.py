@@ -2,12 +2,19 @@
 
 Every error is a :class:`GradregError` and also the built-in exception that fits it, so code
 that catches ``ValueError`` or ``OSError`` keeps working.
+
+:class:`NotFittedError` and :class:`ConvergenceWarning` are also scikit-learn's. They are made
+the first time they are asked for (``from gradreg.errors import NotFittedError``, or
+``gradreg.errors.NotFittedError``), so that the other errors import without scikit-learn: the
+``gradreg`` command's help and usage errors need none of it.
 """
 
 from __future__ import annotations
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._sklearn_errors import ConvergenceWarning, NotFittedError
 
 __all__ = [
     "ConvergenceWarning",
@@ -90,10 +97,6 @@ class OutputFileError(InputFileError):
     """
 
 
-class NotFittedError(GradregError, _SklearnNotFittedError):
-    """A method that needs a fitted model was called before ``fit``."""
-
-
 class FitInterrupted(GradregError, KeyboardInterrupt):
     """Ctrl-C during a fit; ``epochs`` says how many epochs had completed."""
 
@@ -106,5 +109,19 @@ class GradregWarning(UserWarning):
     """Warnings about the data or the problem (conditioning, rank)."""
 
 
-class ConvergenceWarning(_SklearnConvergenceWarning):
-    """The fit stopped before it reached the requested tolerance."""
+_FROM_SKLEARN = ("ConvergenceWarning", "NotFittedError")
+
+
+def __getattr__(name: str):
+    # PEP 562: called only for names not yet in the module, so once per name.
+    if name in _FROM_SKLEARN:
+        from . import _sklearn_errors
+
+        value = getattr(_sklearn_errors, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import validate_data
 
 from . import _validation as v
+from ._choices import PENALTIES, SCHEDULES
 from ._chunks import blas_for_small_products
 from ._columns import align_columns
 from ._estimator_files import ModelFileMethods
@@ -53,8 +54,6 @@ from .sources.frames import formula_source, intercept_of
 
 __all__ = ["GDRegressor", "load_model"]
 
-SCHEDULES = ("auto", "constant", "invscaling", "exponential", "step", "cosine")
-PENALTIES = (None, "l2", "l1", "elasticnet")
 ROUTES = ("auto", "stats", "data")
 
 
@@ -576,7 +575,8 @@ default="auto"
         return partial_fit(self, X, y, sample_weight)
 
     def report(self) -> str:
-        """A plain-text account of the fit: solver, epochs, why it stopped, loss and gap.
+        """A plain-text account of the fit: solver, epochs, why it stopped, the certified bound
+        on the coefficients' relative error (``coef_error_bound_``), loss and gap.
 
         Examples
         --------

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as distributions
 
+from ._choices import COV_TYPES
 from ._chunks import blas_for_small_products, chunk_rows_for
 from .errors import DataError, GradregWarning, ParameterError
 from .objective import constant_columns
@@ -51,7 +52,6 @@ __all__ = [
     "term_names",
 ]
 
-COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
 _HC_POWER = {"HC0": 0, "HC1": 0, "HC2": 1, "HC3": 2}
 _EPS = float(np.finfo(np.float64).eps)
 # A coefficient is not identifiable when the null space of the equilibrated design has a

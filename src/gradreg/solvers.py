@@ -1,7 +1,7 @@
 """The solvers: full-batch gradient descent, mini-batch SGD and conjugate gradient.
 
 Each solver is a plain function ``solve(problem, config, theta0) -> FitResult``
-registered in :data:`SOLVERS`, the only list of solver names. All of them report each epoch to
+registered in :data:`SOLVERS`, the only registry of solvers. All of them report each epoch to
 one tracker (:mod:`gradreg._solver_base`), which keeps the history, certifies convergence
 against the exact optimum, calls the user's callbacks and stops divergence before it produces
 NaN. Gradient descent and conjugate gradient live here, SGD in :mod:`gradreg.sgd_solver`.
@@ -251,7 +251,8 @@ class _ResidualBasis:
         return residual
 
 
-# The only list of solver names.
+# The only registry of solvers; the command line reads its names from _choices.SOLVER_NAMES
+# (a test keeps the two equal), so that its start-up does not import the solvers.
 SOLVERS: dict[str, Callable[..., FitResult]] = {
     "gd": solve_gd,
     "sgd": solve_sgd,
