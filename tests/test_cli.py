@@ -227,4 +227,7 @@ def test_fit_report_shows_the_certified_bound(capsys, tmp_path, flags):
                                 f"the coefficients; tol {tol})")
     # The verdict printed above it is the bound's: converged exactly when it meets tol.
     verdict = "yes" if tol != "none" and bound <= float(tol) else "no"
-    assert f"converged         {verdict}:" in out and fit["converged"] == (verdict == "yes")
+    assert f"converged         {verdict}" in out and fit["converged"] == (verdict == "yes")
+    # "yes" stands alone; "no" says why the fit stopped.
+    assert ("converged         yes:" not in out) and ((verdict == "yes") != (
+        "converged         no: " in out))

@@ -364,6 +364,14 @@ def check_resumed_state(state: dict, config: FitConfig) -> None:
             ) from None
 
 
+def _converged_line(model) -> str:
+    """``yes`` or ``no``, with the stop reason where it says more than that."""
+    reason = getattr(model, "stop_reason_", "")
+    verdict = "yes" if model.converged_ else "no"
+    return f"converged         {verdict}" + (f": {reason}" if reason and reason != "converged"
+                                              else "")
+
+
 def fit_report(model) -> str:
     """A plain-text account of a fit: solver, epochs, why it stopped, the certified bound on the
     coefficients' relative error, loss and gap."""
@@ -379,8 +387,7 @@ def fit_report(model) -> str:
         lines.append(f"solver choice     {choice}")
     lines += [
         f"epochs            {model.n_iter_}",
-        f"converged         {'yes' if model.converged_ else 'no'}: "
-        f"{getattr(model, 'stop_reason_', '')}",
+        _converged_line(model),
     ]
     bound = getattr(model, "coef_error_bound_", None)  # absent from older model files
     if bound is not None:

@@ -66,7 +66,7 @@ def render(summary) -> Group:
     if summary.converged is not None:
         left.append(("converged", "yes" if summary.converged else "no"))
     if summary.coef_error_bound is not None:
-        left.append(("error bound", _bound(summary.coef_error_bound)))
+        left.append(("coef. rel. error bound", _bound(summary.coef_error_bound)))
     right.append(("cond. (standardized)", f"{summary.condition_number:.3g}"))
     right.append(("digits vouched for", f"about {summary.digits}"))
     header = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2))
