@@ -77,3 +77,23 @@ def test_dask_ridge_of_offset_columns(client):
     distance = np.linalg.norm(dask_fit.coef_ - memory_fit.coef_) / np.linalg.norm(memory_fit.coef_)
     assert distance <= dask_fit.coef_error_bound_ + memory_fit.coef_error_bound_
     assert dask_fit.converged_ and memory_fit.converged_
+
+
+def test_the_dask_factor_pass_runs_on_the_workers(client, monkeypatch):
+    """The QR factor's passes sum each partition's Gram matrix where it lives: no partition is
+    fetched to the client (the rows of a cluster may not fit there)."""
+    da = pytest.importorskip("dask.array")
+    from gradreg.sources.dask import DaskSource
+
+    def fetched(*args, **kwargs):
+        raise AssertionError("a partition was fetched to the client")
+
+    monkeypatch.setattr(DaskSource, "batches", fetched)
+    passes = []
+    gram_pass = DaskSource.gram_pass
+    monkeypatch.setattr(DaskSource, "gram_pass",
+                        lambda self, pass_: passes.append(1) or gram_pass(self, pass_))
+    X, y = _offset_rows(3)
+    model = GDRegressor().fit(da.from_array(X, chunks=(400, 3)), da.from_array(y, chunks=700))
+    assert passes  # the factor was needed (the merged Gram matrix's bound misses tol here)
+    _check(model, X, y)

@@ -440,8 +440,8 @@ def _in_memory(source) -> bool:
 
 def _files(source) -> bool:
     """Whether the rows are files read on this machine: measuring the optimum's error from
-    them costs a further read of each. (Dask collections are not read again: all their rows
-    would travel to the client.)"""
+    them costs a further read of each. (Dask collections are not measured: all their rows
+    would travel to the client; the factor's passes run on their workers.)"""
     return bool(getattr(source, "local_files", False))
 
 
@@ -465,6 +465,7 @@ def gather_qr(source, stats, canon) -> QRStats:
         canon.fit_intercept,
         rows=int(stats.n_rows),
         arrays=(source.X, source.y, source.sample_weight) if _in_memory(source) else None,
+        run_pass=getattr(source, "gram_pass", None),
     )
 
 

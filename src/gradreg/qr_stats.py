@@ -26,7 +26,7 @@ does level-2 work on a few columns and costs tens of ``X.T @ X``; the pass costs
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,6 +196,7 @@ def qr_by_cholesky(
     fit_intercept: bool,
     rows: int = 1,
     arrays: tuple | None = None,
+    run_pass: Callable | None = None,
 ) -> QRStats:
     """The factor R by shifted CholeskyQR (Fukaya, Kannan, Nakatsukasa, Yamamoto and Yanagisawa
     2020), started from the Gram matrix already at hand.
@@ -218,7 +219,9 @@ def qr_by_cholesky(
 
     ``batches`` is a callable returning a fresh iterable of ``(X, y, weights)`` batches;
     ``arrays`` (``(X, y, weights)`` in memory) takes their place when given, and long arrays
-    are then split between threads.
+    are then split between threads; ``run_pass`` (a pass object to ``(G, n_rows,
+    weight_sum)``) takes their place for sources that run the pass where their rows are (Dask
+    partitions on their workers: G is a sum over rows, merged like the statistics).
     """
     shift = np.asarray(shift, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
@@ -239,8 +242,12 @@ def qr_by_cholesky(
         P = np.zeros((keep.shape[0], R.shape[0]))
         P[keep] = Vt.T / sigma / row_scale[keep, None]
         pass_ = _Pass(P, shift, fit_intercept)
-        G, n_rows, weight_sum = pass_.over_arrays(*arrays) if arrays is not None \
-            else pass_.over_batches(batches())
+        if run_pass is not None:
+            G, n_rows, weight_sum = run_pass(pass_)
+        elif arrays is not None:
+            G, n_rows, weight_sum = pass_.over_arrays(*arrays)
+        else:
+            G, n_rows, weight_sum = pass_.over_batches(batches())
         if not sigma.size:  # nothing but zero columns: the pass only counted the rows
             break
         step = _cholesky(G, shifted=False, rows=n_rows)

@@ -8,6 +8,7 @@ no further round trips. Stochastic methods pull one partition at a time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,6 +38,17 @@ def _partition_stats(X: Any, y: Any, w: Any) -> tuple[np.ndarray, SufficientStat
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
     return shifted_stats_from_arrays(X, y, weights, threads=1)
+
+
+def _partition_gram(pass_, X: Any, y: Any, w: Any) -> tuple[np.ndarray, int, float]:
+    X = np.asarray(X)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
+    return pass_.over_batches([(X, y, weights)])
+
+
+def _sum_grams(parts: list) -> tuple[np.ndarray, int, float]:
+    return (sum(p[0] for p in parts), sum(p[1] for p in parts), float(sum(p[2] for p in parts)))
 
 
 def _as_array(values: Any) -> Any:
@@ -159,6 +171,12 @@ class DaskSource:
         if total.n_rows == 0:
             raise DataError("The Dask data hold no rows.")
         return total
+
+    def gram_pass(self, pass_) -> tuple[np.ndarray, int, float]:
+        """A pass of the QR factor (:func:`gradreg.qr_stats.qr_by_cholesky`) run on the
+        workers: each partition's ``(G, rows, weight sum)``, summed in a tree; only the
+        (d+2) x (d+2) matrix travels back."""
+        return self.reduce(functools.partial(_partition_gram, pass_), _sum_grams)
 
     def reduce(self, summarise: Callable, combine: Callable) -> Any:
         """``summarise(X, y, w)`` of each partition where it lives, merged in a tree by
