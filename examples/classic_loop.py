@@ -18,6 +18,9 @@ for _ in range(epochs):
     db = -(2 / n) * sum(yi - pi for yi, pi in zip(y, predictions, strict=True))
     m, b = m - learning_rate * dm, b - learning_rate * db
 
+# The loop's `cost` is that of the m and b before the last step; the cost of the m and b it
+# ends with (the one gradreg returns and prints) is one more evaluation.
+cost = sum((yi - (m * xi + b)) ** 2 for xi, yi in zip(x, y, strict=True)) / n
 print(f"classic loop:              m = {m:.6f}, b = {b:.6f}, cost = {cost:.6f}")
 
 m2, b2, cost2 = gradreg.gradient_descent(data.hours, data.score, learning_rate, epochs)

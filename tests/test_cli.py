@@ -137,8 +137,10 @@ def test_the_console_script_is_installed():
 @pytest.mark.parametrize("kind", ["line", "cost", "path", "rates", "animation"])
 def test_plot_command_writes_each_kind(capsys, tmp_path, kind):
     out = tmp_path / ("plot.gif" if kind == "animation" else "plot.png")
+    # --epochs is the classic descent's; line, cost and path draw the fit (--max-iter).
+    epochs = ["--epochs", "60"] if kind in ("rates", "animation") else ["--max-iter", "60"]
     code, _, err = run(capsys, "plot", study_time_path(), "--target", "score", "--kind", kind,
-                       "--out", str(out), "--epochs", "60")
+                       "--out", str(out), *epochs)
     assert code == 0, err
     assert f"written to {out}" in err
     with Image.open(out) as image:
@@ -161,6 +163,50 @@ def test_demo_writes_line_cost_and_path(capsys, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [
         "gradreg-demo-cost.png", "gradreg-demo-explore.html", "gradreg-demo-line.png",
         "gradreg-demo-path.png"]
+
+
+def test_demo_worked_example_ends_with_what_the_descent_returns(capsys):
+    import warnings
+
+    from gradreg import ConvergenceWarning, gradient_descent
+
+    code, out, _ = run(capsys, "demo", "--no-plot", "--epochs", "2")
+    assert code == 0
+    data = load_study_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m, b, cost = gradient_descent(data.hours, data.score, 0.01, 2)
+    (after,) = [line.split() for line in out.splitlines() if line.split()[:1] == ["after"]]
+    assert after[1:] == [f"{m:.6g}", f"{b:.6g}", f"{cost:.6g}"]
+
+
+def test_demo_plots_are_of_the_fit_it_prints(capsys, tmp_path, monkeypatch):
+    from gradreg import plotting
+
+    drawn = {}
+    monkeypatch.setattr(plotting, "save_figure",
+                        lambda figure, path: drawn.setdefault(path.name, figure))
+    code, out, _ = run(capsys, "demo", "--out-dir", str(tmp_path), "--epochs", "0")
+    assert code == 0
+    coef, intercept = [0.0], [0.0]
+
+    def record(info):
+        coef.append(info.coef[0])
+        intercept.append(info.intercept)
+
+    data = load_study_time()
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False, learning_rate=0.01,
+                        max_iter=20_000, callbacks=[record]).fit(data.X, data.score)
+    assert f"{model.n_iter_} of at most 20000" in out
+    path = drawn["gradreg-demo-path.png"].axes[0].lines[0]
+    np.testing.assert_array_equal(path.get_xdata(), coef)
+    np.testing.assert_array_equal(path.get_ydata(), intercept)
+    assert path.get_label() == ("gradient descent (solver='gd', optimizer='plain'), "
+                                "learning rate 0.01")
+    cost = drawn["gradreg-demo-cost.png"].axes[0].lines[0].get_ydata()
+    np.testing.assert_array_equal(cost, model.history_["loss"])
+    (printed,) = [line.split()[-1] for line in out.splitlines() if "final cost (MSE)" in line]
+    assert printed == f"{cost[-1]:.6f}"
 
 
 def test_progress_bar_callback_advances(capsys):

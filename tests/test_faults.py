@@ -81,7 +81,7 @@ OUTPUTS = {
     "fit --checkpoint": (["fit", "{d}/data.csv", "--target", "y", "--quiet", "--solver", "gd",
                           "--optimizer", "plain", "--max-iter", "20", "--checkpoint", "OUT",
                           "--checkpoint-every", "5"], "ck.json"),
-    "plot --out": (["plot", "{d}/data.csv", "--target", "y", "--kind", "cost", "--epochs", "5",
+    "plot --out": (["plot", "{d}/data.csv", "--target", "y", "--kind", "cost", "--max-iter", "5",
                     "--out", "OUT"], "old.png"),
     "plot --kind animation": (["plot", "{d}/data.csv", "--target", "y", "--features", "a",
                                "--kind", "animation", "--epochs", "3", "--out", "OUT"],

@@ -22,6 +22,7 @@ from gradreg import (
     load_study_time,
     plotting,
 )
+from gradreg._fit_path import fit_method
 from gradreg._slices import make_slice
 
 
@@ -234,7 +235,7 @@ def test_plot_command_path_takes_named_coefficients(capsys, monkeypatch, tmp_pat
     path = tmp_path / "d.csv"
     path.write_text("u,v,w,y\n" + rows + "\n")
     code = main(["plot", str(path), "--target", "y", "--kind", "path", "--out", "p.png",
-                 "--coefficients", "intercept,w", "--epochs", "20"])
+                 "--coefficients", "intercept,w", "--max-iter", "20"])
     assert code == 0, capsys.readouterr().err
     axes = figures[0].axes[0]
     assert (axes.get_xlabel(), axes.get_ylabel()) == ("coefficient of w", "intercept b")
@@ -243,3 +244,140 @@ def test_plot_command_path_takes_named_coefficients(capsys, monkeypatch, tmp_pat
     assert code == 2
     assert "'z' is not a feature; choose from ['u', 'v', 'w'] or 'intercept'" in (
         capsys.readouterr().err)
+
+
+# ---------------------------------------------------------------------------------------------
+# The path plot draws the iterates of the fit that was made
+# ---------------------------------------------------------------------------------------------
+
+
+class Iterates:
+    """A user's callback writing down every epoch's parameters, as the fit reports them."""
+
+    def __init__(self):
+        self.coef, self.intercept = [], []
+
+    def __call__(self, info):
+        self.coef.append(np.array(info.coef))
+        self.intercept.append(info.intercept)
+
+
+FIT_METHODS = {
+    "conjugate gradient (solver='cg')": {"solver": "cg"},
+    "FISTA (solver='gd', optimizer='nesterov')": {"solver": "gd", "max_iter": 30},
+    "gradient descent (solver='gd', optimizer='plain'), learning rate 0.1 (standardized "
+    "problem)": {"solver": "gd", "optimizer": "plain", "learning_rate": 0.1, "max_iter": 80},
+    "SGD (solver='sgd', optimizer='adam'), averaged iterates": {
+        "solver": "sgd", "optimizer": "adam", "max_iter": 12, "random_state": 4},
+}
+
+
+@pytest.mark.filterwarnings("ignore::gradreg.ConvergenceWarning")
+@pytest.mark.parametrize("label", FIT_METHODS)
+def test_fit_path_plot_draws_the_fits_own_iterates(label):
+    X, y = make_regression(120, 3, condition=20.0, seed=5)
+    iterates = Iterates()
+    model = GDRegressor(callbacks=[iterates], **FIT_METHODS[label])
+    path = plotting.record_path(model, X, y)
+    assert model.callbacks == [iterates]  # the recorder was there for that fit only
+    figure = plotting.plot_fit_path(path, X, y, coefficients=(1, None))
+    line = figure.axes[0].lines[0]
+    assert line.get_label().startswith(label)
+    # Every point drawn is an iterate the loop reported, in order, from the start (zero).
+    coef = np.array([np.zeros(3), *iterates.coef])
+    intercept = np.array([0.0, *iterates.intercept])
+    assert len(iterates.coef) == model.n_iter_ >= 1
+    np.testing.assert_array_equal(line.get_xdata(), coef[:, 1])
+    np.testing.assert_array_equal(line.get_ydata(), intercept)
+    np.testing.assert_array_equal(path.coef, coef)
+    # ... the last the fitted coefficients, marked as the fit's end.
+    labels = [artist.get_label() for artist in figure.axes[0].lines]
+    end = figure.axes[0].lines[labels.index(f"after {model.n_iter_} epoch"
+                                            f"{'s' if model.n_iter_ != 1 else ''}: the fit")]
+    np.testing.assert_array_equal(end.get_xydata()[0], [model.coef_[1], model.intercept_])
+    assert f"({model.n_iter_} epoch" in figure.axes[0].get_title(loc="left")
+
+
+def test_fit_path_of_a_warm_start_starts_at_the_previous_fit():
+    data = load_study_time()
+    model = GDRegressor(solver="gd", optimizer="plain", standardize=False, learning_rate=0.01,
+                        max_iter=5, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(data.X, data.score)
+        before = model.coef_[0], model.intercept_
+        path = plotting.record_path(model, data.X, data.score)
+    # Without standardization the descent's coordinates are the data's: the start is exact.
+    assert (path.coef[0, 0], path.intercept[0]) == before
+    line = plotting.plot_fit_path(path, data.X, data.score).axes[0].lines[0]
+    assert tuple(line.get_xydata()[0]) == before
+
+
+def test_fit_path_refuses_iterates_that_do_not_end_at_the_fit():
+    # Squares beyond float64's range: the fit runs on a copy rescaled by powers of two, whose
+    # iterates are in other units; no path is drawn rather than a wrong one.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 1)) * 1e200
+    y = 3 * X[:, 0] + rng.normal(size=50) * 1e200
+    model = GDRegressor(solver="gd", optimizer="plain", max_iter=20)
+    with pytest.raises(ValueError, match=r"path of this fit cannot be drawn: the iterates "
+                                         r"recorded \(0 for \d+ epochs\) do not end at the "
+                                         r"fitted coefficients \(stop reason: .*rescaled"):
+        plotting.record_path(model, X, y)
+    with pytest.raises(ParameterError, match="The path has 1 coefficients per iterate but X "
+                                             "has 2 features"):
+        data = load_study_time()
+        path = plotting.record_path(GDRegressor(), data.X, data.score)
+        plotting.plot_fit_path(path, np.c_[data.X, data.X], data.score)
+
+
+def test_plot_command_path_is_the_fit_its_options_make(capsys, monkeypatch):
+    from gradreg.cli import main
+    from gradreg.datasets import study_time_path
+
+    figures = _drawn(monkeypatch)
+    data = load_study_time()
+    for options, settings in (
+        (["--solver", "cg"], {"solver": "cg"}),
+        (["--no-standardize", "--solver", "gd", "--optimizer", "plain", "--learning-rate",
+          "0.01", "--max-iter", "40"],
+         {"solver": "gd", "optimizer": "plain", "standardize": False, "learning_rate": 0.01,
+          "max_iter": 40}),
+    ):
+        code = main(["plot", study_time_path(), "--target", "score", "--kind", "path",
+                     "--out", "p.png", *options])
+        assert code == 0, capsys.readouterr().err
+        iterates = Iterates()
+        model = GDRegressor(callbacks=[iterates], **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(data.X, data.score)
+        line = figures[-1].axes[0].lines[0]
+        np.testing.assert_array_equal(line.get_xdata(), [0.0, *(c[0] for c in iterates.coef)])
+        np.testing.assert_array_equal(line.get_ydata(), [0.0, *iterates.intercept])
+        assert line.get_label().startswith(fit_method(model))
+    # --epochs belongs to the classic descent's plots, not to the fit's.
+    code = main(["plot", study_time_path(), "--target", "score", "--kind", "path",
+                 "--out", "p.png", "--epochs", "20"])
+    assert code == 2
+    assert ("--epochs applies to --kind rates and animation; --kind path draws the fit itself, "
+            "whose epochs --max-iter bounds.") in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::gradreg.ConvergenceWarning")
+@pytest.mark.parametrize(("settings", "steps"), [
+    ({"solver": "gd", "optimizer": "plain", "line_search": True},
+     "adjusted by backtracking line search"),
+    ({"solver": "gd", "optimizer": "plain", "schedule": "invscaling", "learning_rate": 0.1,
+      "max_iter": 30}, "learning rate 0.1 at the first step, decaying (schedule='invscaling')"),
+    ({"solver": "sgd", "optimizer": "adam", "max_iter": 5, "random_state": 0},
+     "at the first step, decaying as 1/sqrt(1 + epochs)"),
+])
+def test_cost_and_path_plots_say_how_the_learning_rate_was_used(settings, steps):
+    # A rate that decays or is searched is not "the learning rate" of every epoch.
+    data = load_study_time()
+    model = GDRegressor(**settings)
+    path = plotting.record_path(model, data.X, data.score)
+    assert steps in plotting.plot_cost(model).get_suptitle()
+    figure = plotting.plot_fit_path(path, data.X, data.score)
+    assert steps in figure.axes[0].lines[0].get_label()

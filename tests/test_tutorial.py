@@ -38,16 +38,23 @@ def classic_loop(x, y, learning_rate, epochs):
     return m, b, cost
 
 
+def cost_at(x, y, m, b):
+    """The mean squared error of the line ``m x + b``, in plain Python."""
+    return sum((yi - (m * xi + b)) ** 2 for xi, yi in zip(x, y)) / len(x)
+
+
 def test_matches_the_classic_loop_on_the_bundled_data():
     data = load_study_time()
     x, y = data.hours.tolist(), data.score.tolist()
-    expected = classic_loop(x, y, 0.01, 300)
+    m, b, _ = classic_loop(x, y, 0.01, 300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         got = gradient_descent(data.hours, data.score, learning_rate=0.01, epochs=300)
+    # The cost returned is that of the m and b returned (the loop's own `cost` is the one before
+    # its last step): within the classic bound of the loop's line's cost.
     line, cost = classic_descent_bound(x, y, 0.01, 300)
-    assert np.hypot(got[0] - expected[0], got[1] - expected[1]) <= line
-    assert_within(got[2], expected[2], cost)
+    assert np.hypot(got[0] - m, got[1] - b) <= line
+    assert_within(got[2], cost_at(x, y, m, b), cost)
 
 
 @pytest.mark.filterwarnings("ignore::gradreg.ConvergenceWarning")
@@ -62,11 +69,11 @@ def test_matches_the_classic_loop_on_random_data(points, epochs):
     x = [p[0] for p in points]
     y = [p[1] for p in points]
     rate = 0.5 * classic_max_stable_learning_rate(x) if any(x) else 0.1
-    expected = classic_loop(x, y, rate, epochs)
+    m, b, _ = classic_loop(x, y, rate, epochs)
     got = gradient_descent(np.array(x), np.array(y), learning_rate=rate, epochs=epochs)
     line, cost = classic_descent_bound(x, y, rate, epochs)
-    assert np.hypot(got[0] - expected[0], got[1] - expected[1]) <= line
-    assert_within(got[2], expected[2], cost)
+    assert np.hypot(got[0] - m, got[1] - b) <= line
+    assert_within(got[2], cost_at(x, y, m, b), cost)
 
 
 def test_reaches_the_least_squares_line():
@@ -140,10 +147,30 @@ def test_the_trace_holds_every_epoch_of_the_classic_loop():
     assert np.hypot(trace.final_m - m, trace.final_b - b) <= line
     lines = trace.table(rows=3).splitlines()
     assert lines[0].split() == ["epoch", "m", "b", "cost", "(MSE)", "dJ/dm", "dJ/db"]
-    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "...", "40"]
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "...", "40", "after"]
     # Printed to 6 significant digits: within half a unit of the 6th.
     assert_within(float(lines[2].split()[1]), trace.m[1], 5e-6 * abs(trace.m[1]))
-    assert len(trace.table(rows=None).splitlines()) == 41 and str(trace) == trace.table()
+    # The last row is what the descent returns.
+    assert lines[-1].split()[1:] == [f"{value:.6g}" for value in plain]
+    assert len(trace.table(rows=None).splitlines()) == 42 and str(trace) == trace.table()
+    assert "after" not in trace.table(rows=3, last=False)
+
+
+@pytest.mark.filterwarnings("ignore::gradreg.ConvergenceWarning")
+@pytest.mark.parametrize("epochs", [1, 3, 40])
+def test_every_cost_of_the_tutorial_is_the_mean_squared_error_beside_it(epochs):
+    # Each row's cost at that row's m and b, the returned cost at the returned m and b: one
+    # function, the mean squared error. The reference forms the same residuals by the same
+    # float64 operations and sums their n squares in plain Python, in another order than
+    # numpy's: n eps of the sum each, a factor 2 for the two sums.
+    data = load_study_time()
+    x, y = data.hours.tolist(), data.score.tolist()
+    trace = gradient_descent(data.hours, data.score, 0.01, epochs, trace=True)
+    rows = [(m, b, cost) for _, m, b, cost, *_ in trace.rows()] + [trace.result]
+    for m, b, cost in rows:
+        bound = rounding_bound(1.0, 2, len(x)) * cost_at(x, y, m, b)
+        assert_within(cost, cost_at(x, y, m, b), bound)
+    assert trace.result == gradient_descent(data.hours, data.score, 0.01, epochs)
 
 
 def exact_line(x, y):
@@ -172,6 +199,22 @@ def test_far_from_the_optimum_it_warns_with_the_gap_the_optimum_and_the_epochs_n
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         gradient_descent(data.hours, data.score, 0.001, needed)
+
+
+FIGURES = re.compile(r"after (\d+) epochs: m = (\S+), b = (\S+), .* cost (\S+) against")
+
+
+@pytest.mark.parametrize(("rate", "epochs"), [(0.01, 1), (0.01, 3), (0.001, 100), (0.0001, 1000)])
+def test_the_warning_quotes_the_returned_m_b_and_cost(rate, epochs):
+    data = load_study_time()
+    with pytest.warns(ConvergenceWarning, match="stopped far") as caught:
+        m, b, cost = gradient_descent(data.hours, data.score, rate, epochs)
+    quoted = FIGURES.search(str(caught[0].message)).groups()
+    assert quoted == (str(epochs), f"{m:.6g}", f"{b:.6g}", f"{cost:.6g}")
+    # The cost quoted and returned is that of the m and b returned, not of the iterate before
+    # (the same residuals, summed in another order: the bound of the test above).
+    x, y = data.hours.tolist(), data.score.tolist()
+    assert_within(cost, cost_at(x, y, m, b), rounding_bound(1.0, 2, len(x)) * cost)
 
 
 @pytest.mark.parametrize(

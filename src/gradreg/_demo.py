@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import datasets
+from ._fit_path import FitPath, record_path
 from .errors import ConvergenceWarning
 from .estimator import GDRegressor
 from .guidance import learning_rate_limits
@@ -42,8 +43,10 @@ def _worked_example(out: Console, hours, score, epochs: int) -> None:
         table.add_column(name, justify="right")
     for row in trace.rows():
         table.add_row(str(row[0]), *(f"{value:.6g}" for value in row[1:]))
+    table.add_row("after", *(f"{value:.6g}" for value in trace.result), "", "")
     out.print(table)
-    out.print("  (each row starts from the m and b the row above stepped to)\n")
+    out.print("  (each row starts from the m and b the row above stepped to; every cost is\n"
+              "   the mean squared error at the m and b beside it)\n")
 
 
 # What the demo writes into its folder.
@@ -61,9 +64,10 @@ def run_demo(out: Console, out_dir: Path, epochs: int, plots: bool = True) -> No
     limits = learning_rate_limits(data.hours, data.score)
     model = GDRegressor(solver="gd", optimizer="plain", standardize=False,
                         learning_rate=TUTORIAL_RATE, max_iter=20_000)
-    model.fit(data.X, data.score)
+    # The path plot draws this fit's own iterates, recorded as it runs.
+    path = record_path(model, data.X, data.score)
     model.feature_names_in_ = np.asarray(["hours"], dtype=object)
-    written = _write_outputs(model, data, out_dir) if plots else []
+    written = _write_outputs(model, path, data, out_dir) if plots else []
     out.print(
         "[bold]gradreg demo[/]: hours studied vs test score, "
         f"{len(data.score)} students (bundled data)\n"
@@ -91,16 +95,17 @@ def run_demo(out: Console, out_dir: Path, epochs: int, plots: bool = True) -> No
         out.print(line)
 
 
-def _write_outputs(model: GDRegressor, data, out_dir: Path) -> list[str]:
-    """The line, cost and path plots and the page; returns what to print about them."""
+def _write_outputs(model: GDRegressor, path: FitPath, data, out_dir: Path) -> list[str]:
+    """The line, cost and path plots of the fit and the page; returns what to print about
+    them."""
     from .explore import write_explorer
-    from .plotting import plot_cost, plot_fit, plot_path, save_figure
+    from .plotting import plot_cost, plot_fit, plot_fit_path, save_figure
 
     figures = {
         "line": plot_fit(model, data.X, data.score, xlabel="hours studied",
                          ylabel="test score"),
         "cost": plot_cost(model),
-        "path": plot_path(data.X, data.score, epochs=300, feature_names=["hours"]),
+        "path": plot_fit_path(path, data.X, data.score, feature_names=["hours"]),
     }
     written = []
     for kind, figure in figures.items():

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ConvergenceWarning
 
-__all__ = ["DescentTrace", "classic_optimum", "epochs_needed", "warn_if_far"]
+__all__ = ["DescentTrace", "classic_cost", "classic_optimum", "epochs_needed", "warn_if_far"]
 
 # gradient_descent warns when m and b are further than this from the optimum (relative).
 FAR = 1e-3
@@ -33,7 +33,9 @@ class DescentTrace:
     (mean squared error) there and the two partial derivatives ``grad_m = dJ/dm`` and
     ``grad_b = dJ/db``; the epoch then steps to ``m - learning_rate * grad_m`` and
     ``b - learning_rate * grad_b``, the next row's values. ``final_m`` and ``final_b`` are the
-    values after the last step.
+    values after the last step and ``final_cost`` the mean squared error there
+    (:func:`classic_cost`): every cost here is that one function of the ``m`` and ``b`` beside
+    it.
     """
 
     epoch: np.ndarray
@@ -45,11 +47,13 @@ class DescentTrace:
     learning_rate: float
     final_m: float
     final_b: float
+    final_cost: float
 
     @property
     def result(self) -> tuple[float, float, float]:
-        """``(m, b, cost)`` as :func:`gradreg.gradient_descent` returns them without a trace."""
-        return self.final_m, self.final_b, float(self.cost[-1])
+        """``(m, b, cost)`` as :func:`gradreg.gradient_descent` returns them without a trace:
+        the values after the last step and the mean squared error at them."""
+        return self.final_m, self.final_b, self.final_cost
 
     def rows(self) -> list[tuple]:
         """One tuple per epoch: ``(epoch, m, b, cost, dJ/dm, dJ/db)``."""
@@ -57,13 +61,19 @@ class DescentTrace:
         return [(int(row[0]), *map(float, row[1:])) for row in zip(*columns, strict=True)]
 
     def table(self, rows: int | None = 10, last: bool = True) -> str:
-        """The epochs as a text table: the first ``rows`` (all with ``None``), then the last."""
+        """The epochs as a text table: the first ``rows`` (all with ``None``), then the last.
+
+        Where the last epoch is shown, a row ``after`` follows it: the ``m``, ``b`` and cost
+        that :attr:`result` returns (no gradient is computed there).
+        """
         every = self.rows()
         shown = every if rows is None or rows + 1 >= len(every) else every[:rows]
         lines = [f"{_COLUMNS[0]:>6}" + "".join(f"{name:>13}" for name in _COLUMNS[1:])]
         lines += [_format_row(row) for row in shown]
         if len(shown) < len(every):
             lines += [f"{'...':>6}"] + ([_format_row(every[-1])] if last else [])
+        if len(shown) == len(every) or last:
+            lines.append(_format_row(("after", *self.result)))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -75,6 +85,13 @@ class DescentTrace:
 
 def _format_row(row: tuple) -> str:
     return f"{row[0]:>6}" + "".join(f"{value:>13.6g}" for value in row[1:])
+
+
+def classic_cost(x: np.ndarray, y: np.ndarray, m: float, b: float) -> float:
+    """The tutorial's cost at ``(m, b)``: the mean squared error ``mean((y - (m x + b))^2)``,
+    in ``y``'s units squared, computed as the descent's epochs compute it."""
+    residuals = y - (m * x + b)
+    return float(np.mean(residuals**2))
 
 
 def classic_optimum(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
@@ -122,8 +139,14 @@ def epochs_needed(x: np.ndarray, error: np.ndarray, learning_rate: float, target
     return float(high)
 
 
-def warn_if_far(x, y, m: float, b: float, learning_rate: float, epochs: int) -> None:
-    """Warn when ``(m, b)`` is further than :data:`FAR` (relative) from the optimum."""
+def warn_if_far(
+    x, y, m: float, b: float, cost: float, learning_rate: float, epochs: int
+) -> None:
+    """Warn when ``(m, b)`` is further than :data:`FAR` (relative) from the optimum.
+
+    ``cost`` is the one returned with ``(m, b)`` (:func:`classic_cost` there): the warning
+    quotes that figure, not one of its own.
+    """
     optimum = classic_optimum(x, y)
     if optimum is None:
         return
@@ -133,7 +156,6 @@ def warn_if_far(x, y, m: float, b: float, learning_rate: float, epochs: int) -> 
     distance = float(np.linalg.norm(error)) / size
     if not distance > FAR:
         return
-    cost = float(np.mean((y - m * x - b) ** 2))
     gap = (cost - best_cost) / best_cost if best_cost > 0 else math.inf
     more = epochs_needed(x, error, learning_rate, CLOSE * size)
     need = ("no number of epochs reaches it" if math.isinf(more) else

@@ -339,6 +339,8 @@ def predict(model_file: str, data: tuple[str, ...], out: str | None, **options) 
 
 
 _PLOT_KINDS = ("line", "cost", "path", "rates", "animation")
+# The kinds that draw the fit the options (or --model) make, not the classic descent.
+_FIT_KINDS = ("line", "cost", "path")
 
 
 def _pair(text: str | None, names: list[str]):
@@ -378,16 +380,17 @@ def _rate(options: dict) -> float | None:
 @click.option("--features", default=None, help="Comma-separated feature columns (default: all).")
 @click.option("--kind", type=click.Choice(_PLOT_KINDS), default="line", show_default=True,
               help="line: data and fit; cost: cost and gap per epoch of the fit; path: the "
-                   "classic descent over the cost surface; rates: learning rates compared; "
-                   "animation: a GIF of the classic descent.")
+                   "iterates of the fit over the cost surface; rates: learning rates of the "
+                   "classic descent compared; animation: a GIF of the classic descent.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True,
               help="Image file to write (.png, .svg, .pdf; .gif for the animation).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
-              help="Draw the fit saved in this model file (line; cost refits with its "
-                   "settings to trace the epochs) instead of fitting with the options.")
+              help="Draw the fit saved in this model file (line; cost and path refit with "
+                   "its settings to trace the epochs) instead of fitting with the options.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Epochs of the classic descent for path, rates and animation (default: "
-                   "200, 100, and until it reaches the line).")
+              help="Epochs of the classic descent for rates and animation (default: 100, and "
+                   "until it reaches the line); line, cost and path draw the fit, whose "
+                   "epochs --max-iter bounds.")
 @click.option("--coefficients", default=None, metavar="A,B",
               help="path with several features: the two parameters of the slice (feature "
                    "names or 'intercept'; default: the most coupled pair).")
@@ -411,29 +414,36 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
             plotting.image_format(out)
         except ParameterError as exc:
             raise click.UsageError(f"--out: {exc}") from None
+    if kind in _FIT_KINDS and epochs is not None:
+        raise click.UsageError(
+            f"--epochs applies to --kind rates and animation; --kind {kind} draws the fit "
+            "itself, whose epochs --max-iter bounds."
+        )
     source = read_training(data, target, features, reading_kwargs(options))
     X, y = read_all(source)
     names = list(source.feature_names)
     if kind == "animation" and X.shape[1] != 1:
         raise click.UsageError("--kind animation needs exactly one feature (use --features).")
-    if kind in ("line", "cost"):
+    if kind in _FIT_KINDS:
+        pair = _pair(coefficients, names) if kind == "path" else None
         if model_path:
             saved = load_model(model_path)
             model = saved if kind == "line" else GDRegressor(**saved.get_params())
         else:
             model = estimator_from(options)
-        if kind == "cost" or not model_path:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if kind == "path":
+                path = plotting.record_path(model, X, y)
+            elif kind == "cost" or not model_path:
                 model.fit(X, y)
         if kind == "line":
             figure = plotting.plot_fit(model, X, y, xlabel=names[0], ylabel=target)
-        else:
+        elif kind == "cost":
             figure = plotting.plot_cost(model)
-    elif kind == "path":
-        figure = plotting.plot_path(X, y, _rate(options), epochs or 200,
-                                    coefficients=_pair(coefficients, names),
-                                    feature_names=names)
+        else:
+            figure = plotting.plot_fit_path(path, X, y, coefficients=pair,
+                                            feature_names=names)
     elif kind == "rates":
         figure = plotting.plot_rates(X, y, epochs=epochs or 100)
     else:

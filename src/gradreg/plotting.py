@@ -12,13 +12,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._atomic import atomic_path, atomic_write
+from ._fit_path import record_path
 from .errors import ParameterError
 
 __all__ = [
     "plot_cost",
     "plot_fit",
+    "plot_fit_path",
     "plot_path",
     "plot_rates",
+    "record_path",
     "save_animation",
     "save_figure",
 ]
@@ -195,15 +198,15 @@ def _draw_gap(axes, gap: np.ndarray, model, marker) -> None:
 
 
 def _fit_summary(model) -> str:
-    method = str(getattr(model, "solver_", ""))
-    if getattr(model, "optimizer_", "none") != "none":
-        method += f" ({model.optimizer_})"
-    rate = getattr(model, "learning_rate_", float("nan"))
+    from ._fit_path import fit_method, steps_text
+
     scaled = getattr(model, "standardize", False)
-    text = f"Fit by {method}" + (" in standardized coordinates" if scaled else "")
-    if np.isfinite(rate):
-        where = " (standardized problem)" if scaled else ""
-        text += f", learning rate {rate:.4g}, 2/L = {2 / model.lipschitz_:.4g}{where}"
+    text = f"Fit by {fit_method(model)}" + (" in standardized coordinates" if scaled else "")
+    steps = steps_text(model, digits=4)
+    if steps:
+        # 2/L: the stability limit of a constant rate, for scale.
+        text += f"\n{steps.removesuffix(' (standardized problem)')}, "
+        text += f"2/L = {2 / model.lipschitz_:.4g}" + (" (standardized problem)" if scaled else "")
     return text
 
 
@@ -230,7 +233,8 @@ def plot_path(
     indices, the second may be ``None`` for the intercept; default: the pair with the strongest
     curvature coupling), the others held at their optimal values; the descent shown is the
     classic one on that slice, from zero, so path and contours are the same function. The
-    default learning rate is 1/L of the plane; axes are named from ``feature_names``.
+    default learning rate is 1/L of the plane; axes are named from ``feature_names``. To draw
+    the path a fit took, use :func:`plot_fit_path`.
 
     Examples
     --------
@@ -240,43 +244,21 @@ def plot_path(
     >>> figure.axes[0].get_xlabel()
     'slope m (per unit of hours)'
     """
-    from ._slices import make_slice, strongest_coupling
     from .tutorial import descent_path
 
-    y = np.asarray(y, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
-    d = X.shape[1]
-    pair = coefficients or ((0, None) if d == 1 else strongest_coupling(X))
-    plane = make_slice(X, y, pair)
+    X, y, pair, plane = _plane(X, y, coefficients)
     curvatures = np.linalg.eigvalsh(plane.hessian())
     rate = 1.0 / curvatures[-1] if learning_rate is None else learning_rate
     path = descent_path(plane.columns, plane.target, rate, epochs, fit_intercept=False)
-    track_i, track_j = path.coef[:, 0], path.coef[:, 1]
-    star = plane.optimum
-    finite = np.isfinite(track_i) & np.isfinite(track_j)
-    span_i = max(np.abs(track_i[finite] - star[0]).max(), 1e-12) * 1.15
-    span_j = max(np.abs(track_j[finite] - star[1]).max(), 1e-12) * 1.15
-    A, B = np.meshgrid(np.linspace(star[0] - span_i, star[0] + span_i, 160),
-                       np.linspace(star[1] - span_j, star[1] + span_j, 160))
-    cost = plane.cost(A, B)
-    figure, axes = _new_figure()
-    floor = cost.min()
-    levels = floor + (cost.max() - floor) * np.geomspace(1e-4, 1.0, 14)
-    axes.contourf(A, B, cost, levels=levels, cmap="Blues_r", alpha=0.85)
-    axes.contour(A, B, cost, levels=levels, colors="white", linewidths=0.5, alpha=0.6)
     kind = "1/L" if learning_rate is None else f"{rate * curvatures[-1] / 2:.2g} x 2/L"
-    axes.plot(track_i[finite], track_j[finite], color=_PATH_COLOR, linewidth=1.5,
-              marker="o", markersize=2.5, label=f"descent, learning rate {rate:.3g} ({kind})")
-    axes.plot(*[t[finite][0] for t in (track_i, track_j)], "o", color="#55A868",
-              markersize=9, label="start")
-    axes.plot(*[t[finite][-1] for t in (track_i, track_j)], "s", color=_LINE_COLOR,
-              markersize=8, label=f"after {len(path.cost) - 1} epochs")
-    axes.plot(*star, "*", color="gold", markeredgecolor="black", markersize=14, label="optimum")
-    first, second = names or (_label(feature_names, pair[0], d == 1),
-                              _label(feature_names, pair[1], d == 1))
-    axes.set_xlabel(first)
-    axes.set_ylabel(second)
-    kappa = curvatures[-1] / curvatures[0] if curvatures[0] > 0 else np.inf
+    figure, axes = _new_figure()
+    first, second = names or (_label(feature_names, pair[0], X.shape[1] == 1),
+                              _label(feature_names, pair[1], X.shape[1] == 1))
+    _draw_path(axes, plane, path.coef[:, 0], path.coef[:, 1],
+               f"descent, learning rate {rate:.3g} ({kind})",
+               f"after {len(path.cost) - 1} epochs", (first, second))
+    kappa = _condition(curvatures)
+    d = X.shape[1]
     if d == 1:
         axes.set_title(f"Gradient descent on the cost (MSE), condition number {kappa:.3g}",
                        loc="left", fontsize=11)
@@ -286,8 +268,108 @@ def plot_path(
                        f"{first} and {second} vary, the other {held} parameter"
                        f"{'s' if held != 1 else ''} stay at the optimum",
                        loc="left", fontsize=10)
-    axes.legend(frameon=False, loc="best", fontsize=8)
     return figure
+
+
+def plot_fit_path(
+    path,
+    X: np.ndarray,
+    y: np.ndarray,
+    coefficients: tuple[int, int | None] | None = None,
+    names: tuple[str, str] | None = None,
+    feature_names=None,
+) -> Figure:
+    """The iterates a fit took over the contours of the cost, start and end marked.
+
+    ``path`` is the fit's :class:`~gradreg._fit_path.FitPath` (:func:`record_path`): every
+    point drawn is one of its recorded iterates, in the data's units, whatever the solver,
+    update rule, learning rate and epochs; the legend names them. With one feature the plane
+    is ``(m, b)`` and the contours are the mean squared error there. With several, the
+    iterates (which move every parameter) are drawn by two of their coordinates
+    (``coefficients``, as in :func:`plot_path`) over the contours of an exact slice through
+    the least-squares optimum, the other parameters held there; the title says so. The
+    contours are the mean squared error, without any penalty of the fit.
+
+    Examples
+    --------
+    >>> from gradreg import GDRegressor, load_study_time
+    >>> data = load_study_time()
+    >>> model = GDRegressor(solver="gd", optimizer="plain", max_iter=20)
+    >>> path = record_path(model, data.X, data.score)
+    >>> line = plot_fit_path(path, data.X, data.score).axes[0].lines[0]
+    >>> bool((line.get_xdata() == path.coef[:, 0]).all())
+    True
+    """
+    X, y, pair, plane = _plane(X, y, coefficients)
+    d = X.shape[1]
+    coef = np.asarray(path.coef, dtype=np.float64).reshape(len(path.intercept), -1)
+    if coef.shape[1] != d:
+        raise ParameterError(
+            f"The path has {coef.shape[1]} coefficients per iterate but X has {d} features: "
+            "draw a path with the data it was fitted on."
+        )
+    first_track = coef[:, pair[0]]
+    second_track = path.intercept if pair[1] is None else coef[:, pair[1]]
+    rate = f", {path.steps}" if path.steps else ""
+    first, second = names or (_label(feature_names, pair[0], d == 1),
+                              _label(feature_names, pair[1], d == 1))
+    figure, axes = _new_figure()
+    count = f"{path.n_iter} epoch{'s' if path.n_iter != 1 else ''}"
+    _draw_path(axes, plane, first_track, second_track, f"{path.method}{rate}",
+               f"after {count}: the fit", (first, second), "least-squares optimum")
+    kappa = _condition(np.linalg.eigvalsh(plane.hessian()))
+    if d == 1:
+        title = (f"The fit's path on the cost (MSE), condition number {kappa:.3g}:\n"
+                 f"{path.method}, {count}")
+    else:
+        held = d - 1
+        title = (f"The fit's iterates by {first} and {second} ({count}),\n"
+                 "over an exact 2-D slice of the cost (MSE) through the least-squares optimum,"
+                 f"\nthe other {held} parameter{'s' if held != 1 else ''} held there (the fit "
+                 f"moves {'them' if held != 1 else 'it'} too)")
+    axes.set_title(title, loc="left", fontsize=10)
+    return figure
+
+
+def _plane(X, y, coefficients):
+    from ._slices import make_slice, strongest_coupling
+
+    y = np.asarray(y, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
+    pair = coefficients or ((0, None) if X.shape[1] == 1 else strongest_coupling(X))
+    return X, y, pair, make_slice(X, y, pair)
+
+
+def _condition(curvatures: np.ndarray) -> float:
+    return curvatures[-1] / curvatures[0] if curvatures[0] > 0 else np.inf
+
+
+def _draw_path(axes, plane, track_i, track_j, label: str, end: str, names,
+               optimum: str = "optimum") -> None:
+    """The path ``(track_i, track_j)`` over the plane's contours: its finite points as one
+    line (the first artist), then start, end and optimum markers."""
+    star = plane.optimum
+    finite = np.isfinite(track_i) & np.isfinite(track_j)
+    span_i = max(np.abs(track_i[finite] - star[0]).max(), 1e-12) * 1.15
+    span_j = max(np.abs(track_j[finite] - star[1]).max(), 1e-12) * 1.15
+    A, B = np.meshgrid(np.linspace(star[0] - span_i, star[0] + span_i, 160),
+                       np.linspace(star[1] - span_j, star[1] + span_j, 160))
+    cost = plane.cost(A, B)
+    floor = cost.min()
+    levels = floor + (cost.max() - floor) * np.geomspace(1e-4, 1.0, 14)
+    axes.contourf(A, B, cost, levels=levels, cmap="Blues_r", alpha=0.85)
+    axes.contour(A, B, cost, levels=levels, colors="white", linewidths=0.5, alpha=0.6)
+    axes.plot(track_i[finite], track_j[finite], color=_PATH_COLOR, linewidth=1.5,
+              marker="o", markersize=2.5, label=label)
+    axes.plot(track_i[finite][0], track_j[finite][0], "o", color="#55A868", markersize=9,
+              label="start")
+    axes.plot(track_i[finite][-1], track_j[finite][-1], "s", color=_LINE_COLOR, markersize=8,
+              label=end)
+    axes.plot(*star, "*", color="gold", markeredgecolor="black", markersize=14,
+              label=optimum)
+    axes.set_xlabel(names[0])
+    axes.set_ylabel(names[1])
+    axes.legend(frameon=False, loc="best", fontsize=8)
 
 
 def plot_rates(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Real
+from typing import NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._trace import DescentTrace, warn_if_far
+from ._trace import DescentTrace, classic_cost, warn_if_far
 from ._validation import as_numeric, check_finite
 from .errors import DataError, DivergenceError, ParameterError
 
@@ -82,7 +83,10 @@ def gradient_descent(
     m, b : float
         Slope and intercept after the last update.
     cost : float
-        The cost computed in the last epoch, before its update (as the classic loop reports it).
+        The cost :math:`J` at the returned ``m`` and ``b``: their mean squared error, in
+        ``y``'s units squared. (The classic loop's own ``cost`` variable holds the cost before
+        its last update, of other ``m`` and ``b``; every cost gradreg shows is the cost of the
+        parameters shown with it, the warning's included.)
 
     or, with ``trace=True``, a :class:`DescentTrace` of every epoch's ``m``, ``b``, cost and
     gradients; its ``result`` is the ``(m, b, cost)`` above.
@@ -97,7 +101,8 @@ def gradient_descent(
     -----
     ConvergenceWarning
         When ``m`` and ``b`` end further than 1e-3 (relative) from the least-squares line: the
-        message gives the gap, the optimum and the epochs this rate would need.
+        message gives the returned ``m``, ``b`` and cost, the gap, the optimum and the epochs
+        this rate would need.
 
     Examples
     --------
@@ -155,9 +160,8 @@ def gradient_descent(
     record = np.empty((epochs, 5)) if trace else None
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
-            predictions = m * xs + b
-            residuals = ys - predictions
-            cost = float(np.mean(residuals**2))
+            residuals = ys - (m * xs + b)
+            cost = float(np.mean(residuals**2))  # classic_cost(xs, ys, m, b), residuals kept
             dm = -(2.0 / n) * float(np.dot(xs, residuals))
             db = -(2.0 / n) * float(residuals.sum())
             if record is not None:
@@ -165,18 +169,27 @@ def gradient_descent(
             m -= learning_rate * dm
             b -= learning_rate * db
             if not np.isfinite(cost + m + b):
-                raise DivergenceError(
-                    f"gradient_descent overflowed float64 with learning_rate={learning_rate:g}, "
-                    f"below the stable limit {limit:.6g} (2/L): the data's squares are too "
-                    "large. Rescale x and y, e.g. divide each by its largest absolute value."
-                )
-    warn_if_far(xs, ys, m, b, learning_rate, epochs)
+                _overflowed(learning_rate, limit)
+        # The cost returned and quoted is that of the m and b returned, by the same function
+        # as every epoch's.
+        cost = classic_cost(xs, ys, m, b)
+    if not np.isfinite(cost):
+        _overflowed(learning_rate, limit)
+    warn_if_far(xs, ys, m, b, cost, learning_rate, epochs)
     if record is None:
         return m, b, cost
     return DescentTrace(
         epoch=np.arange(1, epochs + 1), m=record[:, 0], b=record[:, 1], cost=record[:, 2],
         grad_m=record[:, 3], grad_b=record[:, 4], learning_rate=float(learning_rate),
-        final_m=m, final_b=b,
+        final_m=m, final_b=b, final_cost=cost,
+    )
+
+
+def _overflowed(learning_rate: float, limit: float) -> NoReturn:
+    raise DivergenceError(
+        f"gradient_descent overflowed float64 with learning_rate={learning_rate:g}, below the "
+        f"stable limit {limit:.6g} (2/L): the data's squares are too large. Rescale x and y, "
+        "e.g. divide each by its largest absolute value."
     )
 
 
