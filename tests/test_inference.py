@@ -352,9 +352,11 @@ def test_standard_errors_of_ill_conditioned_polynomials_against_mpmath(degree):
     # From the cross-products: their rounding (sums of n rows, k = degree + 1 terms per
     # entry) moves the smallest eigenvalue by k n eps of the largest: the condition by cond^2
     # times that (halved by the square root; the reference SVD is good to cond x eps).
+    # (The QR factor, which the fit gathers where cross-products cannot resolve its optimum,
+    # does better: tests/test_inference_design.py holds it to cond x eps.)
     bound = rounding_bound(condition**2, degree + 1, n_terms=x.size) * condition
     assert_within(summary.condition_number, condition, bound)
-    assert summary.digits == math.floor(-math.log10((degree + 1) * condition**2 * EPS))
+    assert summary.digits >= math.floor(-math.log10((degree + 1) * condition**2 * EPS))
     assert summary.digits >= 1
     np.testing.assert_allclose(summary.bse, reference, rtol=10.0 ** -summary.digits)
 

@@ -117,3 +117,35 @@ def test_values_near_the_bottom_of_the_range():
     m, n = 3, len(y)
     bound = rounding_bound(1.0, 2 * 11 * m, m * n + m * (m + 1)) * np.linalg.norm(gram, 2)
     assert np.linalg.norm(qr.R.T @ qr.R - gram, 2) <= bound
+
+
+@pytest.mark.parametrize("exponent", [-3, 2, 5])
+def test_weights_scaled_by_a_power_of_two(exponent):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=300)
+    w = rng.uniform(0.5, 2.0, 300)
+    shift, scale = np.zeros(4), np.ones(4)
+    factor = qr_stats.qr_from_batches([(X, y, w)], shift, scale, True)
+    scaled = factor.with_weights_scaled(exponent)
+    direct = qr_stats.qr_from_batches([(X, y, np.ldexp(w, exponent))], shift, scale, True)
+    assert scaled.weight_sum == direct.weight_sum
+    assert factor.with_weights_scaled(0) is factor
+    if exponent % 2 == 0:
+        # sqrt(2^e w) = 2^(e/2) sqrt(w) exactly: the same rows up to a power of two, the
+        # same operations, the same factor scaled.
+        np.testing.assert_array_equal(scaled.R, direct.R)
+    else:
+        # The rows differ by one rounding of sqrt(2) (eps relative): R^T R, their Gram
+        # matrix, within that of each entry's sum over the rows.
+        gram = direct.R.T @ direct.R
+        size = np.sqrt(np.outer(np.diag(gram), np.diag(gram)))
+        bound = rounding_bound(1.0, 4, X.shape[0]) * size
+        assert np.all(np.abs(scaled.R.T @ scaled.R - gram) <= bound)
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_a_gram_matrix_that_is_not_finite_is_refused_not_shifted_forever(value):
+    gram = np.array([[value, 1.0], [1.0, 2.0]])
+    with pytest.raises(np.linalg.LinAlgError, match="not finite"):
+        qr_stats._cholesky(gram, shifted=True, rows=10)

@@ -61,6 +61,7 @@ class ModelFileMethods:
                 "metrics": getattr(self, "metrics_", {}),
                 "coef_error_bound": getattr(self, "coef_error_bound_", None),
                 "statistics": getattr(self, "stats_", None),
+                "factor": getattr(self, "qr_stats_", None),
             },
             "design": None if spec is None else spec.to_dict(),
         })
@@ -109,6 +110,8 @@ class ModelFileMethods:
             model.coef_error_bound_ = fit["coef_error_bound"]
         if fit["statistics"] is not None:
             model.stats_ = fit["statistics"]
+        if fit["factor"] is not None:
+            model.qr_stats_ = fit["factor"]
         if fields["design"] is not None:
             from .formula import DesignSpec
 

@@ -29,7 +29,12 @@ class InferenceMethods:
         """Standard errors, tests and intervals of the coefficients, as statsmodels reports them.
 
         Computed from the statistics the fit kept (``stats_``) in O(d^3), whatever the number
-        of rows; weighted fits are weighted least squares. Penalized fits are refused.
+        of rows; weighted fits are weighted least squares. Penalized fits are refused. Where
+        the fit gathered the QR factor of its rows (``qr_stats_``: the cross-products could not
+        resolve its optimum), the design's inverse, rank and condition number come from it,
+        to ``cond x eps`` where the cross-products give ``cond^2 x eps``. Without one (fits by
+        ``partial_fit``), passing the training data as ``X`` and ``y`` gathers it when the
+        cross-products cannot vouch for six digits.
 
         Parameters
         ----------
@@ -75,6 +80,7 @@ class InferenceMethods:
             converged=getattr(self, "converged_", None),
             optimality_gap=getattr(self, "optimality_gap_", None),
             coef_error_bound=getattr(self, "coef_error_bound_", None),
+            qr=getattr(self, "qr_stats_", None),
         )
 
     def predict_interval(self, X: Any, alpha: float = 0.05, kind: str = "prediction"):
@@ -104,6 +110,7 @@ class InferenceMethods:
         return prediction_interval(
             stats, self.coef_, self.intercept_, checked,
             fit_intercept=self.preconditioner_.fit_intercept, alpha=alpha, kind=kind,
+            qr=getattr(self, "qr_stats_", None),
         )
 
     def _data_source(self, X: Any, y: Any, sample_weight: Any):

@@ -75,7 +75,9 @@ class FitStoreMethods:
         bound = _with_unscaling_rounding(scaled, coef, intercept, column_exponent,
                                          target_exponent)
         state = {k: v for k, v in scaled.__dict__.items() if k.endswith("_") and k[0] != "_"}
-        state.pop("stats_", None)  # statistics of the scaled data: no inference from them
+        # Statistics and factor of the scaled data: no inference from them.
+        state.pop("stats_", None)
+        state.pop("qr_stats_", None)
         self.__dict__.update(state)
         self.coef_, self.intercept_ = coef, intercept
         if bound > self.coef_error_bound_:  # coefficients below float64's normal range
@@ -146,11 +148,24 @@ class FitStoreMethods:
                     getattr(problem.source, "weight_exponent", 0))
             if np.isfinite(stats.weight_sum) and np.all(np.isfinite(stats.cross)):
                 self.stats_ = stats
+                self._store_factor(problem)
         warn_not_converged(
             self, result, optimum,
             faster_settings(self._choice, problem.objective.penalty.has_l1),
             descent_condition(problem) if optimum is not None else None,
         )
+
+    def _store_factor(self, problem: Problem) -> None:
+        """The QR factor the fit gathered, for inference (in the weights' own units, as
+        ``stats_``); none when the cross-products sufficed."""
+        self.__dict__.pop("qr_stats_", None)
+        if problem.qr is None:
+            return
+        with np.errstate(over="ignore"):
+            factor = problem.qr.with_weights_scaled(
+                getattr(problem.source, "weight_exponent", 0))
+        if np.isfinite(factor.weight_sum) and np.all(np.isfinite(factor.R)):
+            self.qr_stats_ = factor
 
 
 def with_reported_rounding(problem: Problem, theta, coef, intercept, bound: float) -> float:

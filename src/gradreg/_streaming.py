@@ -101,6 +101,9 @@ def partial_fit(model: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
             result = solve(problem, config, theta0)
             model._store(problem, result, time.perf_counter() - started, config)
     model.stats_ = stats
+    if not first:
+        # A factor covers the rows it was gathered from: the first chunk's at most.
+        model.__dict__.pop("qr_stats_", None)
     return model
 
 

@@ -10,11 +10,12 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from ._inference_design import GRAM_CONDITION_LIMIT
+from .inference import WANTED_DIGITS
+
 __all__ = ["render", "to_text"]
 
 _WIDTH = 100
-# Below this many digits the table says plainly that it cannot vouch for six.
-_WANTED_DIGITS = 6
 
 
 def _number(value: float, digits: int = 6) -> str:
@@ -67,6 +68,7 @@ def render(summary) -> Group:
         left.append(("converged", "yes" if summary.converged else "no"))
     if summary.coef_error_bound is not None:
         left.append(("coef. rel. error bound", _bound(summary.coef_error_bound)))
+    left.append(("design from", "QR factor" if summary.method == "qr" else "cross-products"))
     right.append(("cond. (standardized)", f"{summary.condition_number:.3g}"))
     right.append(("digits vouched for", f"about {summary.digits}"))
     header = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2))
@@ -111,10 +113,18 @@ def _notes(summary) -> list[Text]:
         notes.append("Weighted least squares: residuals and sums of squares are weighted by "
                      "sample_weight.")
     hidden = [summary.names[i] for i in np.flatnonzero(~summary.identifiable)]
+    unresolved = not math.isfinite(summary.condition_number)
     if hidden:
-        notes.append(f"Rank deficient (rank {summary.rank} of {len(summary.names)}): "
-                     f"{', '.join(hidden)} not identifiable (NaN standard errors).")
-    if summary.digits < _WANTED_DIGITS:
+        precision = " at the precision of the cross-products" if unresolved else ""
+        notes.append(f"Rank deficient{precision} (rank {summary.rank} of "
+                     f"{len(summary.names)}): {', '.join(hidden)} not identifiable (NaN "
+                     "standard errors).")
+    if unresolved:
+        notes.append("The cross-products cannot tell this design from a rank-deficient one (its "
+                     f"standardized condition number is above about {GRAM_CONDITION_LIMIT:.1g}"
+                     " if it has full rank), so no digit of the standard errors is vouched "
+                     "for. Pass the training data, summary(X=X, y=y), for the QR factor.")
+    elif summary.digits < WANTED_DIGITS:
         notes.append(f"The condition number {summary.condition_number:.3g} leaves float64 only "
                      f"about {summary.digits} significant digits in the standard errors.")
     if summary.converged is False:

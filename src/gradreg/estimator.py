@@ -204,6 +204,12 @@ default="auto"
     condition_number_ : float
     rank_ : int
         Numerical rank of the standardized design (with the intercept column).
+    qr_stats_ : QRStats
+        The triangular factor of the rows centred and scaled as the standardized design, when
+        the fit gathered it (its cross-products could not resolve the optimum to ``tol``):
+        ``summary`` and ``predict_interval`` then take the design from it, which does not
+        square the condition number. Absent otherwise, and after ``partial_fit`` of more than
+        one chunk.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names; with a formula, the design's column names
@@ -493,7 +499,7 @@ default="auto"
         previous = self._warm_parameters()
         # fit starts afresh: nothing partial_fit kept (the merged statistics, the SGD stream)
         # survives it, as in scikit-learn.
-        for attribute in ("feature_names_in_", "design_spec_", "stats_", "_stream"):
+        for attribute in ("feature_names_in_", "design_spec_", "stats_", "qr_stats_", "_stream"):
             self.__dict__.pop(attribute, None)
         source = self._source(X, y, sample_weight)
         validation = None

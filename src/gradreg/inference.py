@@ -1,14 +1,12 @@
 """Standard errors, tests and intervals of a least-squares fit, from its sufficient statistics.
 
 Everything classical inference needs is a function of the weight sum ``W``, the means and the
-centred cross-products of ``[X, y]`` that the fit gathered anyway (:class:`SufficientStats`).
-The model ``y = b + x^T w`` is written in centred coordinates, ``y = c + (x - xbar)^T w`` with
-``c = b + xbar^T w``, whose Gram matrix is ``B = diag(W, S_xx)``: no cancellation between the
-intercept and the slopes, and ``(X^T W X)^{-1}`` follows exactly from ``B^{-1}`` by the change of
-coordinates ``theta = T phi``. Without an intercept ``B`` is the uncentred Gram matrix.
-``B`` is inverted through the eigendecomposition of its equilibrated form (unit diagonal), whose
-numerically zero eigenvalues (below ``RANK_RTOL`` of the largest, as for the fit's optimum)
-mark a rank-deficient design; a pseudo-inverse then serves the identifiable coefficients.
+centred cross-products of ``[X, y]`` that the fit gathered anyway (:class:`SufficientStats`),
+and, where those cannot resolve the design, of the triangular factor of the rows that the fit
+then gathers too (:mod:`gradreg.qr_stats`): cross-products square the design's condition
+number, the factor does not. :mod:`gradreg._inference_design` turns either into the
+generalized inverse, rank and condition number used here (rank-deficient designs get a
+pseudo-inverse that serves the identifiable coefficients).
 
 Formulas are those of statsmodels' ``OLS``/``WLS`` results (Greene, *Econometric Analysis*,
 ch. 4 and 9; White 1980; MacKinnon and White 1985):
@@ -18,12 +16,13 @@ ch. 4 and 9; White 1980; MacKinnon and White 1985):
 - ``HC0``-``HC3``: ``cov = (X^T W X)^+ (sum_i w_i^2 e_i^2 / (1 - h_i)^k x_i x_i^T)
   (X^T W X)^+`` with ``k = 0, 0, 1, 2``, the leverage ``h_i = w_i x_i^T (X^T W X)^+ x_i``,
   and ``HC1`` multiplied by ``nobs / df_resid``. These need every residual: one more pass over
-  a source that can be read again (:func:`robust_meat`).
+  a source that can be read again (:func:`robust_meat`). The middle is summed over the rows
+  in whitened coordinates ``q_i = z_i H`` (``H H^T = (X^T W X)^+``), where the design's rows
+  are orthonormal: summed over the raw rows it would square the design's condition number.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -34,16 +33,24 @@ import numpy as np
 from scipy import stats as distributions
 
 from ._choices import COV_TYPES
-from ._chunks import blas_for_small_products, chunk_rows_for
+from ._chunks import chunk_rows_for
+from ._inference_design import (
+    GRAM_CONDITION_LIMIT,
+    Design,
+    consistent,
+    design_of,
+    gram_resolves,
+)
+from ._robust_pass import RobustPart, meat_rounding, robust_meat, wald_slopes
 from .errors import DataError, GradregWarning, ParameterError
-from .objective import constant_columns
-from .optimum import RANK_RTOL
+from .qr_stats import QRStats
 from .stats import SufficientStats
 
 __all__ = [
     "COV_TYPES",
     "RobustPart",
     "Summary",
+    "WANTED_DIGITS",
     "check_unpenalized",
     "model_statistics",
     "prediction_interval",
@@ -52,183 +59,13 @@ __all__ = [
     "term_names",
 ]
 
-_HC_POWER = {"HC0": 0, "HC1": 0, "HC2": 1, "HC3": 2}
-_EPS = float(np.finfo(np.float64).eps)
-# A coefficient is not identifiable when the null space of the equilibrated design has a
-# component of at least this size along it (rounding leaves components near eps * condition).
-_IDENTIFIABLE_TOL = 1e-6
-# Rows per block of the robust pass on a data source (its batches are cut to chunks anyway).
-_PASS_BATCH = 131_072
 # The two samples must agree on their weight sum to within rounding of a long float64 sum.
 _WEIGHT_RTOL = 1e-9
 # Digits the table vouches for are computed from the condition number; no more than float64 has.
 _MAX_DIGITS = 15
-
-
-# ---------------------------------------------------------------------------------------------
-# The design: Gram matrix in centred coordinates, its pseudo-inverse, rank and identifiability
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Design:
-    fit_intercept: bool
-    gram: np.ndarray  # B: diag(W, S_xx) with an intercept, the uncentred X^T W X without
-    centre: np.ndarray  # xbar with an intercept, zeros without
-    inverse: np.ndarray  # B^+ in centred coordinates, (p, p)
-    transform: np.ndarray  # T: user parameters theta = T phi
-    rank: int
-    condition_number: float  # largest over smallest singular value of the equilibrated design
-    identifiable: np.ndarray  # bool (p,), in the user's order (intercept first)
-
-    @property
-    def n_params(self) -> int:
-        return self.inverse.shape[0]
-
-    def user_cov(self, cov_centred: np.ndarray) -> np.ndarray:
-        return self.transform @ cov_centred @ self.transform.T
-
-    def rows(self, X: np.ndarray) -> np.ndarray:
-        """Rows of the design in centred coordinates: ``[1, x - xbar]`` or ``x`` (float64)."""
-        Z = np.subtract(X, self.centre, dtype=np.float64)
-        if not self.fit_intercept:
-            return Z
-        return np.column_stack([np.ones(Z.shape[0]), Z])
-
-
-def _design(stats: SufficientStats, fit_intercept: bool) -> _Design:
-    d = stats.n_features
-    W = stats.weight_sum
-    mean_x = stats.mean_x
-    sxx = stats.sxx.copy()
-    if fit_intercept:
-        spread = np.sqrt(np.clip(np.diag(sxx), 0.0, None) / W)
-        constant = constant_columns(spread, mean_x, int(stats.n_rows))
-        sxx[constant, :] = 0.0
-        sxx[:, constant] = 0.0
-        gram = np.zeros((d + 1, d + 1))
-        gram[0, 0] = W
-        gram[1:, 1:] = sxx
-        transform = np.eye(d + 1)
-        transform[0, 1:] = -mean_x
-        centre = mean_x.copy()
-        # Root mean square of each user column (the intercept's column is ones).
-        column_rms = np.append(1.0, np.sqrt(np.clip(np.diag(sxx), 0, None) / W + mean_x**2))
-    else:
-        gram = sxx + W * np.outer(mean_x, mean_x)
-        transform = np.eye(d)
-        centre = np.zeros(d)
-        column_rms = np.sqrt(np.clip(np.diag(gram), 0, None) / W)
-    diagonal = np.diag(gram)
-    scale = np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
-    eigenvalues, vectors = np.linalg.eigh(gram / np.outer(scale, scale))
-    top = max(float(eigenvalues[-1]), 0.0)
-    keep = eigenvalues > RANK_RTOL * top
-    rank = int(keep.sum())
-    kept = vectors[:, keep]
-    inverse = (kept / eigenvalues[keep]) @ kept.T / np.outer(scale, scale)
-    condition = math.sqrt(top / eigenvalues[keep][0]) if rank else math.inf
-    # The null space in the user's coordinates, each column equilibrated by its size.
-    null = (transform @ (vectors[:, ~keep] / scale[:, None])) * column_rms[:, None]
-    identifiable = np.ones(gram.shape[0], dtype=bool)
-    if null.shape[1]:
-        basis, _ = np.linalg.qr(null)
-        identifiable = np.linalg.norm(basis, axis=1) <= _IDENTIFIABLE_TOL
-    return _Design(fit_intercept, gram, centre, inverse, transform, rank, condition,
-                   identifiable)
-
-
-def _ssr(stats: SufficientStats, coef: np.ndarray, intercept: float) -> float:
-    """``sum w (y - X coef - intercept)^2`` from the statistics, for any coefficients."""
-    sxy, sxx = stats.sxy, stats.sxx
-    centred = stats.syy - 2.0 * float(coef @ sxy) + float(coef @ (sxx @ coef))
-    offset = stats.mean_y - float(stats.mean_x @ coef) - intercept
-    return max(centred, 0.0) + stats.weight_sum * offset**2
-
-
-# ---------------------------------------------------------------------------------------------
-# The pass for heteroscedasticity-robust covariances
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RobustPart:
-    """Rows, weight sum and ``sum_i w_i^2 e_i^2 / (1 - h_i)^k z_i z_i^T`` of some rows.
-
-    ``z_i`` are the design's rows in centred coordinates. Parts of any split of the rows add
-    up with ``+`` (merged like the statistics, on threads, files or Dask workers).
-    """
-
-    n_rows: int
-    weight_sum: float
-    meat: np.ndarray
-
-    def __add__(self, other: RobustPart) -> RobustPart:
-        return RobustPart(
-            self.n_rows + other.n_rows, self.weight_sum + other.weight_sum, self.meat + other.meat
-        )
-
-
-def _robust_rows(X, y, w, *, design: _Design, coef, offset: float, power: int) -> RobustPart:
-    """The robust part of a block of rows (float64 work, in chunks of a few MB).
-
-    Each chunk is copied once into a buffer of design rows ``z``, which are then scaled in
-    place by ``|e| w / (1 - h)^(k/2)`` so that the meat is one symmetric product ``Z^T Z``.
-    """
-    X = np.asarray(X)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    weights = None if w is None else np.asarray(w, dtype=np.float64).ravel()
-    p = design.n_params
-    first = int(design.fit_intercept)
-    meat = np.zeros((p, p))
-    rows = chunk_rows_for(p)
-    buffer = np.empty((min(rows, len(y)), p))
-    if first:
-        buffer[:, 0] = 1.0
-    for start in range(0, len(y), rows):
-        block = slice(start, start + rows)
-        Z = buffer[: len(y[block])]
-        np.subtract(X[block], design.centre, out=Z[:, first:], casting="unsafe")
-        root = np.abs(y[block] - Z[:, first:] @ coef - offset)
-        if weights is not None:
-            root *= weights[block]
-        if power:
-            leverage = np.einsum("ij,ij->i", Z @ design.inverse, Z)
-            if weights is not None:
-                leverage *= weights[block]
-            root /= (1.0 - leverage) ** (power / 2)
-        Z *= root[:, None]
-        meat += Z.T @ Z
-        if first:
-            Z[:, 0] = 1.0
-    weight_sum = float(len(y)) if weights is None else float(weights.sum())
-    return RobustPart(len(y), weight_sum, meat)
-
-
-def _add_parts(parts: Sequence[RobustPart]) -> RobustPart:
-    return functools.reduce(lambda a, b: a + b, parts)
-
-
-def robust_meat(source: Any, design: _Design, coef: np.ndarray, intercept: float,
-                cov_type: str) -> RobustPart:
-    """One pass over ``source`` for the middle of the sandwich of ``cov_type`` (HC0-HC3).
-
-    A source with ``reduce(summarise, combine)`` (Dask) runs the pass where its partitions
-    live; any other is read through ``source.batches``.
-    """
-    offset = float(intercept) + (float(design.centre @ coef) if design.fit_intercept else 0.0)
-    summarise = functools.partial(_robust_rows, design=design, coef=np.asarray(coef, float),
-                                  offset=offset, power=_HC_POWER[cov_type])
-    # Products of a few columns gain nothing from BLAS threads (as in the statistics pass).
-    small = blas_for_small_products("stats", design.n_params - 1)
-    with small, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if hasattr(source, "reduce"):
-            return source.reduce(summarise, _add_parts)
-        p = design.n_params
-        total = RobustPart(0, 0.0, np.zeros((p, p)))
-        for X, y, w in source.batches(_PASS_BATCH):
-            total = total + summarise(X, y, w)
-        return total
+# Digits the table wants: below them it says so, and a summary given the training data
+# gathers the QR factor rather than take the design from the cross-products.
+WANTED_DIGITS = 6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,13 +98,29 @@ class Summary:
     covariance : ndarray of shape (k, k)
         The covariance of ``params`` (also ``cov_params()``).
     condition_number : float
-        Largest over smallest singular value of the *standardized* design (each column scaled
-        to unit size): the figure that limits the accuracy, independent of the data's units.
-        statsmodels' figure is of the raw design and so also measures the units.
+        Largest over smallest (nonzero) singular value of the *standardized* design: each
+        feature centred and scaled to unit root mean square, next to the column of ones (with
+        an intercept; without one the features are only scaled), rows weighted by
+        ``sqrt(sample_weight)``. It is the figure that limits the accuracy of the table and
+        does not depend on the units or offsets of the columns. statsmodels'
+        ``condition_number`` is the same ratio for the raw design with its constant
+        (``sqrt`` of the eigenvalue ratio of ``X^T X``, from an SVD of ``X``), which also
+        measures units and offsets: columns of very different sizes, or far from zero in
+        units of their spread, raise it without making the coefficients any harder to
+        resolve.
     digits : int
-        Significant digits the standard errors can be vouched for: ``-log10`` of
-        ``k cond^2 eps`` (rounding) plus, for the HC types, ``2 sqrt(gap)`` (the fit's own
-        distance from the optimum moves the residuals).
+        Significant digits the standard errors can be vouched for: ``-log10`` of the
+        rounding of the variances, ``p cond^2 eps`` from the cross-products, or
+        ``(p + sqrt(n)) sqrt(p) cond eps`` plus that of the residual sum of squares from the
+        QR factor (``method``), plus the fit's own distance from the optimum (its relative gap
+        ``g``, or ``2 sqrt(g)`` for the HC types, whose residuals it moves). For the HC types
+        the meat's sum, ``(p + sqrt(n)) eps`` times the condition number of the whitened meat,
+        is added too.
+    method : str
+        ``"qr"`` when the design came from the QR factor of the rows (gathered by the fit, or
+        from the data passed to ``summary``), ``"gram"`` when from the cross-products, which
+        cannot tell a design whose condition number is past about 3e6 from a rank-deficient
+        one.
     cov_type, use_t, alpha, rank, weighted, converged, coef_error_bound, target
         How the table was made, and the fit's own account (``None`` where unknown).
     """
@@ -289,6 +142,7 @@ class Summary:
     scale: float
     condition_number: float
     digits: int
+    method: str
     cov_type: str
     use_t: bool
     alpha: float
@@ -400,9 +254,13 @@ def summarize(
     optimality_gap: float | None = None,
     coef_error_bound: Any = None,
     target: str | None = None,
+    qr: QRStats | None = None,
 ) -> Summary:
     """The :class:`Summary` of coefficients ``coef``, ``intercept`` fitted to ``stats``.
 
+    ``qr``, the QR factor of the same rows as the fit gathered it, gives the design; without
+    one it comes from the cross-products of ``stats``, unless those cannot vouch for
+    ``WANTED_DIGITS`` digits and ``source`` is given: the factor is then gathered from it.
     ``source`` (re-readable rows of the same data) is needed for the HC covariance types.
     ``optimality_gap``, the fit's relative gap, enters the digits the table vouches for.
 
@@ -418,7 +276,7 @@ def summarize(
     alpha = _check_alpha(alpha)
     use_t = (cov_type == "nonrobust") if use_t is None else bool(use_t)
     coef = np.asarray(coef, dtype=np.float64)
-    design = _design(stats, fit_intercept)
+    design = _design(stats, fit_intercept, qr, source)
     k = design.n_params
     nobs = stats.n_rows
     if nobs <= k:
@@ -428,20 +286,22 @@ def summarize(
         )
     params = np.append(intercept, coef) if fit_intercept else coef.copy()
     df_resid = float(nobs - design.rank)
-    ssr = _ssr(stats, coef, intercept)
+    ssr = design.ssr(coef, intercept)
     scale = ssr / df_resid
     meat = None
+    # T H first: the intercept's row, H_0 - xbar^T H_w, is a prediction's at x = 0, whose
+    # terms cancel; formed after H H^T it would cancel terms of the slopes' variances instead.
+    user = design.user_whitening
     if cov_type == "nonrobust":
-        cov_centred = scale * design.inverse
+        root = math.sqrt(scale) * user
     else:
         meat = _robust_part(source, stats, design, coef, intercept, cov_type).meat
         if cov_type == "HC1":
             meat = meat * (nobs / df_resid)
-        cov_centred = design.inverse @ meat @ design.inverse
-    covariance = design.user_cov(cov_centred)
+        root = user @ _meat_root(meat)
+    covariance = root @ root.T
     with np.errstate(divide="ignore", invalid="ignore"):
-        bse = np.where(design.identifiable, np.sqrt(np.clip(np.diag(covariance), 0, None)),
-                       np.nan)
+        bse = np.where(design.identifiable, np.linalg.norm(root, axis=1), np.nan)
         tvalues = params / bse
     if use_t:
         pvalues = 2.0 * distributions.t.sf(np.abs(tvalues), df_resid)
@@ -455,17 +315,66 @@ def summarize(
     fvalue, f_pvalue = _f_test(params, meat, design, tss - ssr, scale, df_model, df_resid,
                                cov_type)
     _warn_unidentifiable(names, design)
-    digits = _digits(design, cov_type, optimality_gap)
+    rounding = design.ssr_rounding(coef, intercept, ssr) if cov_type == "nonrobust" else \
+        meat_rounding(meat, nobs)
+    digits = _digits(design, cov_type, optimality_gap, rounding)
     return Summary(
         names=list(names), params=params, bse=bse, tvalues=tvalues, pvalues=pvalues,
         covariance=covariance, rsquared=rsquared, rsquared_adj=rsquared_adj, fvalue=fvalue,
         f_pvalue=f_pvalue, df_model=df_model, df_resid=df_resid, nobs=float(nobs), ssr=ssr,
         scale=scale, condition_number=design.condition_number, digits=digits,
-        cov_type=cov_type, use_t=use_t, alpha=alpha, rank=design.rank,
+        method=design.method, cov_type=cov_type, use_t=use_t, alpha=alpha, rank=design.rank,
         identifiable=design.identifiable, weighted=stats.weight_sum != stats.n_rows,
         fit_intercept=fit_intercept, converged=converged, coef_error_bound=coef_error_bound,
         target=target,
     )
+
+
+def _design(stats: SufficientStats, fit_intercept: bool, qr: QRStats | None,
+            source: Any) -> Design:
+    """The design from the factor ``qr``; else from the cross-products, or from a factor
+    gathered from ``source`` when those cannot vouch for the digits the table wants."""
+    if qr is not None and consistent(stats, qr, fit_intercept):
+        return design_of(stats, fit_intercept, qr)
+    design = design_of(stats, fit_intercept)
+    if source is None or gram_resolves(design, 10.0**-WANTED_DIGITS):
+        return design
+    from .optimum import canonical_preconditioner
+    from .problem import gather_qr
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            qr = gather_qr(source, stats, canonical_preconditioner(stats, fit_intercept))
+        except np.linalg.LinAlgError:  # non-finite products: said below
+            qr = None
+    if qr is not None:
+        _check_rows(qr.n_rows, qr.weight_sum, stats, "the QR factor")
+    if qr is None or not np.all(np.isfinite(qr.R)):
+        locate = getattr(source, "locate_non_finite", None)
+        if locate is not None:
+            locate()
+        raise DataError(
+            "The data passed for the QR factor overflow float64 once centred and scaled by "
+            "the means and spreads of the rows the model was fitted on: pass those rows."
+        )
+    return design_of(stats, fit_intercept, qr)
+
+
+def _meat_root(meat: np.ndarray) -> np.ndarray:
+    """``L`` with ``L L^T`` the meat (symmetric, positive semidefinite): its eigenvectors
+    times the square roots of its eigenvalues (those rounding left below zero taken as zero)."""
+    values, vectors = np.linalg.eigh(0.5 * (meat + meat.T))
+    return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+def _check_rows(n_rows: int, weight_sum: float, stats: SufficientStats, purpose: str) -> None:
+    if n_rows != stats.n_rows or not math.isclose(weight_sum, stats.weight_sum,
+                                                  rel_tol=_WEIGHT_RTOL):
+        raise DataError(
+            f"The data passed for {purpose} hold {n_rows} rows of weight sum "
+            f"{weight_sum:.10g}, but the model was fitted on {stats.n_rows} rows of weight "
+            f"sum {stats.weight_sum:.10g}. Pass the same rows (and sample_weight) as the fit."
+        )
 
 
 def _robust_part(source, stats, design, coef, intercept, cov_type) -> RobustPart:
@@ -477,14 +386,7 @@ def _robust_part(source, stats, design, coef, intercept, cov_type) -> RobustPart
             "support cov_type='nonrobust' alone."
         )
     part = robust_meat(source, design, coef, intercept, cov_type)
-    if part.n_rows != stats.n_rows or not math.isclose(
-        part.weight_sum, stats.weight_sum, rel_tol=_WEIGHT_RTOL
-    ):
-        raise DataError(
-            f"The data passed for cov_type={cov_type!r} hold {part.n_rows} rows of weight sum "
-            f"{part.weight_sum:.10g}, but the model was fitted on {stats.n_rows} rows of weight "
-            f"sum {stats.weight_sum:.10g}. Pass the same rows (and sample_weight) as the fit."
-        )
+    _check_rows(part.n_rows, part.weight_sum, stats, f"cov_type={cov_type!r}")
     if not np.all(np.isfinite(part.meat)):
         locate = getattr(source, "locate_non_finite", None)
         if locate is not None:
@@ -502,42 +404,49 @@ def _f_test(params, meat, design, ess, scale, df_model, df_resid, cov_type):
     if cov_type == "nonrobust":
         fvalue = (ess / df_model) / scale if scale > 0 else math.inf
         return fvalue, float(distributions.f.sf(fvalue, df_model, df_resid))
-    # Wald test of the slopes with the robust covariance V. Its slope block is
-    # S^-1 M_ss S^-1 (B is block diagonal in centred coordinates), so the quadratic form
-    # b^T V_ss^-1 b is g^T M_ss^-1 g with g = S b: no inverse of the far worse conditioned V.
-    slopes = slice(1, None) if design.fit_intercept else slice(None)
-    g = design.gram[slopes, slopes] @ params[slopes]
-    block = meat[slopes, slopes]
-    size = np.sqrt(np.clip(np.diag(block), 0, None))
-    size = np.where(size > 0, size, 1.0)
-    inverse = np.linalg.pinv(block / np.outer(size, size), hermitian=True)
-    count = g.shape[0]
-    fvalue = float((g / size) @ inverse @ (g / size)) / count
-    return fvalue, float(distributions.f.sf(fvalue, count, df_resid))
+    fvalue = wald_slopes(params, meat, design) / df_model
+    return fvalue, float(distributions.f.sf(fvalue, df_model, df_resid))
 
 
-def _warn_unidentifiable(names: Sequence[str], design: _Design) -> None:
+def _warn_unidentifiable(names: Sequence[str], design: Design) -> None:
     missing = [str(names[i]) for i in np.flatnonzero(~design.identifiable)]
-    if missing:
-        warnings.warn(
+    if not missing:
+        return
+    if design.ambiguous:
+        message = (
+            f"The design is rank deficient at the precision of its cross-products (rank "
+            f"{design.rank} of {design.n_params}): the coefficient(s) of {', '.join(missing)} "
+            "are not identifiable there, and their standard errors, tests and intervals are "
+            "NaN. Cross-products cannot tell collinear columns from a standardized condition "
+            f"number above about {GRAM_CONDITION_LIMIT:.1g}: pass the training data again, "
+            "summary(X=X, y=y), for the QR factor, which can; or drop collinear columns."
+        )
+    else:
+        message = (
             f"The design is rank deficient (rank {design.rank} of {design.n_params}): the "
             f"coefficient(s) of {', '.join(missing)} are not identifiable, and their standard "
-            "errors, tests and intervals are NaN. Drop constant or collinear columns.",
-            GradregWarning,
-            stacklevel=4,
+            "errors, tests and intervals are NaN. Drop constant or collinear columns."
         )
+    warnings.warn(message, GradregWarning, stacklevel=4)
 
 
-def _digits(design: _Design, cov_type: str, optimality_gap: float | None) -> int:
+def _digits(design: Design, cov_type: str, optimality_gap: float | None,
+            rounding: float) -> int:
     """Digits of the standard errors that survive rounding and the fit's own error.
 
-    Forming ``X^T X`` perturbs it by about ``k eps`` relative (k entries summed per product);
-    its inverse, and so the squared standard errors, move by that times its condition number
-    ``cond^2``. Coefficients at relative gap ``g`` from the optimum change the residuals by
-    ``sqrt(g)`` of their norm: the robust meat, quadratic in them, by about ``2 sqrt(g)``; the
-    sum of squares only by ``g``.
+    The variances move by the inverse's rounding (:meth:`Design.inverse_rounding`: ``p cond^2
+    eps`` from cross-products, ``2 (p + sqrt(n)) sqrt(p) cond eps`` from the factor) plus
+    ``rounding``: the residual sum of squares' (nonrobust) or the meat's (HC types). The
+    standard errors, their square roots, by half. Coefficients at relative gap ``g`` from
+    the optimum change the residuals by ``sqrt(g)`` of their norm: the robust meat, quadratic
+    in them, by about ``2 sqrt(g)``; the sum of squares only by ``g``.
     """
-    error = design.n_params * design.condition_number**2 * _EPS
+    error = 0.5 * (design.inverse_rounding() + rounding)
+    if design.method == "gram":
+        # From cross-products the figure is taken for the standard errors themselves, twice
+        # what p eps in B's equilibrated entries makes of them: their sums over the rows grow
+        # beyond p eps.
+        error = design.inverse_rounding() + 0.5 * rounding
     if optimality_gap is not None and math.isfinite(optimality_gap) and optimality_gap > 0:
         error += 2.0 * math.sqrt(optimality_gap) if cov_type != "nonrobust" else optimality_gap
     if not math.isfinite(error) or error >= 1.0:
@@ -559,11 +468,14 @@ def prediction_interval(
     fit_intercept: bool,
     alpha: float = 0.05,
     kind: str = "prediction",
+    qr: QRStats | None = None,
 ) -> np.ndarray:
     """``(n, 2)`` intervals for the mean (``"confidence"``) or a new observation (``"prediction"``).
 
-    ``se_mean^2 = scale x^T (X^T W X)^+ x``; a new observation of weight one adds ``scale``
-    (statsmodels' ``get_prediction(...).conf_int(obs=...)``). Student's t with ``df_resid``.
+    ``se_mean^2 = scale x^T (X^T W X)^+ x = scale |z H|^2`` (``z`` the row in centred
+    coordinates, ``H`` the design's whitening, from the factor ``qr`` when given); a new
+    observation of weight one adds ``scale`` (statsmodels'
+    ``get_prediction(...).conf_int(obs=...)``). Student's t with ``df_resid``.
     """
     alpha = _check_alpha(alpha)
     if kind not in ("prediction", "confidence"):
@@ -572,14 +484,15 @@ def prediction_interval(
             f"{kind!r} instead."
         )
     coef = np.asarray(coef, dtype=np.float64)
-    design = _design(stats, fit_intercept)
+    design = _design(stats, fit_intercept, qr, None)
     if stats.n_rows <= design.n_params:
         raise DataError(
             f"No prediction interval is possible with {stats.n_rows} rows for "
             f"{design.n_params} parameters: intervals need more rows than parameters."
         )
     df_resid = float(stats.n_rows - design.rank)
-    scale = _ssr(stats, coef, intercept) / df_resid
+    scale = design.ssr(coef, intercept) / df_resid
+    whitening = design.whitening
     quantile = _quantile(1.0 - alpha / 2.0, True, df_resid)
     n = X.shape[0]
     out = np.empty((n, 2))
@@ -588,7 +501,8 @@ def prediction_interval(
         block = slice(start, start + step)
         Z = design.rows(X[block])
         prediction = np.asarray(X[block], dtype=np.float64) @ coef + intercept
-        variance = scale * np.einsum("ij,ij->i", Z @ design.inverse, Z)
+        Q = Z @ whitening
+        variance = scale * np.einsum("ij,ij->i", Q, Q)
         if kind == "prediction":
             variance = variance + scale
         half = quantile * np.sqrt(np.clip(variance, 0, None))

@@ -41,7 +41,7 @@ import numpy as np
 from ._solve_error import refined_penalized_solve
 from .objective import CoordinateMap, FactoredQuadratic, Preconditioner, Quadratic
 
-__all__ = ["Optimum", "exact_optimum"]
+__all__ = ["Optimum", "exact_optimum", "factor_rank_cut"]
 
 # Eigenvalues of the equilibrated Gram matrix below this fraction of the largest are rounding
 # noise: its entries carry errors of a few eps times the columns' sizes (which are one).
@@ -288,6 +288,13 @@ def _slope_condition(canonical, method: str, d: int, rank_cut: float,
     return float(top / kept.min()) if kept.size and top > 0 else math.inf
 
 
+def factor_rank_cut(n_params: int) -> float:
+    """Singular values of a backward-stable triangular factor (of ``n_params`` columns of unit
+    size) below this fraction of the largest are rounding noise: they are resolved to about
+    ``n_params eps`` of it (a factor 10 to spare)."""
+    return 10.0 * n_params * _EPS
+
+
 def _least_squares_factor(objective: FactoredQuadratic):
     """Minimiser of ``|M t - q|^2 + sum l2 t^2`` by the SVD of the stacked factor: the step of
     minimum norm from the objective's centre (zero slopes; a null direction of a design whose
@@ -308,8 +315,7 @@ def _least_squares_factor(objective: FactoredQuadratic):
         M = np.vstack([M, np.diag(np.sqrt(l2))])
         q = np.concatenate([q, -np.sqrt(l2) * centre])
     U, sigma, Vt = np.linalg.svd(M, full_matrices=False)
-    # Singular values of a backward-stable factor are resolved to about p eps of the largest.
-    cut = 10.0 * p * _EPS
+    cut = factor_rank_cut(p)
     keep = sigma > cut * sigma[0] if sigma.size and sigma[0] > 0 else np.zeros(p, bool)
     coeffs = np.where(keep, (U.T @ q) / np.where(keep, sigma, 1.0), 0.0)
     order = np.argsort(sigma**2)

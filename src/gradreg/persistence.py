@@ -63,7 +63,7 @@ _PRECONDITIONER = ("shift", "scale", "fit_intercept", "constant")
 _FIT_TEXT = ("stop_reason", "solver", "optimizer", "route")
 _FIT_NUMBERS = ("optimality_gap", "learning_rate", "lipschitz")
 _FIT = ("n_iter", "converged", *_FIT_TEXT, *_FIT_NUMBERS, "metrics")
-_FIT_OPTIONAL = ("statistics", "coef_error_bound")
+_FIT_OPTIONAL = ("statistics", "factor", "coef_error_bound")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,6 +331,8 @@ def write_model(path: str | os.PathLike, fields: dict) -> None:
     stats = fit.get("statistics")
     if stats is not None and stats.n_features <= _MAX_STORED_FEATURES:
         document["fit"]["statistics"] = stats.to_dict()
+        if fit.get("factor") is not None:
+            document["fit"]["factor"] = fit["factor"].to_dict()
     if fields.get("design") is not None:
         document["design"] = fields["design"]
     text = json.dumps(document, indent=2, allow_nan=False)
@@ -446,6 +448,8 @@ def _fit(fit: Any, where: str, d: int) -> dict:
     metrics = fit["metrics"]
     if not isinstance(metrics, dict):
         raise ModelFormatError("Model field 'fit.metrics' must be an object.")
+    statistics = None if fit.get("statistics") is None else \
+        _statistics_from_json(fit["statistics"], d)
     return {
         "n_iter": integer(fit["n_iter"], "fit.n_iter", 0, 2**63 - 1),
         "converged": fit["converged"],
@@ -454,8 +458,9 @@ def _fit(fit: Any, where: str, d: int) -> dict:
         "metrics": {k: optional_number(v, f"fit.metrics.{k}") for k, v in metrics.items()},
         "coef_error_bound": optional_number(fit.get("coef_error_bound"),
                                             "fit.coef_error_bound"),
-        "statistics": None if fit.get("statistics") is None else
-        _statistics_from_json(fit["statistics"], d),
+        "statistics": statistics,
+        "factor": None if fit.get("factor") is None else
+        _factor_from_json(fit["factor"], statistics, d),
     }
 
 
@@ -463,6 +468,8 @@ def _fit(fit: Any, where: str, d: int) -> dict:
 # this many features: (d+1)^2 numbers, about 6 MB of JSON at 512.
 _MAX_STORED_FEATURES = 512
 _SYMMETRY_RTOL = 1e-10
+# A factor's weight sum is the statistics' to within rounding of a long sum.
+_WEIGHT_RTOL = 1e-9
 
 
 def _statistics_from_json(data: Any, d: int):
@@ -498,6 +505,45 @@ def _statistics_from_json(data: Any, d: int):
             f"Model field '{field}.cross' must be symmetric with a non-negative diagonal."
         )
     return SufficientStats(rows, float(weight_sum), mean, matrix)
+
+
+_FACTOR_KEYS = ("n_rows", "weight_sum", "shift", "scale", "fit_intercept", "R")
+
+
+def _factor_from_json(data: Any, statistics: Any, d: int):
+    """The QR factor of field ``fit.factor`` (:class:`~gradreg.qr_stats.QRStats`), checked as
+    untrusted input: square, upper triangular, and of the rows of ``fit.statistics``."""
+    from .qr_stats import QRStats
+
+    field = "fit.factor"
+    if not isinstance(data, dict) or set(data) != set(_FACTOR_KEYS):
+        raise ModelFormatError(f"Model field {field!r} must hold exactly "
+                               f"{', '.join(_FACTOR_KEYS)}.")
+    if statistics is None or not isinstance(data["fit_intercept"], bool):
+        raise ModelFormatError(
+            f"Model field {field!r} must come with 'fit.statistics' and say fit_intercept."
+        )
+    rows = integer(data["n_rows"], f"{field}.n_rows", 1, 2**63 - 1)
+    weight_sum = finite_number(data["weight_sum"], f"{field}.weight_sum")
+    shift = finite_floats(data["shift"], f"{field}.shift", d + 1)
+    scale = finite_floats(data["scale"], f"{field}.scale", d + 1)
+    m = d + 1 + int(data["fit_intercept"])
+    R = data["R"]
+    if not (isinstance(R, list) and len(R) == m
+            and all(isinstance(row, list) and len(row) == m for row in R)):
+        raise ModelFormatError(f"Model field '{field}.R' must be a {m} x {m} matrix.")
+    R = np.vstack([finite_floats(row, f"{field}.R") for row in R])
+    if np.any(np.tril(R, -1)) or np.any(scale <= 0):
+        raise ModelFormatError(
+            f"Model field '{field}.R' must be upper triangular, and its scales positive."
+        )
+    if rows != statistics.n_rows or not math.isclose(weight_sum, statistics.weight_sum,
+                                                     rel_tol=_WEIGHT_RTOL):
+        raise ModelFormatError(
+            f"Model field {field!r} must hold the rows of 'fit.statistics' (as many, and of "
+            "the same weight sum)."
+        )
+    return QRStats(rows, weight_sum, shift, scale, data["fit_intercept"], R)
 
 
 def _design(design: Any, d: int) -> dict | None:

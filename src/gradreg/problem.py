@@ -50,6 +50,8 @@ class Problem:
     optimum: Optimum | None = None
     validation: Quadratic | DataObjective | None = None
     stats: SufficientStats | ColumnMoments | None = field(default=None, repr=False)
+    # The QR factor of all the rows, when the optimum was computed from it (inference uses it).
+    qr: QRStats | None = field(default=None, repr=False)
 
     @property
     def n_params(self) -> int:
@@ -110,12 +112,14 @@ def build_problem(
         precond = Preconditioner.from_stats(stats, fit_intercept, standardize)
     scaled_penalty = penalty.scaled(precond.scale, precond.n_params)
     validation = None
+    factor = None
     if route == "stats":
         objective = Quadratic(stats, precond, scaled_penalty)
         if not objective.finite:
             raise _overflow(1e154)
         rows = source if rows_complete else None
-        objective, optimum = _optimum(rows, stats, precond, penalty, objective, tol, qr)
+        objective, optimum, factor = _optimum(rows, stats, precond, penalty, objective, tol,
+                                              qr)
         if validation_source is not None:
             validation = Quadratic(validation_source.stats(), precond, scaled_penalty)
     else:
@@ -132,11 +136,12 @@ def build_problem(
                 scaled_penalty,
                 reference,
             )
-    return Problem(objective, precond, source, route, optimum, validation, stats)
+    return Problem(objective, precond, source, route, optimum, validation, stats, factor)
 
 
 def _optimum(source, stats, precond, penalty, objective, tol, qr):
-    """The descent's objective and the optimum, escalated to the QR factor when needed."""
+    """The descent's objective, the optimum, escalated to the QR factor when needed, and that
+    factor (``None`` when the statistics sufficed)."""
     canon = canonical_preconditioner(stats, precond.fit_intercept)
     canon_penalty = penalty.scaled(canon.scale, canon.n_params)
     mapping = CoordinateMap.between(precond, canon)
@@ -151,7 +156,7 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
             # Statistics merged from parts (files, Dask, partial_fit's earlier calls).
             optimum = _with_merge_rounding(optimum, stats, canon)
         if optimum.rounding <= target or not _rereadable(source):
-            return objective, _with_intercept_rounding(optimum, canon, source, stats)
+            return objective, _with_intercept_rounding(optimum, canon, source, stats), None
         qr = gather_qr(source, stats, canon)
     canonical = factored_objective(qr, canon, canon_penalty, objective.reference)
     optimum = exact_optimum(canonical, precond.fit_intercept, mapping, n_rows, canon.constant)
@@ -179,7 +184,7 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
             optimum = refine(optimum, source, canon)
         # The descent heads for the refined optimum, not for the factor's own minimiser.
         descent = descent.recentred(optimum.theta)
-    return descent, _with_intercept_rounding(optimum, canon, source, stats)
+    return descent, _with_intercept_rounding(optimum, canon, source, stats), qr
 
 
 def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, stats) -> Optimum:

@@ -80,6 +80,18 @@ class QRStats:
     def n_features(self) -> int:
         return self.shift.shape[0] - 1
 
+    def with_weights_scaled(self, exponent: int) -> QRStats:
+        """The factor of the same rows with every weight times ``2**exponent``: ``R`` times
+        ``2**(exponent/2)`` (exact for an even exponent, one rounding of each entry for an odd
+        one)."""
+        if not exponent:
+            return self
+        R = np.ldexp(self.R, exponent // 2)
+        if exponent % 2:
+            R = R * np.sqrt(2.0)
+        return QRStats(self.n_rows, float(np.ldexp(self.weight_sum, exponent)), self.shift,
+                       self.scale, self.fit_intercept, R)
+
     def normalized(self) -> np.ndarray:
         """``R / sqrt(W)``: its ``R^T R`` is the mean cross-product of the scaled rows."""
         return self.R / np.sqrt(self.weight_sum)
@@ -343,6 +355,8 @@ def _cholesky(gram: np.ndarray, shifted: bool, rows: int) -> np.ndarray:
         except np.linalg.LinAlgError:
             pass
     size = max(float(np.trace(gram)), 1e-300)
+    if not np.isfinite(size):  # no shift would ever make it factorisable
+        raise np.linalg.LinAlgError("The Gram matrix is not finite.")
     shift = 11.0 * (m * max(rows, 1) + m * (m + 1)) * np.finfo(float).eps * size
     while True:
         try:
