@@ -17,6 +17,7 @@ from . import _validation as v
 from ._choices import PENALTIES, SCHEDULES
 from ._chunks import blas_for_small_products
 from ._columns import align_columns
+from ._estimator_config import fit_config
 from ._estimator_files import ModelFileMethods
 from ._estimator_inference import InferenceMethods
 from ._estimator_predict import PredictionMethods
@@ -28,11 +29,9 @@ from ._fitting import (
     warn_about_problem,
     with_checkpoints,
 )
-from ._params import check_unused, choose
 from ._streaming import partial_fit
 from ._units import (
     UserCallback,
-    internal_rate,
     rate_factor,
 )
 from .errors import (
@@ -336,60 +335,8 @@ default="auto"
 
         ``solver`` overrides the ``solver`` parameter; ``one_pass`` is set by ``partial_fit``.
         """
-        name = type(self).__name__
-        # Read the attributes directly: get_params inspects the signature, which costs more
-        # than the rest of a small fit's validation.
-        params = {key: getattr(self, key) for key in self._parameter_constraints}
-        v.validate_params(name, params, self._parameter_constraints)
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        choice = choose(params, _defaults(), penalty.has_l1, forced=solver, one_pass=one_pass)
-        solver, optimizer = choice.solver, choice.optimizer
-        if solver == "cg" and penalty.has_l1:
-            raise ParameterError(
-                f"solver='cg' cannot handle the L1 part of penalty={self.penalty!r}: conjugate "
-                "gradient needs a smooth objective. Use solver='gd' (proximal gradient) or "
-                "solver='auto'."
-            )
-        if penalty.has_l1:
-            allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
-            if optimizer not in allowed:
-                raise ParameterError(
-                    f"penalty={self.penalty!r} with solver={solver!r} needs optimizer in "
-                    f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
-                    f"gradient steps. Got optimizer={optimizer!r}."
-                )
-        check_unused(params, _defaults(), choice)
-        self._choice = choice
-        callbacks = self.callbacks
-        if callbacks is None:
-            callbacks = ()
-        elif callable(callbacks):
-            callbacks = (callbacks,)
-        # The user's rate is a step on the mean squared error; the solvers' on half of it.
-        factor = rate_factor(optimizer)
-        callbacks = [UserCallback(callback, factor) for callback in callbacks]
-        return FitConfig(
-            solver=solver,
-            optimizer=optimizer,
-            learning_rate=internal_rate(self.learning_rate, factor),
-            schedule=self.schedule,
-            power_t=self.power_t,
-            momentum=self.momentum,
-            b1=self.b1,
-            b2=self.b2,
-            eps=self.eps,
-            line_search=self.line_search,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            early_stopping=self.early_stopping,
-            n_iter_no_change=self.n_iter_no_change,
-            average=self.average,
-            callbacks=tuple(callbacks),
-            # Only SGD shuffles; seeding a generator from the system's entropy costs time.
-            rng=v.check_random_state(self.random_state) if solver == "sgd" else None,
-        )
+        config, self._choice = fit_config(self, _defaults(), solver, one_pass)
+        return config
 
     # -----------------------------------------------------------------------------------------
     # Data
