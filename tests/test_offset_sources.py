@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from benchmarks.accuracy import equilibration, mp_reference, relative_error
 
-from gradreg import GDRegressor, scan
+from conftest import rounding_bound, standardized_condition
+from gradreg import ConvergenceWarning, GDRegressor, scan
 
 
 def _offset_rows(d, n=1500, seed=3):
@@ -97,3 +98,25 @@ def test_the_dask_factor_pass_runs_on_the_workers(client, monkeypatch):
     model = GDRegressor().fit(da.from_array(X, chunks=(400, 3)), da.from_array(y, chunks=700))
     assert passes  # the factor was needed (the merged Gram matrix's bound misses tol here)
     _check(model, X, y)
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_a_large_intercept_leaves_the_slopes_exact(d):
+    """Features near 1e12 and a target near 3: ``intercept_`` is about -1e12 and holds the
+    prediction at the means only to eps x 1e12. The certificate counts that rounding, but the
+    descent still heads for the optimum to its own rounding: it stopped within 1e-2 of the
+    whole bound, and the slopes lost ten digits (errors of 1e-6 at 3 features)."""
+    rng = np.random.default_rng(5)
+    X = 1e12 + rng.standard_normal((1500, d))
+    y = (X - 1e12) @ rng.standard_normal(d) + 3.0 + 0.1 * rng.standard_normal(1500)
+    with pytest.warns(ConvergenceWarning, match=r"the float64 intercept_ \(-?\d.*holds the "
+                      r"prediction at the features' means only to .*Subtract a value near"):
+        model = GDRegressor().fit(X, y)
+    error = relative_error(model.coef_, mp_reference(X, y, None, True),
+                           equilibration(X, None, True))
+    assert error <= model.coef_error_bound_
+    assert not model.converged_  # the intercept's rounding is above tol, and said so
+    # Slopes from standardized cross-products of shifted rows: condition squared, sums of n
+    # products, a few operations each (factor 8).
+    condition = standardized_condition(X)
+    assert error <= rounding_bound(condition**2, 8, len(y))

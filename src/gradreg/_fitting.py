@@ -148,8 +148,19 @@ def warn_not_converged(model, result, optimum, advice: str = "Increase max_iter.
             f"more than 2048 features): {result.stop_reason}. Use route='stats' for a fit "
             "whose error is bounded."
         )
-    elif optimum.rounding >= model.tol:
-        floor = optimum.rounding
+    elif optimum.precision_floor >= model.tol and optimum.representation > optimum.rounding:
+        floor = optimum.precision_floor
+        message = (
+            f"{name} cannot certify tol={model.tol:g}: the float64 intercept_ "
+            f"({model.intercept_:.6g}) holds the prediction at the features' means only to "
+            f"{optimum.representation:.3g} of the target's size, since the features lie far "
+            f"from zero in units of their spread; predictions from coef_ and intercept_ carry "
+            f"that rounding. The slopes are resolved to {optimum.rounding:.3g}; the bound "
+            f"reached is {bound:.3g}. Subtract a value near each feature's mean before fitting, "
+            f"or use tol >= {_round_up(2 * floor)}."
+        )
+    elif optimum.precision_floor >= model.tol:
+        floor = optimum.precision_floor
         advice = (
             f"Use tol >= {_round_up(2 * floor)}" if math.isfinite(floor) else
             "Remove nearly collinear columns or add penalty='l2'"

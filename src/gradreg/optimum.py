@@ -77,6 +77,10 @@ class Optimum:
         ``"gram"`` or ``"qr"``: where the curvature came from.
     deficient_columns : tuple of int
         Feature columns involved in a numerical rank deficiency.
+    representation : float
+        The rounding of the reported ``intercept_`` itself (relative, as ``rounding``): a
+        float64 intercept of 1e12 holds the prediction at the features' means only to about
+        1e-4, which no descent removes. Part of the certificate, not of the descent's target.
     """
 
     theta: np.ndarray
@@ -95,6 +99,7 @@ class Optimum:
     deficient_columns: tuple = ()
     rank_cut: float = RANK_RTOL  # relative to the largest eigenvalue
     slope_condition: float = 1.0  # condition number of the slopes' curvature
+    representation: float = 0.0  # rounding of the reported intercept_ (see above)
 
     @property
     def condition_number(self) -> float:
@@ -105,7 +110,7 @@ class Optimum:
     @property
     def precision_floor(self) -> float:
         """Smallest relative coefficient error float64 can certify for this problem."""
-        return self.rounding
+        return self.rounding + self.representation
 
     def distance(self, theta: np.ndarray) -> float:
         """Relative distance of ``theta`` (descent coordinates) to the optimum (see the module).
@@ -133,9 +138,10 @@ class Optimum:
         """The bound for a relative ``distance`` to the computed optimum: the distances are
         relative to the computed optimum's size, the error to the exact one's, at least
         ``1 - rounding`` of it."""
-        if not self.rounding < 1:
+        floor = self.precision_floor
+        if not floor < 1:
             return math.inf
-        return (distance + self.rounding) / (1.0 - self.rounding)
+        return (distance + floor) / (1.0 - floor)
 
     def _denominator(self) -> float:
         return max(self.value, _GAP_FLOOR * self.reference, np.finfo(float).tiny)

@@ -188,7 +188,9 @@ def _optimum(source, stats, precond, penalty, objective, tol, qr):
 
 
 def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, stats) -> Optimum:
-    """``optimum`` with the rounding of the reported intercept added to its own error.
+    """``optimum`` with the rounding of the reported intercept as its ``representation``:
+    part of the certificate, while the descent still heads for the optimum to its own rounding
+    (the slopes then carry every digit the optimum has).
 
     The certificate bounds the centred intercept ``b + shift . w`` implied by the reported
     ``intercept_`` ``b`` and ``coef_`` ``w``. Both ways between it and them (``to_user``'s
@@ -210,7 +212,7 @@ def _with_intercept_rounding(optimum: Optimum, canon: Preconditioner, source, st
     if terms == 0:
         return optimum
     extra = 2.0 * (d + 2) * _EPS * terms / size if size > 0 else math.inf
-    return replace(optimum, rounding=optimum.rounding + extra)
+    return replace(optimum, representation=extra)
 
 
 def _with_merge_rounding(optimum: Optimum, stats, canon: Preconditioner) -> Optimum:
