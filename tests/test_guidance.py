@@ -63,9 +63,25 @@ def test_standardization_improves_conditioning_and_explain_names_the_numbers():
     assert limits.scaled_condition_number < limits.condition_number
     text = limits.explain()
     assert f"{limits.max_stable:.6g}" in text and "condition number" in text
-    plain = limits.epochs_to(1e-10)
-    assert plain["accelerated"] < plain["plain"]
-    assert np.isfinite(plain["plain"])
+    raw, scaled = limits.epochs_to(1e-10, scaled=False), limits.epochs_to(1e-10)
+    assert raw["accelerated"] < raw["plain"]  # sqrt(kappa) against kappa, kappa large
+    assert 1 <= scaled["plain"] < raw["plain"] and np.isfinite(scaled["plain"])
+
+
+def test_a_round_problem_takes_one_epoch_by_the_estimate_and_in_fact():
+    """At condition number 1 a step of 1/L lands on the optimum: the estimate says one epoch
+    (it said 23, kappa log(1/tol)), and plain descent takes one."""
+    from gradreg import GDRegressor
+
+    rng = np.random.default_rng(0)
+    X = np.linalg.qr(rng.standard_normal((200, 3)))[0]
+    X = (X - X.mean(axis=0)) * np.sqrt(len(X))  # centred, orthogonal columns of equal size
+    X = np.linalg.qr(X)[0] * np.sqrt(len(X))
+    y = X @ [1.0, -2.0, 0.5] + 4.0
+    limits = learning_rate_limits(X, y)
+    assert limits.epochs_to(1e-10)["plain"] <= 2
+    model = GDRegressor(solver="gd", optimizer="plain").fit(X, y)
+    assert model.n_iter_ <= limits.epochs_to(1e-10)["plain"]
 
 
 def test_a_slow_raw_descent_names_the_condition_number_it_runs_at():

@@ -45,10 +45,26 @@ class LearningRateLimits:
     scaled_condition_number: float
 
     def epochs_to(self, tol: float = 1e-10, scaled: bool = True) -> dict[str, float]:
-        """Predicted epochs to shrink the optimality gap by ``tol``, plain and accelerated."""
+        """Epochs that shrink the optimality gap by ``tol`` at worst, plain and accelerated.
+
+        Plain descent at ``1/L`` multiplies the error along each curvature ``l`` by
+        ``1 - l/L``, at most ``rho = 1 - 1/kappa``, so the gap (quadratic in the error) by
+        ``rho^2`` per epoch: ``log(1/tol) / (-2 log rho)`` epochs, one where ``kappa = 1``.
+        Nesterov's method shrinks the gap by ``1 - 1/sqrt(kappa)`` per epoch (Nesterov,
+        *Introductory Lectures on Convex Optimization*, 2004, theorem 2.2.3).
+        """
         kappa = self.scaled_condition_number if scaled else self.condition_number
+        if not math.isfinite(kappa):
+            return {"plain": math.inf, "accelerated": math.inf}
         log = math.log(1.0 / tol)
-        return {"plain": kappa * log, "accelerated": math.sqrt(kappa) * log}
+
+        def epochs(rho: float, per_epoch: float) -> float:
+            if rho <= 0.0 or log <= 0:  # one step lands on the optimum
+                return 1.0
+            return float(max(1, math.ceil(log / (-per_epoch * math.log(rho)))))
+
+        return {"plain": epochs((kappa - 1.0) / kappa, 2.0),
+                "accelerated": epochs(1.0 - 1.0 / math.sqrt(kappa), 1.0)}
 
     def explain(self, tol: float = 1e-10) -> str:
         """The figures as a short text for people choosing a learning rate."""
@@ -57,15 +73,19 @@ class LearningRateLimits:
             "Learning rates for plain gradient descent on the raw data (mean squared error):",
             f"  L = {self.lipschitz:.6g}; stable below 2/L = {self.max_stable:.6g}; "
             f"recommended 1/L = {self.recommended:.6g}",
-            f"  condition number {self.condition_number:.3g}: about {raw['plain']:.3g} epochs "
+            f"  condition number {self.condition_number:.3g}: at most {_epochs(raw['plain'])} "
             f"(plain) or {raw['accelerated']:.3g} (accelerated) to a gap of {tol:g}",
             "With gradreg's internal standardization (GDRegressor's default; rates are steps "
             "on the standardized problem):",
             f"  L = {self.scaled_lipschitz:.6g}; stable below {self.scaled_max_stable:.6g}; "
             f"learning_rate='auto' uses {self.scaled_recommended:.6g}",
-            f"  condition number {self.scaled_condition_number:.3g}: about "
-            f"{scaled['plain']:.3g} epochs (plain) or {scaled['accelerated']:.3g} (accelerated)",
+            f"  condition number {self.scaled_condition_number:.3g}: at most "
+            f"{_epochs(scaled['plain'])} (plain) or {scaled['accelerated']:.3g} (accelerated)",
         ])
+
+
+def _epochs(count: float) -> str:
+    return "1 epoch" if count == 1 else f"{count:.3g} epochs"
 
 
 def _extremes(matrix: np.ndarray) -> tuple[float, float]:
