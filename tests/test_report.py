@@ -2,6 +2,7 @@
 certified bound is shown with what it bounds."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -46,3 +47,16 @@ def test_report_shows_the_bound_or_says_there_is_none():
     assert model.coef_error_bound_ == np.inf and not model.converged_
     assert ("error bound       none certified (no exact optimum to measure the coefficients "
             "against)") in model.report().splitlines()
+
+
+def test_the_report_names_where_the_gradients_come_from():
+    """SGD steps on mini-batches of rows (the statistics only certify them); full-batch
+    solvers take their gradients from the statistics."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 2))
+    y = X @ [1.0, -1.0] + rng.normal(size=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sgd = GDRegressor(solver="sgd", max_iter=3).fit(X, y)
+    assert "sgd (plain), gradients from the mini-batches of rows" in sgd.report()
+    assert "gradients from the sufficient statistics" in GDRegressor().fit(X, y).report()

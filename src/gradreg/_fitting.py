@@ -389,10 +389,11 @@ def fit_report(model) -> str:
     method = model.solver_
     if model.optimizer_ != "none":
         method += f" ({model.optimizer_})"
-    lines = [
-        f"solver            {method}, gradients from the "
-        f"{'sufficient statistics' if model.route_ == 'stats' else 'data'}",
-    ]
+    if model.solver_ == "sgd":  # steps on mini-batches of rows; the statistics certify them
+        source = "mini-batches of rows"
+    else:
+        source = "sufficient statistics" if model.route_ == "stats" else "data"
+    lines = [f"solver            {method}, gradients from the {source}"]
     choice = getattr(model, "solver_choice_", None)
     if choice:
         lines.append(f"solver choice     {choice}")
