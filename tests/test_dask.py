@@ -163,10 +163,12 @@ def test_predict_and_score_on_dask_collections(client):
     moved = 2 * np.sum(np.abs(residual) * bound) / np.sum((y - y.mean()) ** 2)
     assert_within(model.score(frame, dd.from_pandas(pd.Series(y), npartitions=4)),
                   model.score(frame.compute(), y), moved + rounding_bound(1, 4, len(y)))
-    with pytest.raises(DataError, match=r"The Dask DataFrame's feature columns \['b', 'a', "
-                                        r"'c'\] differ from those the model was fitted on, "
-                                        r"\['a', 'b', 'c'\]"):
+    with pytest.raises(DataError, match=r"fit: the columns of the Dask DataFrame in another "
+                                        r"order; select them in fit's order \(fit saw 'a', 'b', "
+                                        r"'c'\)\.$"):
         model.predict(frame[["b", "a", "c"]])
+    with pytest.raises(DataError, match=r"fit: 'c' missing from the Dask DataFrame \(fit saw"):
+        model.predict(frame[["a", "b"]])
     with pytest.raises(DataError, match="got 1 dimension"):
         model.predict(da.ones(10, chunks=5))
     with pytest.raises(DataError, match="X has 2 features, but GDRegressor is expecting 3"):

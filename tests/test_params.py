@@ -256,7 +256,7 @@ REAL_PARAMETERS = [
 def test_nan_and_infinity_are_refused_with_the_usual_message(name, allowed, bad):
     X, y = small()
     expected = (f"The '{name}' parameter of GDRegressor must be {allowed}. "
-                f"Got {bad!r} instead.")
+                f"Got {float(bad)!r} instead.")  # numpy scalars shown as Python's
     with pytest.raises(ParameterError, match=re.escape(expected)):
         GDRegressor(**{name: bad}).fit(X, y)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._messages import shown as plain
 from .errors import GradregWarning, ParameterError
 
 __all__ = ["Choice", "check_unused", "choose", "describe", "switch"]
@@ -208,13 +209,13 @@ def check_unused(params: Mapping[str, Any], defaults: Mapping[str, Any], choice:
         if uses(params, choice) or not is_set(params, defaults, name):
             continue
         value = params[name]
-        shown = "a callable" if callable(value) else repr(value)
+        shown = "a callable" if callable(value) else plain(value)
         if choice.solver == "cg" and name in RATE_PARAMETERS:
             # The case people meet most: say what conjugate gradient does instead.
             raise ParameterError(
                 f"solver='cg' has no learning rate, but {name}={shown} was set: conjugate "
                 "gradient takes the exact minimising step along each direction. To use "
-                f"{name}, {how(params, choice)}; to use conjugate gradient, leave {name} at its "
+                f"it, {how(params, choice)}; to use conjugate gradient, leave {name} at its "
                 f"default ({defaults[name]!r})."
             )
         advice = how(params, choice)
