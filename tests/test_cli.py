@@ -89,7 +89,7 @@ def test_fit_flags_reach_the_estimator(capsys, flags, expected):
          "gradreg: error: Invalid value for --tol: must be 'none' or a positive number, got "
          "'tiny'"),
         (["fit", study_time_path(), "--target", "score", "--max-iter", "0"], 2,
-         "The 'max_iter' parameter of GDRegressor must be an int in the range [1, inf)"),
+         "gradreg: error: --max-iter must be an int in the range [1, inf). Got 0 instead."),
         (["fit", study_time_path(), "--target", "score", "--solver", "newton"], 2,
          "'newton' is not one of"),
         (["frobnicate"], 2, "gradreg: error: No such command 'frobnicate'"),
@@ -237,7 +237,7 @@ def test_tol_none_runs_every_epoch(capsys, spelling):
     code, out, err = run(capsys, *base, "--tol", spelling)
     assert code == 0, err
     assert "epochs            300" in out
-    assert "max_iter=300 reached" in out
+    assert "--max-iter 300 reached" in out  # the report names the option
 
 
 def test_tol_help_names_none(capsys):

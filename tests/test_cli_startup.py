@@ -30,6 +30,7 @@ LIGHT_INVOCATIONS = [
     ["fit", "data.csv", "--solver", "newton"],
     ["fit", "data.csv", "--max-iter", "many"],
     ["predict", "model.json"],
+    ["explore", "--version"],  # the global options after a command's name too
 ]
 
 

@@ -91,6 +91,53 @@ def test_command_line_on_the_cluster(client, tmp_path, capsys):
                                expected.intercept_, fits=2)
 
 
+@pytest.mark.parametrize(("address", "reason"), [
+    ("bogus", "no port number"),
+    ("tcp://[::1]", "no port number"),
+    ("tcp://:8786", "no host"),
+    ("tcp://host:x", "port 'x' is not a number in 1-65535"),
+    ("tcp://host:99999", "port '99999' is not a number in 1-65535"),
+    ("foo://host:8786", "unknown scheme 'foo'"),
+])
+def test_command_line_scheduler_that_is_no_address(capsys, address, reason):
+    """A usage error before any data are read (the file does not exist)."""
+    code = main(["fit", "missing.csv", "--target", "y", "--scheduler", address])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"gradreg: error: Invalid value for --scheduler: {address!r} is not the "
+                          f"address of a Dask scheduler ({reason}); write it tcp://host:port, "
+                          "as the scheduler prints it, e.g. tcp://127.0.0.1:8786.")
+
+
+def test_command_line_scheduler_and_local_workers_together(capsys):
+    code = main(["fit", "missing.csv", "--target", "y", "--scheduler", "tcp://127.0.0.1:8786",
+                 "--dask-workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("gradreg: error: --scheduler connects to a running cluster and "
+                          "--dask-workers starts a local one: give one of them")
+
+
+def test_command_line_scheduler_that_does_not_answer(capsys, tmp_path, monkeypatch):
+    import socket
+
+    from gradreg import _cli_dask
+
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(_cli_dask, "CONNECT_TIMEOUT_S", 0.5)  # the test need not wait 10 s
+    (tmp_path / "d.csv").write_text("a,y\n1,2\n2,3\n3,5\n")
+    code = main(["fit", str(tmp_path / "d.csv"), "--target", "y", "--quiet", "--scheduler",
+                 f"tcp://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (f"gradreg: error: --scheduler: no Dask scheduler answered at "
+                   f"tcp://127.0.0.1:{port} within 0.5 s; check that the scheduler is running "
+                   "at that address (it prints it when it starts) and that this machine can "
+                   "reach it.\n")
+
+
 @pytest.mark.parametrize(
     ("make_X", "make_y", "message"),
     [
@@ -163,10 +210,12 @@ def test_predict_and_score_on_dask_collections(client):
     moved = 2 * np.sum(np.abs(residual) * bound) / np.sum((y - y.mean()) ** 2)
     assert_within(model.score(frame, dd.from_pandas(pd.Series(y), npartitions=4)),
                   model.score(frame.compute(), y), moved + rounding_bound(1, 4, len(y)))
-    with pytest.raises(DataError, match=r"The Dask DataFrame's feature columns \['b', 'a', "
-                                        r"'c'\] differ from those the model was fitted on, "
-                                        r"\['a', 'b', 'c'\]"):
+    with pytest.raises(DataError, match=r"fit: the columns of the Dask DataFrame in another "
+                                        r"order; select them in fit's order \(fit saw 'a', 'b', "
+                                        r"'c'\)\.$"):
         model.predict(frame[["b", "a", "c"]])
+    with pytest.raises(DataError, match=r"fit: 'c' missing from the Dask DataFrame \(fit saw"):
+        model.predict(frame[["a", "b"]])
     with pytest.raises(DataError, match="got 1 dimension"):
         model.predict(da.ones(10, chunks=5))
     with pytest.raises(DataError, match="X has 2 features, but GDRegressor is expecting 3"):

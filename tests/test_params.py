@@ -43,12 +43,13 @@ def quiet_fit(model: GDRegressor, X, y) -> GDRegressor:
     ("params", "solver", "why"),
     [
         ({}, "cg", "cg (solver='auto': no learning rate set)"),
-        ({"learning_rate": 0.25}, "gd", "gd (solver='auto': learning_rate was set)"),
-        ({"optimizer": "plain", "max_iter": 5000}, "gd", "gd (solver='auto': optimizer was set)"),
-        ({"schedule": "step"}, "gd", "gd (solver='auto': schedule was set)"),
+        ({"learning_rate": 0.25}, "gd", "gd (solver='auto': learning_rate=0.25 was set)"),
+        ({"optimizer": "plain", "max_iter": 5000}, "gd",
+         "gd (solver='auto': optimizer='plain' was set)"),
+        ({"schedule": "step"}, "gd", "gd (solver='auto': schedule='step' was set)"),
         ({"momentum": 0.5, "optimizer": "momentum", "max_iter": 5000}, "gd",
-         "gd (solver='auto': optimizer and momentum were set)"),
-        ({"line_search": True}, "gd", "gd (solver='auto': line_search was set)"),
+         "gd (solver='auto': optimizer='momentum' and momentum=0.5 were set)"),
+        ({"line_search": True}, "gd", "gd (solver='auto': line_search=True was set)"),
         ({"penalty": "l1", "alpha": 0.1}, "gd",
          "gd (solver='auto': penalty='l1' has an L1 part, which conjugate gradient cannot "
          "handle)"),
@@ -130,15 +131,16 @@ UNUSED = [
     ({"shuffle": False, "solver": "gd"}, r"shuffle=False was set, but only solver='sgd'",
      {"shuffle": False, "solver": "sgd"}),
     ({"momentum": 0.5}, r"momentum=0\.5 was set, but only optimizer='momentum' .* runs "
-     r"solver='gd' with optimizer='nesterov' \(solver='auto': momentum was set\)\. To use it, "
+     r"solver='gd' with optimizer='nesterov' \(solver='auto': momentum=0\.5 was set\)\. To use "
+     r"it, "
      r"set optimizer='momentum'", {"momentum": 0.5, "optimizer": "momentum"}),
     ({"momentum": 0.5, "solver": "sgd", "optimizer": "adam"}, r"momentum=0\.5 was set",
      {"momentum": 0.5, "solver": "sgd", "optimizer": "momentum"}),
     ({"momentum": 0.5, "penalty": "l1"}, r"momentum=0\.5 was set.* Momentum cannot be used "
      r"with an L1 penalty: leave momentum at its default \(0\.9\)", {"penalty": "l1"}),
     ({"b1": 0.5, "optimizer": "momentum"}, r"b1=0\.5 was set, but only optimizer='adam' uses "
-     r"it, and this fit runs solver='gd' with optimizer='momentum' \(solver='auto': optimizer "
-     r"was set\)\. To use it, set "
+     r"it, and this fit runs solver='gd' with optimizer='momentum' \(solver='auto': "
+     r"optimizer='momentum' was set\)\. To use it, set "
      r"optimizer='adam'", {"b1": 0.5, "optimizer": "adam"}),
     ({"b2": 0.5, "solver": "cg"}, r"b2=0\.5 was set.*To use it, set solver='gd' and "
      r"optimizer='adam'", {"b2": 0.5, "solver": "gd", "optimizer": "adam"}),
@@ -157,7 +159,7 @@ UNUSED = [
      r"callable learning_rate is itself the schedule: leave schedule at its default",
      {"learning_rate": lambda t: 0.25}),
     ({"line_search": True, "solver": "gd", "optimizer": "adam"}, r"line_search=True was set, "
-     r"but only solver='gd' with optimizer 'plain' or 'nesterov'",
+     r"but only solver='gd' with optimizer='plain' or 'nesterov'",
      {"line_search": True, "solver": "gd", "optimizer": "plain"}),
     ({"early_stopping": True}, r"early_stopping=True was set, but only solver='sgd' in fit",
      {"early_stopping": True, "solver": "sgd"}),
@@ -256,7 +258,7 @@ REAL_PARAMETERS = [
 def test_nan_and_infinity_are_refused_with_the_usual_message(name, allowed, bad):
     X, y = small()
     expected = (f"The '{name}' parameter of GDRegressor must be {allowed}. "
-                f"Got {bad!r} instead.")
+                f"Got {float(bad)!r} instead.")  # numpy scalars shown as Python's
     with pytest.raises(ParameterError, match=re.escape(expected)):
         GDRegressor(**{name: bad}).fit(X, y)
 
@@ -457,7 +459,8 @@ def test_ill_conditioning_advice_fits_the_penalty_and_following_it_helps(
         ({"solver": "cg", "penalty": "l1"}, r"solver='cg' cannot handle the L1 part .* Use "
          r"solver='gd' \(proximal gradient\) or solver='auto'",
          [{"solver": "gd", "penalty": "l1"}, {"solver": "auto", "penalty": "l1"}]),
-        ({"solver": "gd", "optimizer": "adam", "penalty": "l1"}, r"needs optimizer in",
+        ({"solver": "gd", "optimizer": "adam", "penalty": "l1"},
+         r"penalty='l1' with solver='gd' needs optimizer='plain' or 'nesterov'",
          [{"solver": "gd", "optimizer": "plain", "penalty": "l1"},
           {"solver": "gd", "optimizer": "nesterov", "penalty": "l1"}]),
     ],
@@ -486,15 +489,18 @@ def run(capsys, *args):
     ("flags", "message"),
     [
         (["--solver", "cg", "--learning-rate", "1e-9"],
-         "solver='cg' has no learning rate, but learning_rate=1e-09 was set"),
-        (["--momentum", "0.5"], "momentum=0.5 was set, but only optimizer='momentum'"),
-        (["--batch-size", "10"], "batch_size=10 was set, but only solver='sgd' uses it"),
-        (["--l1-ratio", "0.5"], "l1_ratio=0.5 was set, but only penalty='elasticnet'"),
-        (["--alpha", "nan"], "The 'alpha' parameter of GDRegressor must be a float in the range "
-                             "[0.0, inf). Got nan instead."),
-        (["--tol", "inf"], "The 'tol' parameter of GDRegressor must be one of {None} or a float "
-                           "in the range (0.0, inf). Got inf instead."),
-        (["--learning-rate", "nan"], "The 'learning_rate' parameter of GDRegressor must be"),
+         "--solver cg has no learning rate, but --learning-rate 1e-09 was set"),
+        (["--momentum", "0.5"], "--momentum 0.5 was set, but only --optimizer momentum"),
+        (["--batch-size", "10"], "--batch-size 10 was set, but only --solver sgd uses it"),
+        (["--l1-ratio", "0.5"], "--l1-ratio 0.5 was set, but only --penalty elasticnet"),
+        (["--alpha", "nan"], "--alpha must be a float in the range [0.0, inf). Got nan instead."),
+        # The command line's own check: the estimator's would offer what only Python passes.
+        (["--tol", "inf"], "Invalid value for --tol: must be 'none' or a positive number, "
+                           "got 'inf'"),
+        (["--learning-rate", "nan"], "Invalid value for --learning-rate: must be 'auto' or a "
+                                     "positive number, got 'nan'"),
+        (["--learning-rate", "-1"], "Invalid value for --learning-rate: must be 'auto' or a "
+                                    "positive number, got '-1'"),
     ],
 )
 def test_command_line_settings_follow_the_same_rules(capsys, flags, message):
@@ -511,8 +517,8 @@ def test_command_line_learning_rate_selects_gradient_descent(capsys):
                          "0.5")
     assert code == 0, err
     assert "solver            gd (momentum)" in out
-    assert "solver choice     gd (solver='auto': learning_rate, optimizer and momentum were " \
-           "set)" in out
+    assert "solver choice     gd (--solver auto: --learning-rate 0.5, --optimizer momentum " \
+           "and --momentum 0.5 were set)" in out
     assert "learning rate     0.5 " in out
 
 

@@ -105,7 +105,8 @@ def test_l1_with_sgd_runs_the_proximal_step():
     ("settings", "match"),
     [
         ({"solver": "cg", "penalty": "l1"}, "solver='cg' cannot handle the L1 part"),
-        ({"solver": "gd", "optimizer": "adam", "penalty": "l1"}, "needs optimizer in"),
+        ({"solver": "gd", "optimizer": "adam", "penalty": "l1"},
+         "needs optimizer='plain' or 'nesterov'"),
         ({"solver": "sgd", "optimizer": "momentum", "penalty": "elasticnet"}, "needs optimizer"),
     ],
 )

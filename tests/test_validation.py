@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from gradreg import DataError, GDRegressor, NotFittedError, ParameterError
+from gradreg import DataError, GDRegressor, NotFittedError, ParameterError, gradient_descent
 from gradreg.errors import DataTypeError, GradregError
 
 X = np.arange(20.0).reshape(10, 2)
@@ -116,3 +116,43 @@ def test_predict_errors():
 def test_errors_are_also_builtin_exceptions():
     assert issubclass(DataError, ValueError) and issubclass(ParameterError, ValueError)
     assert issubclass(DataTypeError, TypeError) and issubclass(DataError, GradregError)
+
+
+# Values in messages are shown as the Python values they are, not numpy's repr of them
+# (``np.float64(nan)`` since numpy 2): one case per message that shows a value it was given.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize(("bad", "shown"), [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf")])
+def test_non_finite_values_are_shown_plainly(dtype, bad, shown):
+    data = X.astype(dtype)
+    data[7, 1] = bad
+    kind = "NaN" if np.isnan(bad) else "infinity"
+    with pytest.raises(DataError, match=rf"^Input X contains {kind} at row 7, column 1 \(value "
+                                        rf"{shown}\)\. Remove"):
+        GDRegressor().fit(data, Y)
+
+
+FULL_RANK = np.c_[np.arange(10.0), np.arange(10.0) ** 2]
+NUMPY_VALUES = [
+    (lambda: GDRegressor(alpha=np.float64(-1.0)).fit(X, Y), "Got -1.0 instead."),
+    (lambda: GDRegressor(max_iter=np.int64(0)).fit(X, Y), "Got 0 instead."),
+    (lambda: GDRegressor().fit(np.float64(3.0), Y), "got a scalar 3.0."),
+    (lambda: GDRegressor(solver="cg", learning_rate=np.float32(0.5)).fit(X, Y),
+     "but learning_rate=0.5 was set"),
+    (lambda: GDRegressor(solver="sgd", early_stopping=True,
+                         validation_fraction=np.float64(0.95)).fit(X[:2], Y[:2]),
+     "validation_fraction=0.95 holds out all"),
+    (lambda: GDRegressor().fit(FULL_RANK, Y, checkpoint="ck.json",
+                                      checkpoint_every=np.float64(2.5)),
+     "Got 2.5 instead."),
+    (lambda: gradient_descent(X[:, 0], Y, np.float64(-0.1), 3), "Got -0.1 instead."),
+    (lambda: gradient_descent(X[:, 0], Y, 0.01, np.float64(3.0)), "Got 3.0 instead."),
+    (lambda: GDRegressor().fit(FULL_RANK, Y).summary(alpha=np.float32(2.0)), "Got 2.0 instead."),
+]
+
+
+@pytest.mark.parametrize(("call", "shown"), NUMPY_VALUES)
+def test_numpy_values_in_messages_are_shown_plainly(call, shown):
+    with pytest.raises(GradregError) as raised:
+        call()
+    assert shown in str(raised.value)
+    assert "np." not in str(raised.value) and "array(" not in str(raised.value)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._version import __version__
     from .datasets import load_study_time
     from .errors import (
+        ClusterConnectionError,
         ConvergenceWarning,
         DataError,
         DataRangeError,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 # Each public name and the module that defines it.
 _ORIGINS = {
+    "ClusterConnectionError": "errors",
     "ConvergenceWarning": "errors",
     "DataError": "errors",
     "DataRangeError": "errors",
@@ -68,6 +70,7 @@ _ORIGINS = {
 }
 
 __all__ = [
+    "ClusterConnectionError",
     "ConvergenceWarning",
     "DataError",
     "DataRangeError",

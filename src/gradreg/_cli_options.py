@@ -7,11 +7,14 @@ imported when a command runs, so that help and usage errors start quickly.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import click
 
 from ._choices import COV_TYPES, OPTIMIZER_NAMES, PENALTIES, SCHEDULES, SOLVER_NAMES
+from ._cli_names import FIT_PARAMETERS
+from ._messages import listing
 from ._outputs import check_distinct, check_output
 from .errors import GradregError, InputFileError, ParameterError
 
@@ -50,7 +53,8 @@ def fit_options(function):
         click.option("--standardize/--no-standardize", default=True, show_default=True,
                      help="Descend in standardized coordinates, or on the raw coefficients "
                           "as the tutorial does (then --learning-rate is the tutorial's)."),
-        click.option("--random-state", type=int, default=None, help="Seed for SGD shuffling."),
+        click.option("--random-state", type=click.IntRange(min=0), default=None,
+                     help="Seed for SGD shuffling."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -64,45 +68,38 @@ def cov_type_option(function):
     )(function)
 
 
+def _positive(text: str, option: str, word: str) -> float | None:
+    """The number of --learning-rate or --tol, checked here: the estimator's own message would
+    also offer what only Python can pass (a callable schedule)."""
+    if text.strip().lower() == word:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise click.BadParameter(f"must be {word!r} or a positive number, got {text!r}",
+                                 param_hint=option)
+    return value
+
+
 def estimator_from(options: dict) -> GDRegressor:
-    rate = options["learning_rate"]
-    if rate != "auto":
-        try:
-            rate = float(rate)
-        except ValueError:
-            raise click.BadParameter(
-                f"must be 'auto' or a positive number, got {rate!r}", param_hint="--learning-rate"
-            ) from None
-    tol = options["tol"]
-    if isinstance(tol, str):  # the option's text; a number when called from Python
-        if tol.strip().lower() == "none":
-            tol = None
-        else:
-            try:
-                tol = float(tol)
-            except ValueError:
-                raise click.BadParameter(
-                    f"must be 'none' or a positive number, got {tol!r}", param_hint="--tol"
-                ) from None
+    """The estimator the fitting options describe, each set through the parameter
+    FIT_PARAMETERS names for it (the table the messages are translated back with)."""
+    values = {}
+    for parameter, option in FIT_PARAMETERS.items():
+        key = option.flag_name.lstrip("-").replace("-", "_")
+        value = options[key]
+        if parameter == "learning_rate" and isinstance(value, str):  # the option's text
+            value = _positive(value, option.flag_name, "auto") or "auto"
+        elif parameter == "tol" and isinstance(value, str):  # a number when called from Python
+            value = _positive(value, option.flag_name, "none")
+        elif option.inverted:
+            value = not value
+        values[parameter] = value
     from .estimator import GDRegressor
 
-    return GDRegressor(
-        solver=options["solver"],
-        optimizer=options["optimizer"],
-        learning_rate=rate,
-        schedule=options["schedule"],
-        momentum=options["momentum"],
-        line_search=options["line_search"],
-        batch_size=options["batch_size"],
-        penalty=options["penalty"],
-        alpha=options["alpha"],
-        l1_ratio=options["l1_ratio"],
-        max_iter=options["max_iter"],
-        tol=tol,
-        fit_intercept=not options["no_intercept"],
-        standardize=options["standardize"],
-        random_state=options["random_state"],
-    )
+    return GDRegressor(**values)
 
 
 def feature_list(features: str | None) -> list[str] | None:
@@ -135,17 +132,22 @@ def check_outputs(outputs: dict, inputs: list) -> None:
         raise click.UsageError(str(exc)) from None
 
 
+# What reading_kwargs gives when no reading option is given.
+READING_DEFAULTS = {"delimiter": None, "decimal": ".", "header": "infer", "encoding": "utf-8"}
+
+
 def reading_options(function):
     """CSV reading options, named as pandas and pyarrow name them."""
     options = [
-        click.option("--delimiter", default=None,
+        click.option("--delimiter", default=READING_DEFAULTS["delimiter"],
                      help="CSV field delimiter (default: sniffed from the first line among "
                           "',', ';', tab and '|'; write tab as '\\t')."),
-        click.option("--decimal", type=click.Choice([".", ","]), default=".",
+        click.option("--decimal", type=click.Choice([".", ","]),
+                     default=READING_DEFAULTS["decimal"],
                      show_default=True, help="Decimal mark of the numbers in CSV files."),
         click.option("--no-header", is_flag=True,
                      help="CSV files have no header line: columns are named 1, 2, ..."),
-        click.option("--encoding", default="utf-8", show_default=True,
+        click.option("--encoding", default=READING_DEFAULTS["encoding"], show_default=True,
                      help="Text encoding of CSV files."),
     ]
     for option in reversed(options):
@@ -216,14 +218,15 @@ def training_formula(data, target, features, formula, categorical, exclude, weig
     from .sources._dialect import CsvOptions
     from .sources.files import _inspect, resolve_paths
 
-    names = _inspect(resolve_paths(list(data))[0], CsvOptions(**reading)).names
+    first = _inspect(resolve_paths(list(data))[0], CsvOptions(**reading))
+    names = first.names
     chosen = feature_list(features) or [c for c in names if c != target]
     dropped = set(feature_list(exclude) or []) | {weights}
     cats = set(feature_list(categorical) or [])
     unknown = sorted((cats | set(feature_list(exclude) or [])) - set(names))
     if unknown:
-        raise click.UsageError(f"column(s) {unknown} are not in the data; its columns are "
-                               f"{names}.")
+        raise click.UsageError(f"column(s) {listing(unknown)} are not in {first.name!r}; its "
+                               f"columns are {listing(names)}.{first.delimiter_hint}")
     terms = [f"C({_quoted(c)})" if c in cats else _quoted(c) for c in chosen if c not in dropped]
     if not terms:
         raise click.UsageError("No feature column is left after --exclude and --weights.")

@@ -2,7 +2,8 @@
 and the mapping of errors to one line and an exit code.
 
 Exit codes: 0 success, 1 data or runtime errors (also a failed write), 2 usage errors (also an
-output refused before any work), 128 + the signal's number on SIGINT, SIGTERM or SIGHUP.
+output refused before any work), 128 + the signal's number on SIGINT, SIGTERM or SIGHUP, and
+141 (128 + SIGPIPE), without a message, when the reader of standard output has left.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 import click
 from rich.console import Console
 
+from ._cli_names import as_typed
 from .errors import (
     FitInterrupted,
     GradregError,
@@ -28,6 +30,9 @@ from .errors import (
 EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP give 128 + their number
+# Standard output is a pipe whose reader has left (``gradreg predict ... | head -1``): what a
+# Unix tool killed by SIGPIPE reports to the shell, and no message, as such tools print none.
+EXIT_CLOSED_PIPE = 141
 _SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -75,11 +80,16 @@ def _file_number(stream) -> int | None:
         return None
 
 
+class _ReaderLeft(OutputFileError):
+    """Standard output is a pipe nobody reads any more: the command ends quietly (exit 141)."""
+
+
 def _stdout_error(exc: OSError) -> OutputFileError:
     # What is still buffered would fail again when Python flushes at exit: send it nowhere.
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return OutputFileError(exc.errno, f"cannot write to standard output: {exc.strerror or exc}")
+    kind = _ReaderLeft if exc.errno == errno.EPIPE else OutputFileError
+    return kind(exc.errno, f"cannot write to standard output: {exc.strerror or exc}")
 
 
 stdout = _Stdout()
@@ -98,7 +108,12 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
     from .errors import ConvergenceWarning  # scikit-learn's subclass: imported when needed
 
     label = "warning" if issubclass(category, ConvergenceWarning | GradregWarning) else "note"
-    print(f"gradreg: {label}: {message}", file=sys.stderr)
+    print(f"gradreg: {label}: {as_typed(str(message))}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    """The one line of an error, its parameters named as the options that set them."""
+    print(f"gradreg: error: {as_typed(message)}", file=sys.stderr)
 
 
 class _Signalled(KeyboardInterrupt):
@@ -150,10 +165,12 @@ def run_command(cli: click.Group, argv: list[str] | None = None,
 
     Exit codes: 0 success, 1 data or runtime errors (also a failed write), 2 usage errors
     (also an output refused before any work), 128 + the signal's number on SIGINT, SIGTERM
-    or SIGHUP.
+    or SIGHUP, 141 when the reader of standard output has left (no message).
     """
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    # Read here, not from what click parsed: an error while parsing must show its traceback
+    # too. Every command takes --debug (before or after its name); after "--" it is an operand.
+    debug = "--debug" in args[:args.index("--")] if "--" in args else "--debug" in args
     warnings.showwarning = _warning_line
     with _signals_handled():
         try:
@@ -177,35 +194,39 @@ def _run(cli: click.Group, args: list[str], debug: bool, prog_name: str) -> int:
         if debug:
             raise
         hint = f"{exc.ctx.command_path} --help" if exc.ctx else f"{prog_name} --help"
-        print(f"gradreg: error: {exc.format_message()} (see '{hint}')", file=sys.stderr)
+        _error(f"{exc.format_message()} (see '{hint}')")
         return EXIT_USAGE
     except click.ClickException as exc:
         if debug:
             raise
-        print(f"gradreg: error: {exc.format_message()}", file=sys.stderr)
+        _error(exc.format_message())
         return exc.exit_code
     except click.Abort:
         raise KeyboardInterrupt from None
+    except _ReaderLeft:  # the outputs asked for with options were written before the report
+        return EXIT_CLOSED_PIPE
     except ParameterError as exc:  # settings that contradict each other: a usage error
         if debug:
             raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_USAGE
     except GradregError as exc:
         if debug:
             raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_DATA
     except ValueError as exc:  # parameter errors from scikit-learn's own checks
         if debug:
             raise
-        print(f"gradreg: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_DATA
     except OSError as exc:
         if debug:
             raise
         if exc.filename is None and exc.errno in _STREAM_ERRORS:  # click's own output
             exc = _stdout_error(exc)
-        print(f"gradreg: error: {exc}", file=sys.stderr)
+            if isinstance(exc, _ReaderLeft):
+                return EXIT_CLOSED_PIPE
+        _error(str(exc))
         return EXIT_DATA
     return 0

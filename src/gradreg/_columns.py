@@ -16,12 +16,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.types as pat
 
+from ._messages import listing
 from .errors import DataError, DataTypeError
 
 __all__ = [
     "align_columns",
     "as_float64",
     "check_column_type",
+    "check_feature_names",
     "frame_names",
     "frame_to_array",
     "to_table",
@@ -165,3 +167,30 @@ def align_columns(X: Any, names: Sequence[str] | None) -> Any:
     if isinstance(X, pa.Table) or callable(getattr(X, "select", None)):
         return X.select(names)  # pyarrow, polars and the libraries that share its API
     return X
+
+
+def check_feature_names(given: Sequence[str], fitted: Sequence[str], whose: str = "X") -> None:
+    """One line naming the columns missing from ``given`` and those it has that fit did not
+    see; scikit-learn's message for this lists them on separate lines.
+
+    Raises
+    ------
+    DataError
+        When ``given`` is not ``fitted`` (a DataError is a ValueError, as scikit-learn's is).
+    """
+    given, fitted = [str(n) for n in given], [str(n) for n in fitted]
+    if given == fitted:
+        return
+    missing = [n for n in fitted if n not in given]
+    unexpected = [n for n in given if n not in fitted]
+    parts = [f"{listing(missing)} missing from {whose}"] if missing else []
+    if unexpected:
+        parts.append(f"{listing(unexpected)} unseen at fit time")
+    if not parts:  # the same names, one of them repeated, or in another order
+        repeated = sorted({n for n in given if given.count(n) > 1})
+        parts = ([f"{listing(repeated)} repeated in {whose}"] if repeated else
+                 [f"the columns of {whose} in another order; select them in fit's order"])
+    raise DataError(
+        f"The feature names should match those that were passed during fit: "
+        f"{', '.join(parts)} (fit saw {listing(fitted)})."
+    )

@@ -46,10 +46,11 @@ def fit_config(model, defaults: dict[str, Any], solver: str | None = None,
     if penalty.has_l1:
         allowed = ("plain", "nesterov") if solver == "gd" else ("plain",)
         if optimizer not in allowed:
+            needed = " or ".join(map(repr, allowed))
             raise ParameterError(
-                f"penalty={model.penalty!r} with solver={solver!r} needs optimizer in "
-                f"{set(allowed)}: the proximal step of the L1 part is exact only for plain "
-                f"gradient steps. Got optimizer={optimizer!r}."
+                f"penalty={model.penalty!r} with solver={solver!r} needs optimizer={needed}: "
+                "the proximal step of the L1 part is exact only for plain gradient steps. Got "
+                f"optimizer={optimizer!r}."
             )
     check_unused(params, defaults, choice)
     callbacks = model.callbacks

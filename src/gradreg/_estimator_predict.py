@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as v
+from ._columns import check_feature_names
 from .errors import DataError, DataRangeError, NotFittedError, ParameterError
 from .sources import is_source
 from .sources.dask import is_dask_collection
@@ -70,18 +71,15 @@ class PredictionMethods:
             )
 
     def _check_source_features(self, source) -> None:
-        given = list(getattr(source, "feature_names", []) or [])
-        self._check_features(given, source.n_features, "The data's")
+        given = getattr(source, "feature_names", None)
+        self._check_features(None if not given else list(given), source.n_features, "the data")
 
     def _check_features(self, given: list[str] | None, width: int, whose: str) -> None:
         """Columns (``given``; None when the data name none) and their count against those
         the model was fitted on."""
         names = getattr(self, "feature_names_in_", None)
-        if names is not None and given is not None and given != list(names):
-            raise DataError(
-                f"{whose} feature columns {given} differ from those the model was fitted on, "
-                f"{list(names)}."
-            )
+        if names is not None and given is not None:
+            check_feature_names(given, names, whose)
         if width != self.n_features_in_:
             raise DataError(
                 f"X has {width} features, but {type(self).__name__} is expecting "
@@ -158,9 +156,10 @@ class PredictionMethods:
             )
         columns = getattr(X, "columns", None)
         if columns is None:
-            self._check_features(None, X.shape[1], "The Dask array's")
+            self._check_features(None, X.shape[1], "the Dask array")
         else:
-            self._check_features([str(c) for c in columns], len(columns), "The Dask DataFrame's")
+            self._check_features([str(c) for c in columns], len(columns),
+                                 "the Dask DataFrame")
 
     def _design_and_predict(self, frame: Any) -> np.ndarray:
         return self.design_spec_.design(frame, with_target=False)[0] @ self.coef_ + self.intercept_

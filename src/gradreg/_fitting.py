@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ._messages import shown
 from ._outputs import check_output
 from ._params import Choice, describe, switch
 from ._solver_base import FitConfig, _optimizer_kwargs
@@ -257,7 +258,8 @@ def with_checkpoints(model, config, problem, path, every, resume) -> FitConfig:
         return config
     if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
         raise ParameterError(
-            f"checkpoint_every must be an int in the range [1, inf). Got {every!r} instead."
+            "checkpoint_every must be an int in the range [1, inf). "
+            f"Got {shown(every)} instead."
         )
     if path is not None:
         check_output(path)  # before the fit, not after its first checkpoint_every epochs

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._messages import shown as plain
 from .errors import GradregWarning, ParameterError
 
 __all__ = ["Choice", "check_unused", "choose", "describe", "switch"]
@@ -47,6 +48,11 @@ class Choice:
         return f"{self.solver} ({self.reason})"
 
 
+def _setting(name: str, value: Any) -> str:
+    """``learning_rate=0.25`` as a message shows a setting (a callable is not shown)."""
+    return f"{name} (a callable)" if callable(value) else f"{name}={plain(value)}"
+
+
 def is_set(params: Mapping[str, Any], defaults: Mapping[str, Any], name: str) -> bool:
     """Whether ``name`` differs from its default (a callable always does)."""
     value, default = params[name], defaults[name]
@@ -74,7 +80,9 @@ def choose(
         if rate:
             solver = "gd"
             was = "was" if len(rate) == 1 else "were"
-            named = rate[0] if len(rate) == 1 else ", ".join(rate[:-1]) + " and " + rate[-1]
+            # With their values, as set: the command line names them as its options.
+            shown = [_setting(name, params[name]) for name in rate]
+            named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
             reason = f"solver='auto': {named} {was} set"
         elif has_l1:
             solver = "gd"
@@ -118,7 +126,7 @@ _RULES: dict[str, _Rule] = {
     "optimizer": (
         lambda p, c: c.solver != "cg",
         "the descent solvers 'gd' and 'sgd'",
-        lambda p, c: "set solver='gd' or solver='auto' to use it",
+        lambda p, c: "set solver='gd' or solver='auto'",
     ),
     "schedule": (
         _uses_schedule,
@@ -145,7 +153,7 @@ _RULES: dict[str, _Rule] = {
     "eps": (lambda p, c: c.optimizer == "adam", "optimizer='adam'", lambda p, c: _adam(p, c)),
     "line_search": (
         lambda p, c: c.solver == "gd" and c.optimizer in ("plain", "nesterov"),
-        "solver='gd' with optimizer 'plain' or 'nesterov'",
+        "solver='gd' with optimizer='plain' or 'nesterov'",
         lambda p, c: "set solver='gd' and optimizer='plain' or 'nesterov'",
     ),
     "batch_size": (
@@ -208,13 +216,13 @@ def check_unused(params: Mapping[str, Any], defaults: Mapping[str, Any], choice:
         if uses(params, choice) or not is_set(params, defaults, name):
             continue
         value = params[name]
-        shown = "a callable" if callable(value) else repr(value)
+        shown = "a callable" if callable(value) else plain(value)
         if choice.solver == "cg" and name in RATE_PARAMETERS:
             # The case people meet most: say what conjugate gradient does instead.
             raise ParameterError(
                 f"solver='cg' has no learning rate, but {name}={shown} was set: conjugate "
                 "gradient takes the exact minimising step along each direction. To use "
-                f"{name}, {how(params, choice)}; to use conjugate gradient, leave {name} at its "
+                f"it, {how(params, choice)}; to use conjugate gradient, leave {name} at its "
                 f"default ({defaults[name]!r})."
             )
         advice = how(params, choice)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._messages import shown
 from .errors import ParameterError
 
 __all__ = ["Slice", "make_slice", "strongest_coupling", "least_squares"]
@@ -80,7 +81,7 @@ def make_slice(X: np.ndarray, y: np.ndarray, pair: tuple[int, int | None]) -> Sl
     if not 0 <= i < d or (j is not None and not (0 <= j < d and j != i)):
         raise ParameterError(
             f"The 'coefficients' parameter must be two different feature indices in [0, {d}), "
-            f"the second may be None for the intercept. Got {pair!r} instead."
+            f"the second may be None for the intercept. Got {shown(pair)} instead."
         )
     held = coef.copy()
     held[i] = 0.0

@@ -18,6 +18,7 @@ import pyarrow as pa
 from sklearn.exceptions import DataConversionWarning
 
 from ._columns import check_column_type, frame_names, frame_to_array
+from ._messages import shown
 from .errors import (
     DataError,
     DataTypeError,
@@ -150,7 +151,7 @@ def validate_params(
         else:
             must = ", ".join(allowed[:-1]) + " or " + allowed[-1]
         raise ParameterError(
-            f"The {name!r} parameter of {owner} must be {must}. Got {value!r} instead."
+            f"The {name!r} parameter of {owner} must be {must}. Got {shown(value)} instead."
         )
 
 
@@ -182,7 +183,7 @@ def check_finite(values: np.ndarray, what: str, row_offset: int = 0) -> None:
     where = f"row {row}" + (f", column {int(index[1])}" if values.ndim == 2 else "")
     kind = "NaN" if np.isnan(value) else "infinity"
     raise DataError(
-        f"Input {what} contains {kind} at {where} (value {value!r}). "
+        f"Input {what} contains {kind} at {where} (value {shown(value)}). "
         "Remove or impute non-finite values, e.g. with "
         "sklearn.impute.SimpleImputer."
     )
@@ -235,7 +236,9 @@ def check_X(X: Any, what: str = "X", finite: bool = True) -> np.ndarray:
     framed = frame_to_array(X, what)
     array = as_numeric(X, what) if framed is None else framed
     if array.ndim == 0:
-        raise DataError(f"Expected a 2-D array for {what}, got a scalar {array!r}. {_RESHAPE_HINT}")
+        raise DataError(
+            f"Expected a 2-D array for {what}, got a scalar {shown(array)}. {_RESHAPE_HINT}"
+        )
     if array.ndim == 1:
         raise DataError(f"Expected a 2-D array for {what}, got a 1-D array. {_RESHAPE_HINT}")
     if array.ndim > 2:

@@ -6,7 +6,6 @@ the usage errors import neither scikit-learn, SciPy, Numba nor matplotlib (a tes
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import warnings
@@ -15,7 +14,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._cli_dask import CONNECT_TIMEOUT_S, check_cluster_options, dask_client
+from ._cli_names import as_typed
 from ._cli_options import (
+    READING_DEFAULTS,
     check_outputs,
     cov_type_option,
     design_options,
@@ -30,6 +32,7 @@ from ._cli_options import (
     training_formula,
 )
 from ._cli_process import Stopped, console, run_command, stdout
+from ._messages import listing
 from ._outputs import same_file
 from .errors import FitInterrupted, ParameterError
 
@@ -41,13 +44,19 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
+def _global_options(command):
+    """--version and --debug: the group takes them before the command, and every command
+    after its name too (``gradreg fit data.csv --target y --debug``). Help (-h, --help) is
+    every command's already. The run reads --debug from the arguments (see run_command)."""
+    command = click.version_option(package_name="gradreg", prog_name="gradreg")(command)
+    return click.option("--debug", is_flag=True, expose_value=False,
+                        help="Show full tracebacks on errors.")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gradreg", prog_name="gradreg")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+@_global_options
+def cli() -> None:
     """Linear regression fitted by gradient descent."""
-    ctx.obj = {"debug": debug}
 
 
 def _coefficient_table(model: GDRegressor, title: str) -> Table:
@@ -67,9 +76,10 @@ def _coefficient_table(model: GDRegressor, title: str) -> Table:
 
 
 def _print_report(model: GDRegressor) -> None:
-    console.print(model.report(), soft_wrap=True)
+    console.print(as_typed(model.report()), soft_wrap=True)  # "solver choice": as typed
 
 
+@_global_options
 @cli.command()
 @click.option("--no-plot", is_flag=True, help="Do not write the plots and the page.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=".", show_default=True,
@@ -93,6 +103,7 @@ def demo(no_plot: bool, out_dir: str, epochs: int) -> None:
     run_demo(console, Path(out_dir), epochs, plots=not no_plot)
 
 
+@_global_options
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--target", default=None, help="Name of the target column.")
@@ -108,9 +119,11 @@ def demo(no_plot: bool, out_dir: str, epochs: int) -> None:
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue an interrupted fit from its checkpoint file.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Read and summarise the data on this Dask cluster (tcp://host:port).")
+              help="Read and summarise the data on the Dask cluster of this scheduler "
+                   f"(tcp://host:port), which must answer within {CONNECT_TIMEOUT_S} s.")
 @click.option("--dask-workers", type=click.IntRange(min=1), default=None,
-              help="Start a local Dask cluster of this many worker processes for the fit.")
+              help="Start a local Dask cluster of this many worker processes for the fit "
+                   "(instead of --scheduler).")
 @click.option("--summary", "show_summary", is_flag=True,
               help="Print the regression table (standard errors, tests, intervals) after the fit.")
 @cov_type_option
@@ -127,6 +140,7 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
     )
     check_outputs({"--model": model_path, "--checkpoint": checkpoint},
                    [*input_files(data), *([] if reused or resume is None else [resume])])
+    check_cluster_options(scheduler, dask_workers)
     reading = reading_kwargs(options)
     with warnings.catch_warnings():  # refuse conflicting settings before reading any data;
         warnings.simplefilter("ignore")  # the fit itself repeats any warning
@@ -151,8 +165,8 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
         dropped = set(feature_list(exclude))
         unknown = sorted(dropped - set(columns))
         if unknown:
-            raise click.UsageError(f"--exclude: column(s) {unknown} are not features of the "
-                                   f"data; they are {columns}.")
+            raise click.UsageError(f"--exclude: column(s) {listing(unknown)} are not features "
+                                   f"of the data; they are {listing(columns)}.")
         features = ",".join(c for c in (feature_list(features) or columns) if c not in dropped)
     if formula is not None:
         from .formula import DesignSpec  # noqa: F401  (formulaic is needed: fail early)
@@ -161,7 +175,7 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
             raise click.UsageError("--explain draws on the raw columns; it cannot be used with "
                                    "--formula, --categorical or --weights.")
         if scheduler or dask_workers:
-            with _dask_client(scheduler, dask_workers):
+            with dask_client(scheduler, dask_workers):
                 from .sources.dask import read_formula_files
 
                 source = read_formula_files(list(data), formula, level_lists, weights, **reading)
@@ -181,7 +195,7 @@ def fit(data, target, features, model_path, explain, quiet, checkpoint, checkpoi
                 "--explain reads all rows on this machine; it cannot be used with "
                 "--scheduler or --dask-workers."
             )
-        with _dask_client(scheduler, dask_workers):
+        with dask_client(scheduler, dask_workers):
             from .sources.dask import read_files
 
             source = read_files(list(data), target, feature_list(features), **reading)
@@ -204,23 +218,6 @@ def _fit_formula(source, model_path, quiet, checkpoint, checkpoint_every, resume
                             checkpoint_every, resume, options)
     if show_summary:
         _print_summary(model, spec.formula, cov_type, source)
-
-
-@contextlib.contextmanager
-def _dask_client(scheduler: str | None, workers: int | None):
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise click.UsageError(
-            "--scheduler and --dask-workers need the Dask extra: pip install 'gradreg[dask]'."
-        ) from None
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client
 
 
 def _fit_and_report(source, target, model_path, explain, quiet, checkpoint, checkpoint_every,
@@ -263,6 +260,7 @@ def _print_summary(model: GDRegressor, target: str | None, cov_type: str, source
     console.print(replace(summary, target=target))
 
 
+@_global_options
 @cli.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1)
@@ -270,11 +268,13 @@ def _print_summary(model: GDRegressor, target: str | None, cov_type: str, source
 @cov_type_option
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.05, show_default=True, help="1 - level of the confidence intervals.")
+@reading_options
 def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type: str,
-            alpha: float) -> None:
+            alpha: float, **options) -> None:
     """Print the regression table of MODEL_FILE (the HC types also read the training DATA)."""
     from .estimator import load_model
 
+    reading = reading_kwargs(options)
     model = load_model(model_file)
     source = None
     if cov_type != "nonrobust":
@@ -289,12 +289,20 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
         spec = getattr(model, "design_spec_", None)
         names = getattr(model, "feature_names_in_", None)
         features = None if names is None else [str(n) for n in names]
-        source = (spec_source(list(data), spec, with_target=True) if spec is not None else
-                  FileSource(list(data), target=target, features=features))
+        from .sources._dialect import CsvOptions
+
+        source = (spec_source(list(data), spec, CsvOptions(**reading), with_target=True)
+                  if spec is not None else
+                  FileSource(list(data), target=target, features=features, **reading))
     elif data:
         raise click.UsageError(
             "DATA is read only for --cov-type HC0, HC1, HC2 or HC3; the nonrobust table comes "
             "from the model file alone."
+        )
+    elif reading != READING_DEFAULTS:
+        raise click.UsageError(
+            "--delimiter, --decimal, --no-header and --encoding say how to read DATA, which "
+            "only the HC types of --cov-type read."
         )
     from dataclasses import replace
 
@@ -303,6 +311,7 @@ def summary(model_file: str, data: tuple[str, ...], target: str | None, cov_type
     console.print(replace(table, target=spec.formula if spec is not None else target))
 
 
+@_global_options
 @cli.command()
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
@@ -374,6 +383,7 @@ def _rate(options: dict) -> float | None:
     return None if estimator.learning_rate == "auto" else float(estimator.learning_rate)
 
 
+@_global_options
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--target", required=True, help="Name of the target column.")
@@ -455,6 +465,7 @@ def plot(data, target, features, kind, out, model_path, epochs, coefficients,
     print(f"{kind} plot written to {out}", file=sys.stderr)
 
 
+@_global_options
 @cli.command()
 @click.argument("data", nargs=-1, required=True)
 @click.option("--target", required=True, help="Name of the target column.")
@@ -490,7 +501,8 @@ def main(argv: list[str] | None = None, prog_name: str = "gradreg") -> int:
     ``prog_name`` is the command as the usage lines and the hints of usage errors show it
     (``python -m gradreg`` names itself so). Exit codes: 0 success, 1 data or runtime errors
     (also a failed write), 2 usage errors (also an output refused before any work), 128 + the
-    signal's number on SIGINT, SIGTERM or SIGHUP.
+    signal's number on SIGINT, SIGTERM or SIGHUP, 141 (no message) when the reader of standard
+    output has left.
     """
     return run_command(cli, argv, prog_name)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._sklearn_errors import ConvergenceWarning, NotFittedError
 
 __all__ = [
+    "ClusterConnectionError",
     "ConvergenceWarning",
     "DataError",
     "DataRangeError",
@@ -95,6 +96,10 @@ class OutputFileError(InputFileError):
     ``errno`` is that of the failed system call (e.g. ``errno.ENOSPC``); the message reads
     ``cannot write 'pred.csv': No space left on device``.
     """
+
+
+class ClusterConnectionError(GradregError, ConnectionError):
+    """The Dask scheduler named on the command line (``--scheduler``) does not answer."""
 
 
 class FitInterrupted(GradregError, KeyboardInterrupt):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import validate_data
 from . import _validation as v
 from ._choices import PENALTIES, SCHEDULES
 from ._chunks import blas_for_small_products
-from ._columns import align_columns
+from ._columns import align_columns, check_feature_names
 from ._estimator_config import fit_config
 from ._estimator_files import ModelFileMethods
 from ._estimator_inference import InferenceMethods
@@ -29,6 +29,7 @@ from ._fitting import (
     warn_about_problem,
     with_checkpoints,
 )
+from ._messages import shown
 from ._streaming import partial_fit
 from ._units import (
     UserCallback,
@@ -345,6 +346,9 @@ default="auto"
     def _check_X(self, X: Any, reset: bool, finite: bool = True) -> np.ndarray:
         if not reset:
             X = self._by_name(X)
+            fitted, given = getattr(self, "feature_names_in_", None), v.feature_names_of(X)
+            if fitted is not None and given is not None:
+                check_feature_names(given, fitted)
         checked = v.check_X(X, finite=finite)
         with v.as_data_errors():
             if reset:
@@ -460,7 +464,7 @@ default="auto"
             source, validation = source.split(self.validation_fraction, config.rng)
             if source.n_rows == 0:
                 raise ParameterError(
-                    f"validation_fraction={self.validation_fraction!r} holds out all "
+                    f"validation_fraction={shown(self.validation_fraction)} holds out all "
                     f"{validation.n_rows} rows, leaving none to train on. Use a smaller "
                     "validation_fraction (the default is 0.1)"
                     + (", or early_stopping=False." if validation.n_rows > 1 else

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._atomic import atomic_write
+from ._messages import shown
 from ._slices import make_slice
 from ._trace import classic_optimum, epochs_needed
 from ._validation import as_numeric, check_finite
@@ -64,7 +65,9 @@ def explorer_frames(x: ArrayLike, y: ArrayLike, fractions=FRACTIONS,
     if optimum is None:
         raise DataError("x is constant: the slope of y = m*x + b is not determined.")
     if any(not 0 < f < 10 for f in fractions):
-        raise ParameterError(f"fractions of 2/L must be in (0, 10). Got {fractions!r} instead.")
+        raise ParameterError(
+            f"fractions of 2/L must be in (0, 10). Got {shown(fractions)} instead."
+        )
     limit = classic_max_stable_learning_rate(xs)
     if epochs is None:
         start = -np.array(optimum[:2])

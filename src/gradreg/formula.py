@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from ._messages import delimiter_hint, listing
 from .errors import DataError, DataTypeError, ParameterError
 
-__all__ = ["DesignSpec", "FormulaSyntaxError", "levels_of_batches", "variables_of"]
+__all__ = ["DesignSpec", "FormulaSyntaxError", "formula_target", "levels_of_batches",
+           "variables_of"]
 
 _INTERCEPT = "Intercept"
 # Identifiers in a formula: backtick-quoted names or Python-style names (Unicode letters
@@ -260,6 +262,9 @@ class DesignSpec:
                 warnings.simplefilter("ignore")
                 matrix = formulaic.model_matrix(rhs, prepared, na_action="ignore")
         except (formulaic.errors.FormulaicError, ValueError, TypeError) as error:
+            name = _missing_name(error)
+            if name is not None and name not in frame.columns:
+                self._refuse_missing([name], frame)
             # formulaic raises plain ValueError for some bad terms, e.g. a Treatment reference
             # that is not a level.
             raise DataError(f"Cannot build the design of {self.formula!r}: "
@@ -282,12 +287,22 @@ class DesignSpec:
         frame = _frame(data)
         if with_target:
             self._check_target_columns(frame)
+        model_spec = self._spec()
+        self._check_columns(model_spec, frame)
         self._check_missing(frame, with_target, row_offset)
         prepared = self._prepare(frame, row_offset)
-        model_spec = self._spec()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            matrix = model_spec.get_model_matrix(prepared, na_action="ignore")
+        formulaic = _import_formulaic()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                matrix = model_spec.get_model_matrix(prepared, na_action="ignore")
+        except formulaic.errors.FactorEvaluationError as error:
+            # A column read inside a transform (poly(x, 2)) is not among required_variables.
+            name = _missing_name(error)
+            if name is not None and name not in frame.columns:
+                self._refuse_missing([name], frame)
+            raise DataError(f"Cannot build the design of {self.formula!r} for these rows: "
+                            f"{_ANSI.sub('', str(error)).splitlines()[0]}") from error
         columns = list(matrix.columns)
         names = [c for c in columns if c != _INTERCEPT]
         if names != self.columns:
@@ -299,6 +314,18 @@ class DesignSpec:
         weighted = with_target and self.weights is not None  # predictions need no weights
         w = _numeric(frame, self.weights, row_offset) if weighted else None
         return X, y, w
+
+    def _check_columns(self, model_spec, frame) -> None:
+        """The columns the formula's terms read are all in ``frame``: one line naming those
+        that are not (formulaic would name the first, in a traceback of its own)."""
+        have = {str(c) for c in frame.columns}
+        missing = sorted((str(n) for n in model_spec.required_variables if str(n) not in have),
+                         key=self.formula.find)
+        if missing:
+            self._refuse_missing(missing, frame)
+
+    def _refuse_missing(self, missing: list[str], frame) -> None:
+        _refuse_missing(self.formula, missing, [str(c) for c in frame.columns], "the data")
 
     def _check_target_columns(self, frame) -> None:
         """The target and weight columns are in ``frame`` (``score`` of a frame reads them)."""
@@ -387,14 +414,52 @@ class DesignSpec:
         )
 
 
-def _target_of(lhs, formula: str, columns) -> str:
+def formula_target(formula: str, columns: Sequence[str], hint: str | None = None,
+                   where: str = "the data") -> str:
+    """The target column the left side of ``formula`` names, after checking that it and the
+    columns its terms read are in ``columns``: before a file is read through the formula.
+    ``hint`` ends the message (default: a delimiter the column names suggest)."""
+    lhs, rhs = _parse(formula)
+    target = _target_of(lhs, formula, columns, hint, where)
+    formulaic = _import_formulaic()
+    # Columns read inside a stateful transform (poly(x, 2)) are not listed; streamed files
+    # refuse those transforms, and the design names such a column when it is missing.
+    needed = formulaic.ModelSpec(formula=rhs).required_variables
+    missing = sorted((str(n) for n in needed if str(n) not in columns), key=formula.find)
+    if missing:
+        _refuse_missing(formula, missing, list(columns), where, hint)
+    return target
+
+
+def _refuse_missing(formula: str, missing: list[str], columns: list[str], where: str,
+                    hint: str | None = None) -> None:
+    raise DataError(
+        f"The formula {formula!r} reads the column(s) {listing(missing)}, not in {where}; its "
+        f"columns are {listing(columns)}.{delimiter_hint(columns) if hint is None else hint}"
+    )
+
+
+def _target_of(lhs, formula: str, columns, hint: str | None = None,
+               where: str = "the data") -> str:
     terms = [str(term) for term in lhs]
     if len(terms) != 1 or terms[0] not in columns:
         raise DataError(
-            f"The left side of {formula!r} must be one column of the data; its columns are "
-            f"{', '.join(map(repr, columns))}."
+            f"The left side of {formula!r} must be one column of {where}; its columns are "
+            f"{listing(list(columns))}."
+            f"{delimiter_hint(list(columns)) if hint is None else hint}"
         )
     return terms[0]
+
+
+def _missing_name(error: Exception) -> str | None:
+    """The name a formulaic evaluation error says is not defined, if that is what it says."""
+    cause = error.__cause__
+    if not isinstance(cause, NameError):
+        return None
+    if getattr(cause, "name", None):  # Python's own, inside a transform: poly(x, 2)
+        return cause.name
+    found = re.match(r"`(.+?)` is not present", str(cause))  # formulaic's, for a plain term
+    return found.group(1) if found else None
 
 
 def _numeric(frame, name: str, row_offset: int) -> np.ndarray:

@@ -41,6 +41,7 @@ from ._inference_design import (
     design_of,
     gram_resolves,
 )
+from ._messages import shown
 from ._robust_pass import RobustPart, meat_rounding, robust_meat, wald_slopes
 from .errors import DataError, GradregWarning, ParameterError
 from .qr_stats import QRStats
@@ -179,7 +180,7 @@ class Summary:
 def _check_alpha(alpha: float) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 < alpha < 1.0:
         raise ParameterError(
-            f"The 'alpha' parameter must be a float in the range (0.0, 1.0). Got {alpha!r} "
+            f"The 'alpha' parameter must be a float in the range (0.0, 1.0). Got {shown(alpha)} "
             "instead."
         )
     return float(alpha)
@@ -211,7 +212,7 @@ def check_unpenalized(penalty: str | None, alpha: float) -> None:
                "classical standard errors")
     raise ParameterError(
         f"Inference needs an unpenalized fit, but this model has penalty={penalty!r} with "
-        f"alpha={alpha!r}: {why}. Refit with penalty=None (for example on the features the "
+        f"alpha={shown(alpha)}: {why}. Refit with penalty=None (for example on the features the "
         "penalized fit selected) to get standard errors, tests and intervals."
     )
 

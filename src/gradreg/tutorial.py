@@ -9,6 +9,7 @@ from typing import NoReturn
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._messages import shown
 from ._trace import DescentTrace, classic_cost, warn_if_far
 from ._validation import as_numeric, check_finite
 from .errors import DataError, DivergenceError, ParameterError
@@ -131,12 +132,12 @@ def gradient_descent(
             or not np.isfinite(learning_rate) or learning_rate <= 0):
         raise ParameterError(
             "The 'learning_rate' parameter of gradient_descent must be a float in the range "
-            f"(0.0, inf). Got {learning_rate!r} instead."
+            f"(0.0, inf). Got {shown(learning_rate)} instead."
         )
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ParameterError(
             "The 'epochs' parameter of gradient_descent must be an int in the range [1, inf). "
-            f"Got {epochs!r} instead."
+            f"Got {shown(epochs)} instead."
         )
     xs = as_numeric(x, "x").astype(np.float64).ravel()
     ys = as_numeric(y, "y").astype(np.float64).ravel()

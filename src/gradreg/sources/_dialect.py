@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .._messages import LIKELY_DELIMITERS
 from ..errors import DataError, ParameterError
 
 __all__ = ["DATA_SUFFIXES", "CsvOptions", "FileKind", "file_kind", "is_data_name"]
@@ -24,7 +25,7 @@ __all__ = ["DATA_SUFFIXES", "CsvOptions", "FileKind", "file_kind", "is_data_name
 DATA_SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet",
                  ".pq": "parquet"}
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
-DELIMITERS = (",", ";", "\t", "|")
+DELIMITERS = LIKELY_DELIMITERS
 _MAGIC = {"gzip": b"\x1f\x8b", "bz2": b"BZh", "zstd": b"\x28\xb5\x2f\xfd", "parquet": b"PAR1"}
 _WHAT = {"gzip": "gzip-compressed data", "bz2": "bzip2-compressed data",
          "zstd": "zstd-compressed data", "parquet": "Parquet data"}
@@ -225,7 +226,7 @@ def read_header(
     if all(_is_number(name, options.decimal) for name in names):
         raise DataError(
             f"{str(path)!r}: its first line {line.strip()!r} holds numbers, not column names. If "
-            "the file has no header line, pass --no-header (header=None in gradreg.scan); the "
+            "the file has no header line, pass header=None; the "
             "columns are then named '1', '2', ..."
         )
     return names, delimiter, skip

@@ -257,13 +257,15 @@ def read_formula_files(paths: list, formula: str, levels=None, weights: str | No
     columns, and each partition designed where it lives."""
     import dask.dataframe as dd
 
-    from ..formula import variables_of
+    from ..formula import formula_target, variables_of
     from ._dialect import CsvOptions
     from .files import _inspect, resolve_paths
     from .frames import dask_design_source
 
     options = CsvOptions(**reading)
     files = [_inspect(path, options) for path in resolve_paths(paths)]
+    formula_target(formula, files[0].names, files[0].delimiter_hint,
+                   repr(files[0].name))
     columns = variables_of(formula, files[0].names) + ([weights] if weights else [])
     names = [str(file.path) for file in files]
     if all(f.kind.format == "parquet" for f in files):

@@ -22,6 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .._columns import as_float64, check_column_type
+from .._messages import delimiter_hint
 from .._validation import check_memory
 from ..errors import DataError, InputFileError, MissingFileError, UnreadableFileError
 from ..stats import SufficientStats, stats_from_batches
@@ -98,6 +99,12 @@ class DataFile:
     skip: int = 0
 
     @property
+    def delimiter_hint(self) -> str:
+        """For a message about missing columns: a sentence suggesting another delimiter
+        when a column name holds one (see :func:`gradreg._messages.delimiter_hint`)."""
+        return delimiter_hint(self.names, self.delimiter) if self.kind.format == "csv" else ""
+
+    @property
     def name(self) -> str:
         return str(self.path)
 
@@ -168,7 +175,7 @@ class FileSource:
         if target is not None and target not in columns:
             raise DataError(
                 f"Target column {target!r} is not in {first.name!r}; its columns are "
-                f"{_listing(columns)}."
+                f"{_listing(columns)}.{first.delimiter_hint}"
             )
         given = features is not None
         if features is None:
@@ -179,7 +186,7 @@ class FileSource:
             if unknown:
                 raise DataError(
                     f"Feature column(s) {_listing(unknown)} not in {first.name!r}; its columns "
-                    f"are {_listing(columns)}."
+                    f"are {_listing(columns)}.{first.delimiter_hint}"
                 )
         if not features:
             raise DataError(f"{first.name!r} has no feature column besides the target {target!r}.")
@@ -195,17 +202,24 @@ class FileSource:
         for file in self.files:
             for column in self._columns_read:
                 if column not in file.names:
+                    # Naming the features helps when this one was read only for being
+                    # in the first file.
+                    by_name = all_columns and column != self.target
+                    advice = file.delimiter_hint or (
+                        " Pass only the files that belong together, " + (
+                            "give them the same columns, or name the features to read "
+                            "(features=[...])." if by_name else "or give them the same columns."))
                     raise DataError(
                         f"{file.name!r} has no column {column!r}, which {first.name!r} has; "
-                        f"its columns are {_listing(file.names)}."
+                        f"its columns are {_listing(file.names)}.{advice}"
                     )
             if all_columns and file is not first:
                 extra = [c for c in file.names if c not in first.names]
                 if extra:
                     raise DataError(
                         f"{file.name!r} has column {extra[0]!r}, which {first.name!r} lacks; "
-                        "give the files the same columns, or name the features to read "
-                        "(--features, features=[...])."
+                        "pass only the files that belong together, give them the same "
+                        "columns, or name the features to read (features=[...])."
                     )
             if file.types is not None:
                 for column in self._columns_read:
@@ -350,12 +364,12 @@ class FileSource:
                 token = fields[header.index(name)]
                 if not parses_as_number(token, self.options.decimal):
                     hint = (" (a text column? encode it as numbers, or leave it out: "
-                            "--features, features=[...])")
+                            "features=[...])")
                     if self.options.decimal == "." and parses_as_number(token, ","):
-                        hint = " (a decimal comma? pass --decimal , or decimal=',')"
+                        hint = " (a decimal comma? pass decimal=',')"
                     elif self.options.decimal == "," and parses_as_number(token, "."):
                         hint = (" (a decimal point: the file writes numbers with '.', so leave "
-                                "out --decimal , or pass decimal='.')")
+                                "decimal at its default ('.'))")
                     return DataError(
                         f"{file.name!r}, line {line}, column {name!r}: {token!r} is not a "
                         f"number{hint}."

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._messages import listing
 from .._validation import check_finite
 from ..errors import DataError
 from ..formula import (
@@ -20,6 +21,7 @@ from ..formula import (
     _categorical_variables,
     _frame,
     _sorted_levels,
+    formula_target,
     levels_of_batches,
     variables_of,
 )
@@ -309,12 +311,14 @@ def scan_formula(
     import pyarrow as pa
 
     names = list(files[0].names)
+    formula_target(formula, names, files[0].delimiter_hint,
+                   repr(files[0].name))
     columns = variables_of(formula, names)
     if weights is not None:
         if weights not in names:
             raise DataError(
                 f"Weight column {weights!r} is not in {files[0].name!r}; its columns are "
-                f"{', '.join(map(repr, names))}."
+                f"{listing(names)}.{files[0].delimiter_hint}"
             )
         columns.append(weights)
     what = ", ".join(repr(file.name) for file in files)
