@@ -134,3 +134,38 @@ def test_a_large_ill_conditioned_fit_in_memory_is_certified():
     # The SVD reference's own error: condition x eps, with a factor 10 for the centring and
     # the solve (the rule of conftest.rounding_bound).
     assert error <= model.coef_error_bound_ + rounding_bound(standardized_condition(X), 10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_column_without_intercept_is_measured(weighted):
+    """One parameter (a feature, no intercept): the measured pass keeps the loss's two parts
+    apart from the gradient's one entry (they shared a row of length one, and the loss's low
+    part was written past it)."""
+    rng = np.random.default_rng(5)
+    X = 3.0 + rng.normal(size=(40, 1))
+    y = 0.7 * X[:, 0] + 0.1 * rng.normal(size=40)
+    w = rng.uniform(0.5, 2.0, size=40) if weighted else None
+    canon = _canonical(X, w, False)
+    exact = _reference_theta(X, y, w, canon)
+    for size in (1e-12, 1e-6):
+        point = exact * (1.0 + size)
+        error = float(np.linalg.norm(point - exact))
+        bound = _bound(X, y, w, canon, point)
+        rounding = np.finfo(float).eps * float(np.linalg.norm(exact))
+        assert bound is not None
+        assert error - rounding <= bound <= 3 * (error + rounding) + 1e-3 * error
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e8])
+def test_a_one_feature_fit_without_intercept_at_a_small_tol_is_certified(offset):
+    """tol=1e-14 sends the fit to the factor and the measured pass, with one parameter."""
+    rng = np.random.default_rng(7)
+    X = offset + rng.normal(size=(4095, 1))
+    y = 0.5 * X[:, 0] + rng.normal(size=4095)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol may be beyond what float64 certifies here
+        model = GDRegressor(fit_intercept=False, tol=1e-14).fit(X, y)
+    error = relative_error(model.coef_, mp_reference(X, y, None, False),
+                           equilibration(X, None, False))
+    assert error <= model.coef_error_bound_
+    assert not model.converged_ or error <= model.tol
