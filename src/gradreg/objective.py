@@ -413,7 +413,15 @@ class FactoredQuadratic(Quadratic):
         1e15 against slopes of 1) would round the others' residuals away.
         """
         l2 = self.penalty.l2_weights * theta
-        shift = np.linalg.solve(self.M.T, l2) if np.any(l2) else np.zeros(self.M.shape[0])
+        shift = np.zeros(self.M.shape[0])
+        if np.any(l2):
+            try:
+                shift = np.linalg.solve(self.M.T, l2)
+            except np.linalg.LinAlgError:
+                # A factor with a zero pivot (a constant column, whose centred values are all
+                # zero): its slope, and so its share of ``l2``, is zero, and the system is
+                # consistent; the least-squares solution solves it.
+                shift = np.linalg.lstsq(self.M.T, l2, rcond=None)[0]
         q = self.M @ theta + shift
         before = self._residual(theta)
         rho2 = self.rho**2 + float(before @ before) - float(shift @ shift)
