@@ -77,3 +77,58 @@ def test_dask_ridge_of_offset_columns(client):
     distance = np.linalg.norm(dask_fit.coef_ - memory_fit.coef_) / np.linalg.norm(memory_fit.coef_)
     assert distance <= dask_fit.coef_error_bound_ + memory_fit.coef_error_bound_
     assert dask_fit.converged_ and memory_fit.converged_
+
+
+def _target_far_from_zero(level, n=300, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    return X, X @ [1.0, 2.0] + level + 0.3 * rng.standard_normal(n)
+
+
+def _least_squares_loss(X, y):
+    """The optimal mean squared error from an SVD of the centred rows (two-pass in float64):
+    its rounding is relative to the centred target, not to the level."""
+    Xc, yc = X - X.mean(0), y - y.mean()
+    coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    return float(np.mean((yc - Xc @ coef) ** 2))
+
+
+@pytest.mark.parametrize("level", [1e6, 1e9, 1e12])
+def test_the_reported_loss_of_a_target_far_from_zero(level):
+    """optimal_loss_ and history_['loss'] are the mean squared error (0.09 here), not the
+    rounding of terms of the size of the level squared (0.0 at 1e9 and 1e12)."""
+    from conftest import rounding_bound, standardized_condition
+
+    X, y = _target_far_from_zero(level)
+    model = GDRegressor().fit(X, y)
+    reference = _least_squares_loss(X, y)
+    # The statistics' entries carry n eps of the centred target's spread squared; the
+    # condition number squared carries them to the loss (the rule of conftest). The reported
+    # loss is that of the float64 optimum, whose intercept holds the level to a few of its
+    # ulps (the solve's sums of p + 1 terms): half its square more.
+    bound = rounding_bound(standardized_condition(X) ** 2, 10, len(y)) * float(np.var(y))
+    bound += 0.5 * rounding_bound(1.0, X.shape[1] + 2) ** 2 * float(np.mean(y)) ** 2
+    assert abs(model.optimal_loss_ - reference) <= bound
+    assert abs(model.history_["loss"][-1] - reference) <= bound
+
+
+@pytest.mark.parametrize("penalty", [None, "l2"])
+def test_refits_of_a_target_far_from_zero_do_not_diverge(penalty):
+    """Warm starts begin at the optimum, where the value is small: formed from uncentred
+    terms it was +-7e7 of rounding, taken for a blow-up (DivergenceError in about a third
+    of these draws)."""
+    settings = {} if penalty is None else {"penalty": penalty, "alpha": 1e-6}
+    for seed in range(8):
+        X, y = _target_far_from_zero(1e12, seed=seed)
+        warm = GDRegressor(warm_start=True, **settings)
+        warm.fit(X, y)
+        warm.fit(X, y)
+        streamed = GDRegressor(**settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # early chunks may stop short of tol, and say so
+            for rows in np.array_split(np.arange(len(y)), 5):
+                streamed.partial_fit(X[rows], y[rows])
+        if penalty is None:
+            reference, D = mp_reference(X, y, None, True), equilibration(X, None, True)
+            for model in (warm, streamed):
+                assert relative_error(model.coef_, reference, D) <= model.coef_error_bound_
