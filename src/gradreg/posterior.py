@@ -279,7 +279,10 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
         loss[:] = 0.0
         for i in range(start, min(start + _BLOCK, n)):
             s, e = _two_sum(y[i], -centre)
-            magnitude = abs(y[i]) + abs(centre)
+            # The rounding that follows is relative to the residual's terms: y - centre is
+            # exact as s + e (a target near 1e15 less an intercept near it is of the size of
+            # the residuals, not of 2e15).
+            magnitude = abs(s) + abs(e)
             for j in range(d):
                 z_high, z_low = _scaled(X[i, j], shift[j], scale[j], inverse[j])
                 z_highs[j] = z_high
