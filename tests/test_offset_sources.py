@@ -132,3 +132,66 @@ def test_refits_of_a_target_far_from_zero_do_not_diverge(penalty):
             reference, D = mp_reference(X, y, None, True), equilibration(X, None, True)
             for model in (warm, streamed):
                 assert relative_error(model.coef_, reference, D) <= model.coef_error_bound_
+
+
+def _mp_elastic_net(X, y, alpha, l1_ratio, coef):
+    """The elastic net's minimiser at 50 digits on the support and signs of ``coef``: the
+    centred normal equations of the active columns less the L1 term, with the optimality
+    conditions of the inactive ones checked at 50 digits (a support that fails them is not
+    the minimiser's, and the test fails there)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        n, d = X.shape
+        rows = [[mpmath.mpf(float(v)) for v in row] for row in X]
+        target = [mpmath.mpf(float(v)) for v in y]
+        mean_x = [mpmath.fsum(row[j] for row in rows) / n for j in range(d)]
+        mean_y = mpmath.fsum(target) / n
+        z = [[row[j] - mean_x[j] for j in range(d)] for row in rows]
+        gram = [[mpmath.fsum(r[a] * r[b] for r in z) / n for b in range(d)] for a in range(d)]
+        rhs = [mpmath.fsum(r[a] * (t - mean_y) for r, t in zip(z, target, strict=True)) / n
+               for a in range(d)]
+        l1 = mpmath.mpf(float(alpha)) * mpmath.mpf(float(l1_ratio))
+        l2 = mpmath.mpf(float(alpha)) * (1 - mpmath.mpf(float(l1_ratio)))
+        active = [j for j in range(d) if coef[j] != 0]
+        sign = {j: mpmath.sign(coef[j]) for j in active}
+        system = mpmath.matrix([[gram[a][b] + (l2 if a == b else 0) for b in active]
+                                for a in active])
+        solved = mpmath.lu_solve(system, mpmath.matrix([rhs[a] - l1 * sign[a] for a in active]))
+        w = [mpmath.mpf(0)] * d
+        for k, j in enumerate(active):
+            w[j] = solved[k]
+            assert mpmath.sign(w[j]) == sign[j], "the fit's signs are not the minimiser's"
+        for j in set(range(d)) - set(active):
+            slack = rhs[j] - mpmath.fsum(gram[j][k] * w[k] for k in range(d))
+            assert abs(slack) <= l1, "the fit's support is not the minimiser's"
+        return np.array([float(v) for v in w])
+
+
+@pytest.mark.parametrize("source", ["memory", "dask"])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_an_elastic_net_of_a_target_far_from_zero_on_the_factor(client, source, seed):
+    """Correlated columns near 1e8 and a target near 1e12 send the elastic net to the QR
+    factor, whose centre holds the target's level: its minimiser was solved from the
+    factor's raw linear term M^T q, in which the level (1e12) rounded the slopes' terms by
+    eps x 1e12, beyond the optimum's stated rounding (errors of 3e-10 and 5e-10 against
+    bounds of 8e-11 and 1.4e-10)."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((500, 3))
+    Z[:, 2] = Z[:, 0] + 1e-3 * Z[:, 2]
+    X = Z + 1e8
+    y = Z @ [1.0, 0.05, -0.5] + 1e12 + 0.1 * rng.standard_normal(500)
+    settings = {"penalty": "elasticnet", "alpha": 0.01, "l1_ratio": 0.5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tol asked for may be beyond float64
+        for tol in (1e-8, 1e-14):
+            if source == "dask":
+                da = pytest.importorskip("dask.array")
+                model = GDRegressor(tol=tol, **settings).fit(
+                    da.from_array(X, chunks=(128, 3)), da.from_array(y, chunks=128))
+            else:
+                model = GDRegressor(tol=tol, **settings).fit(X, y)
+            reference = _mp_elastic_net(X, y, 0.01, 0.5, model.coef_)
+            error = relative_error(model.coef_, reference, equilibration(X, None, True))
+            assert error <= model.coef_error_bound_
+            assert not model.converged_ or error <= model.tol
