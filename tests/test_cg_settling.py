@@ -95,3 +95,25 @@ def test_warm_start_from_a_settled_fit_takes_no_epoch(offset, d):
     refit = model.fit(X, y)
     assert refit.n_iter_ == 0
     assert refit.converged_
+
+
+def test_a_fit_at_the_precision_floor_comes_as_close_as_the_optimum_rounds():
+    """Columns and target near 1e15 (spread 1), tol=1e-17 beyond what float64 certifies:
+    the descent stops as close to the optimum as its own rounding. Conjugate gradient's
+    recurrence residual rounded to zero after the intercept's first step (1e15, with slopes
+    of 1 coupled to it) and the fit stopped 'stalled' at a bound of 3e-3, where the true
+    residual, and a fit with tol=1e-8, went on to 1e-16."""
+    from gradreg.penalties import Penalty
+    from gradreg.problem import build_problem
+    from gradreg.sources import ArraySource
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=4097)
+    X = (x + 1e15).reshape(-1, 1)
+    y = 0.7 * (X[:, 0] - X[:, 0].mean()) + 0.1 * rng.normal(size=4097) + 1e15
+    floor = build_problem(ArraySource(X, y), Penalty(), True, tol=1e-17).optimum.rounding
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol=1e-17 cannot be certified, and it says so
+        model = GDRegressor(tol=1e-17).fit(X, y)
+    # bound = (distance + rounding) / (1 - rounding), with distance <= rounding at the floor.
+    assert model.coef_error_bound_ <= 2 * floor / (1 - floor)

@@ -68,3 +68,39 @@ def test_an_unknown_name_is_an_attribute_error():
                        match="module 'gradreg.errors' has no attribute 'NotFitted'"):
         _ = errors.NotFitted
     assert set(errors.__all__) <= set(dir(errors))
+
+
+def _every_error_class():
+    found = []
+    for name in errors.__all__:
+        value = getattr(errors, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            found.append(value)
+    return found
+
+
+@pytest.mark.parametrize("cls", _every_error_class(), ids=lambda cls: cls.__name__)
+def test_every_error_survives_pickling_in_a_fresh_process(cls):
+    """Each error made as gradreg makes it reads back in another process with its type, its
+    message and its fields (FitInterrupted was made again from its message as the epoch
+    count: 'interrupted after interrupted after 3 epochs epochs')."""
+    if cls is errors.FitInterrupted:
+        error, fields = cls(3), {"epochs": 3}
+    elif issubclass(cls, OSError):
+        error, fields = cls(2, "cannot read 'x.csv'"), {"errno": 2}
+    else:
+        error, fields = cls("a message"), {}
+    script = textwrap.dedent(f"""
+        import pickle, sys
+        error = pickle.loads({pickle.dumps(error)!r})
+        print(type(error).__module__, type(error).__qualname__)
+        print(str(error))
+        print({{name: getattr(error, name) for name in {sorted(fields)!r}}})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    kind, message, read = result.stdout.splitlines()
+    assert kind == f"gradreg.errors {cls.__qualname__}"
+    assert message == str(error)
+    assert read == repr(fields)

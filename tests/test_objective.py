@@ -158,3 +158,43 @@ def test_preconditioner_round_trip_and_constant_columns():
     assert_within(coef, [2.0, -1.0], rounding_bound(1.0, 2) * np.array([2.0, 1.0]))
     size = 0.5 + np.abs(X).max(axis=0) @ np.array([2.0, 1.0])
     assert_within(intercept, 0.5, rounding_bound(1.0, 4, n_terms=2) * size)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("level", [0.0, 1e6, 1e12])
+def test_the_value_is_formed_around_the_target_level(fit_intercept, level):
+    """A target far from zero (1e12, spread 1): the value at the optimum is the small mean
+    squared residual, not the rounding left of ``theta' A theta / 2 - beta' theta + gamma / 2``
+    (terms of 5e23, whose difference was 0 or +-7e7)."""
+    import mpmath
+
+    X, y = make_regression(150, 3, seed=4)
+    y = y + level
+    stats = stats_from_arrays(X, y)
+    precond = Preconditioner.from_stats(stats, fit_intercept, True)
+    quadratic = Quadratic(stats, precond, Penalty().scaled(precond.scale, precond.n_params))
+    A = precond.transform(X)
+    if fit_intercept:
+        A = np.c_[A, np.ones(len(y))]
+    theta = np.linalg.lstsq(A, y, rcond=None)[0]  # near the optimum: the loss is small there
+    with mpmath.workdps(50):
+        total = mpmath.mpf(0)
+        for x_row, target in zip(X, y, strict=True):
+            r = mpmath.mpf(float(target))
+            for j, x in enumerate(x_row):
+                z = (mpmath.mpf(float(x)) - mpmath.mpf(float(precond.shift[j]))) / mpmath.mpf(
+                    float(precond.scale[j]))
+                r -= z * mpmath.mpf(float(theta[j]))
+            if fit_intercept:
+                r -= mpmath.mpf(float(theta[-1]))
+            total += r * r
+        exact = float(total / (2 * len(y)))
+    # Without an intercept the terms are those of the uncentred rows; with one, the centred
+    # model's: each residual's terms less the level, which the centred form leaves out.
+    centre = float(np.mean(y)) if fit_intercept else 0.0
+    z = np.abs(precond.transform(X))
+    sizes = z @ np.abs(theta[:3]) + np.abs(y - centre) + abs(theta[-1] - centre) * fit_intercept
+    bound = relative_rounding(precond) * 0.5 * float(np.mean(sizes**2))
+    value, _ = quadratic.smooth_value_and_grad(theta)
+    assert abs(value - exact) <= bound
+    assert abs(0.5 * quadratic.mean_squared_error(theta) - exact) <= bound

@@ -120,3 +120,121 @@ def test_a_large_intercept_leaves_the_slopes_exact(d):
     # products, a few operations each (factor 8).
     condition = standardized_condition(X)
     assert error <= rounding_bound(condition**2, 8, len(y))
+
+
+def _target_far_from_zero(level, n=300, seed=2):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    return X, X @ [1.0, 2.0] + level + 0.3 * rng.standard_normal(n)
+
+
+def _least_squares_loss(X, y):
+    """The optimal mean squared error from an SVD of the centred rows (two-pass in float64):
+    its rounding is relative to the centred target, not to the level."""
+    Xc, yc = X - X.mean(0), y - y.mean()
+    coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    return float(np.mean((yc - Xc @ coef) ** 2))
+
+
+@pytest.mark.parametrize("level", [1e6, 1e9, 1e12])
+def test_the_reported_loss_of_a_target_far_from_zero(level):
+    """optimal_loss_ and history_['loss'] are the mean squared error (0.09 here), not the
+    rounding of terms of the size of the level squared (0.0 at 1e9 and 1e12)."""
+    from conftest import rounding_bound, standardized_condition
+
+    X, y = _target_far_from_zero(level)
+    model = GDRegressor().fit(X, y)
+    reference = _least_squares_loss(X, y)
+    # The statistics' entries carry n eps of the centred target's spread squared; the
+    # condition number squared carries them to the loss (the rule of conftest). The reported
+    # loss is that of the float64 optimum, whose intercept holds the level to a few of its
+    # ulps (the solve's sums of p + 1 terms): half its square more.
+    bound = rounding_bound(standardized_condition(X) ** 2, 10, len(y)) * float(np.var(y))
+    bound += 0.5 * rounding_bound(1.0, X.shape[1] + 2) ** 2 * float(np.mean(y)) ** 2
+    assert abs(model.optimal_loss_ - reference) <= bound
+    assert abs(model.history_["loss"][-1] - reference) <= bound
+
+
+@pytest.mark.parametrize("penalty", [None, "l2"])
+def test_refits_of_a_target_far_from_zero_do_not_diverge(penalty):
+    """Warm starts begin at the optimum, where the value is small: formed from uncentred
+    terms it was +-7e7 of rounding, taken for a blow-up (DivergenceError in about a third
+    of these draws)."""
+    settings = {} if penalty is None else {"penalty": penalty, "alpha": 1e-6}
+    for seed in range(8):
+        X, y = _target_far_from_zero(1e12, seed=seed)
+        warm = GDRegressor(warm_start=True, **settings)
+        warm.fit(X, y)
+        warm.fit(X, y)
+        streamed = GDRegressor(**settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # early chunks may stop short of tol, and say so
+            for rows in np.array_split(np.arange(len(y)), 5):
+                streamed.partial_fit(X[rows], y[rows])
+        if penalty is None:
+            reference, D = mp_reference(X, y, None, True), equilibration(X, None, True)
+            for model in (warm, streamed):
+                assert relative_error(model.coef_, reference, D) <= model.coef_error_bound_
+
+
+def _mp_elastic_net(X, y, alpha, l1_ratio, coef):
+    """The elastic net's minimiser at 50 digits on the support and signs of ``coef``: the
+    centred normal equations of the active columns less the L1 term, with the optimality
+    conditions of the inactive ones checked at 50 digits (a support that fails them is not
+    the minimiser's, and the test fails there)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        n, d = X.shape
+        rows = [[mpmath.mpf(float(v)) for v in row] for row in X]
+        target = [mpmath.mpf(float(v)) for v in y]
+        mean_x = [mpmath.fsum(row[j] for row in rows) / n for j in range(d)]
+        mean_y = mpmath.fsum(target) / n
+        z = [[row[j] - mean_x[j] for j in range(d)] for row in rows]
+        gram = [[mpmath.fsum(r[a] * r[b] for r in z) / n for b in range(d)] for a in range(d)]
+        rhs = [mpmath.fsum(r[a] * (t - mean_y) for r, t in zip(z, target, strict=True)) / n
+               for a in range(d)]
+        l1 = mpmath.mpf(float(alpha)) * mpmath.mpf(float(l1_ratio))
+        l2 = mpmath.mpf(float(alpha)) * (1 - mpmath.mpf(float(l1_ratio)))
+        active = [j for j in range(d) if coef[j] != 0]
+        sign = {j: mpmath.sign(coef[j]) for j in active}
+        system = mpmath.matrix([[gram[a][b] + (l2 if a == b else 0) for b in active]
+                                for a in active])
+        solved = mpmath.lu_solve(system, mpmath.matrix([rhs[a] - l1 * sign[a] for a in active]))
+        w = [mpmath.mpf(0)] * d
+        for k, j in enumerate(active):
+            w[j] = solved[k]
+            assert mpmath.sign(w[j]) == sign[j], "the fit's signs are not the minimiser's"
+        for j in set(range(d)) - set(active):
+            slack = rhs[j] - mpmath.fsum(gram[j][k] * w[k] for k in range(d))
+            assert abs(slack) <= l1, "the fit's support is not the minimiser's"
+        return np.array([float(v) for v in w])
+
+
+@pytest.mark.parametrize("source", ["memory", "dask"])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_an_elastic_net_of_a_target_far_from_zero_on_the_factor(client, source, seed):
+    """Correlated columns near 1e8 and a target near 1e12 send the elastic net to the QR
+    factor, whose centre holds the target's level: its minimiser was solved from the
+    factor's raw linear term M^T q, in which the level (1e12) rounded the slopes' terms by
+    eps x 1e12, beyond the optimum's stated rounding (errors of 3e-10 and 5e-10 against
+    bounds of 8e-11 and 1.4e-10)."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((500, 3))
+    Z[:, 2] = Z[:, 0] + 1e-3 * Z[:, 2]
+    X = Z + 1e8
+    y = Z @ [1.0, 0.05, -0.5] + 1e12 + 0.1 * rng.standard_normal(500)
+    settings = {"penalty": "elasticnet", "alpha": 0.01, "l1_ratio": 0.5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tol asked for may be beyond float64
+        for tol in (1e-8, 1e-14):
+            if source == "dask":
+                da = pytest.importorskip("dask.array")
+                model = GDRegressor(tol=tol, **settings).fit(
+                    da.from_array(X, chunks=(128, 3)), da.from_array(y, chunks=128))
+            else:
+                model = GDRegressor(tol=tol, **settings).fit(X, y)
+            reference = _mp_elastic_net(X, y, 0.01, 0.5, model.coef_)
+            error = relative_error(model.coef_, reference, equilibration(X, None, True))
+            assert error <= model.coef_error_bound_
+            assert not model.converged_ or error <= model.tol

@@ -125,3 +125,25 @@ def test_partial_fit_on_the_data_route_takes_sgd_steps_and_warns_when_worse_than
         if issubclass(warning.category, ConvergenceWarning):
             loss, constant = re.findall(r"loss (\S+) .* against (\S+),", str(warning.message))[0]
             assert float(loss) > float(constant)
+
+
+@pytest.mark.parametrize("settings", [
+    {}, {"optimizer": "momentum"}, {"optimizer": "adam"}, {"optimizer": "adagrad"},
+    {"schedule": "invscaling"}, {"schedule": "exponential"},
+], ids=repr)
+def test_a_stream_survives_pickling_and_goes_on_as_before(settings):
+    """The SGD stream's schedule and optimizer were closures, which pickle refused ("Can't
+    pickle local object"): no model that had seen partial_fit with solver='sgd' could be
+    saved with pickle or joblib. Read back, the copy takes the same steps as the original."""
+    import pickle
+
+    X, y = _data()
+    model = GDRegressor(solver="sgd", random_state=0, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one pass per chunk may end short of the fit
+        model.partial_fit(X[:200], y[:200])
+        copy = pickle.loads(pickle.dumps(model))
+        model.partial_fit(X[200:], y[200:])
+        copy.partial_fit(X[200:], y[200:])
+    np.testing.assert_array_equal(copy.coef_, model.coef_)
+    assert copy.intercept_ == model.intercept_

@@ -134,3 +134,61 @@ def test_a_large_ill_conditioned_fit_in_memory_is_certified():
     # The SVD reference's own error: condition x eps, with a factor 10 for the centring and
     # the solve (the rule of conftest.rounding_bound).
     assert error <= model.coef_error_bound_ + rounding_bound(standardized_condition(X), 10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_column_without_intercept_is_measured(weighted):
+    """One parameter (a feature, no intercept): the measured pass keeps the loss's two parts
+    apart from the gradient's one entry (they shared a row of length one, and the loss's low
+    part was written past it)."""
+    rng = np.random.default_rng(5)
+    X = 3.0 + rng.normal(size=(40, 1))
+    y = 0.7 * X[:, 0] + 0.1 * rng.normal(size=40)
+    w = rng.uniform(0.5, 2.0, size=40) if weighted else None
+    canon = _canonical(X, w, False)
+    exact = _reference_theta(X, y, w, canon)
+    for size in (1e-12, 1e-6):
+        point = exact * (1.0 + size)
+        error = float(np.linalg.norm(point - exact))
+        bound = _bound(X, y, w, canon, point)
+        rounding = np.finfo(float).eps * float(np.linalg.norm(exact))
+        assert bound is not None
+        assert error - rounding <= bound <= 3 * (error + rounding) + 1e-3 * error
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e8])
+def test_a_one_feature_fit_without_intercept_at_a_small_tol_is_certified(offset):
+    """tol=1e-14 sends the fit to the factor and the measured pass, with one parameter."""
+    rng = np.random.default_rng(7)
+    X = offset + rng.normal(size=(4095, 1))
+    y = 0.5 * X[:, 0] + rng.normal(size=4095)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol may be beyond what float64 certifies here
+        model = GDRegressor(fit_intercept=False, tol=1e-14).fit(X, y)
+    error = relative_error(model.coef_, mp_reference(X, y, None, False),
+                           equilibration(X, None, False))
+    assert error <= model.coef_error_bound_
+    assert not model.converged_ or error <= model.tol
+
+
+def test_a_target_far_from_zero_is_measured_at_the_size_of_its_residuals():
+    """Columns and target near 1e15: the measured bound is the correction's and its
+    uncertainty, of the size of the residuals. The residual's rounding was taken relative to
+    |y| + |intercept| (2e15) although their difference is exact (a TwoSum), and the bound
+    (8e-10) came out looser than the a priori one of the Gram matrix (6e-14)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=4097)
+    X = (x + 1e15).reshape(-1, 1)
+    y = 0.7 * (X[:, 0] - X[:, 0].mean()) + 0.1 * rng.normal(size=4097) + 1e15
+    gram = GDRegressor().fit(X, y)  # certified from the Gram matrix: tol=1e-8 is met
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol=1e-14 is not always certified
+        measured = GDRegressor(tol=1e-14).fit(X, y)
+    with mpmath.workdps(50):  # centred at 50 digits: the raw normal equations need 60
+        xs = [mpmath.mpf(float(v)) for v in X[:, 0]]
+        ys = [mpmath.mpf(float(v)) for v in y]
+        mean_x, mean_y = mpmath.fsum(xs) / len(xs), mpmath.fsum(ys) / len(ys)
+        slope = mpmath.fsum((a - mean_x) * (b - mean_y) for a, b in zip(xs, ys, strict=True)) \
+            / mpmath.fsum((a - mean_x) ** 2 for a in xs)
+    error = relative_error(measured.coef_, np.array([float(slope)]), np.ones(1))
+    assert error <= measured.coef_error_bound_ <= gram.coef_error_bound_

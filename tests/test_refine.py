@@ -146,3 +146,29 @@ def test_fallback_only_where_the_condition_asks(monkeypatch):
     problem = build_problem(ArraySource(X, y), Penalty(), True, tol=1e-10)
     assert calls == [X.shape]
     assert problem.optimum.method == "qr"
+
+
+def test_fewer_rows_than_parameters():
+    """The least-squares system of fewer rows than parameters has no square factor to refine
+    with: the point comes back as given (scipy raised 'expected square matrix')."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 3))
+    y = rng.normal(size=3)
+    canon = Preconditioner(X.mean(0), X.std(0), True, np.zeros(3, bool))
+    theta = rng.normal(size=4)
+    np.testing.assert_array_equal(refine_augmented(X, y, None, canon, theta), theta)
+
+
+def test_a_fit_of_three_rows_at_an_offset_with_three_features():
+    """Columns near 1e12: the factor's rounding makes four parameters look resolved by three
+    rows, and the fit refined them (it raised ValueError); it is a rank-deficient design,
+    whose certificate is that of the minimum-norm solution or none."""
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(3, 3))
+    Z[:, 1:] = Z[:, :1] + 1e-3 * Z[:, 1:]
+    X = Z * [1e-2, 1.0, 1e2] + 1e12
+    y = Z @ rng.normal(size=3) + 3.0
+    with pytest.warns(Warning):  # rank deficient, or not certified
+        model = GDRegressor().fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert not model.converged_

@@ -106,3 +106,37 @@ def test_an_array_ridge_fit_is_certified_as_tightly_as_the_same_rows_in_a_file(t
         assert relative_error(model.coef_, reference, D) <= model.coef_error_bound_
     # The same optimum and the same measured solve on both routes: bounds of one size.
     assert array.coef_error_bound_ <= 2 * file.coef_error_bound_
+
+
+def constant_column_rows(n=200, seed=0):
+    """A varying column beside a constant one: the factor of the centred design has a zero
+    row, the ridge curvature (alpha on the diagonal) none."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(size=n), np.full(n, 5.0), 1e3 + rng.normal(size=n)])
+    y = X[:, 0] - 2.0 * X[:, 2] + rng.normal(size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("alpha", [1e-9, 0.3])
+def test_a_constant_column_with_a_ridge_on_the_factor(alpha):
+    """tol=1e-14 takes the QR factor, whose minimiser is moved to the refined optimum by
+    solving with the factor's transpose: singular with a constant column (LinAlgError)."""
+    X, y = constant_column_rows()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tol may be beyond what float64 certifies
+        model = GDRegressor(penalty="l2", alpha=alpha, tol=1e-14).fit(X, y)
+    error = relative_error(model.coef_, mp_ridge(X, y, alpha), mp_spreads(X))
+    assert model.coef_[1] == 0.0
+    assert error <= model.coef_error_bound_
+    assert not model.converged_ or error <= model.tol
+
+
+def test_a_constant_column_with_a_ridge_on_dask(client):
+    da = pytest.importorskip("dask.array")
+    X, y = constant_column_rows()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GDRegressor(penalty="l2", alpha=0.3, tol=1e-14).fit(
+            da.from_array(X, chunks=(64, 3)), da.from_array(y, chunks=64))
+    error = relative_error(model.coef_, mp_ridge(X, y, 0.3), mp_spreads(X))
+    assert error <= model.coef_error_bound_

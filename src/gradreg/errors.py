@@ -109,6 +109,10 @@ class FitInterrupted(GradregError, KeyboardInterrupt):
         super().__init__(f"interrupted after {epochs} epochs")
         self.epochs = epochs
 
+    def __reduce__(self):
+        # Made again from the epochs, not from ``args`` (the message) as exceptions are.
+        return type(self), (self.epochs,), self.__dict__
+
 
 class GradregWarning(UserWarning):
     """Warnings about the data or the problem (conditioning, rank)."""

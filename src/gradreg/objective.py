@@ -163,6 +163,12 @@ class Quadratic:
         self.A = A
         self.beta = beta
         self.gamma = float(np.float64(stats.syy) / W + np.float64(stats.mean_y) ** 2)
+        # The value's centred parts (see _value): gamma, beta's intercept and A's offsets hold
+        # the target's level squared, and their difference would round it away.
+        self._offset = offset
+        self._mean_y = float(stats.mean_y)
+        self._sxy = stats.sxy / W / scale
+        self._syy = float(np.float64(stats.syy) / W)
         # The objective of the best constant model: the natural scale of the loss.
         self.reference = reference_loss(stats, precond.fit_intercept)
         self.penalty = penalty
@@ -186,8 +192,31 @@ class Quadratic:
 
     def smooth_value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         Ht = self._hessian @ theta
-        value = 0.5 * float(theta @ Ht) - float(self.beta @ theta) + 0.5 * self.gamma
-        return value, Ht - self.beta
+        l2 = self.penalty.l2_weights
+        return self._value(theta, Ht, l2), Ht - self.beta
+
+    def _value(self, theta: np.ndarray, product: np.ndarray, l2: np.ndarray) -> float:
+        """``theta^T H theta / 2 - beta^T theta + gamma / 2`` from its centred parts, with
+        ``product = H theta`` and ``H = A + diag(l2)``.
+
+        With ``v`` the slopes, ``c`` the intercept (0 without one), ``o`` the columns' offsets
+        and ``S``, ``s``, ``g`` the centred cross-products of ``[z, y]``, the value is
+        ``v^T (S + diag(l2)) v / 2 - s^T v + g / 2 + (c + o^T v - mean_y)^2 / 2 + l2_c c^2 /
+        2``: the level of the target enters only through the intercept's own residual
+        ``c + o^T v - mean_y``. Formed as the identity's left side, terms of the size of
+        ``mean_y^2`` (5e23 for a target near 1e12) left the value, often a hundredth of a
+        unit, as their rounding (0, or +-7e7).
+        """
+        d = self._offset.shape[0]
+        v = theta[:d]
+        along = float(self._offset @ v)
+        c = float(theta[d]) if theta.shape[0] > d else 0.0
+        # v^T (S + diag(l2)) v: the product's slope part less what the offsets add to it.
+        curvature = float(v @ (product[:d] - self._offset * (along + c)))
+        residual = c + along - self._mean_y
+        intercept_l2 = float(l2[d]) * c * c if theta.shape[0] > d else 0.0
+        return (0.5 * curvature - float(self._sxy @ v) + 0.5 * self._syy
+                + 0.5 * residual * residual + 0.5 * intercept_l2)
 
     def hvp(self, vector: np.ndarray) -> np.ndarray:
         return self._hessian @ vector
@@ -198,7 +227,7 @@ class Quadratic:
 
     def mean_squared_error(self, theta: np.ndarray) -> float:
         """``(1/W) sum w (y - prediction)^2``: the least-squares part alone, unhalved."""
-        return max(float(theta @ (self.A @ theta)) - 2 * float(self.beta @ theta) + self.gamma, 0.0)
+        return max(2.0 * self._value(theta, self.A @ theta, np.zeros(self.n_params)), 0.0)
 
 
 def reference_loss(stats: SufficientStats | ColumnMoments, fit_intercept: bool) -> float:
@@ -413,7 +442,15 @@ class FactoredQuadratic(Quadratic):
         1e15 against slopes of 1) would round the others' residuals away.
         """
         l2 = self.penalty.l2_weights * theta
-        shift = np.linalg.solve(self.M.T, l2) if np.any(l2) else np.zeros(self.M.shape[0])
+        shift = np.zeros(self.M.shape[0])
+        if np.any(l2):
+            try:
+                shift = np.linalg.solve(self.M.T, l2)
+            except np.linalg.LinAlgError:
+                # A factor with a zero pivot (a constant column, whose centred values are all
+                # zero): its slope, and so its share of ``l2``, is zero, and the system is
+                # consistent; the least-squares solution solves it.
+                shift = np.linalg.lstsq(self.M.T, l2, rcond=None)[0]
         q = self.M @ theta + shift
         before = self._residual(theta)
         rho2 = self.rho**2 + float(before @ before) - float(shift @ shift)

@@ -230,7 +230,7 @@ def exact_optimum(
     keep = eigenvalues > rank_cut * top
     rank = int(keep.sum())
     if penalty.has_l1:
-        theta = _elastic_net_gram(canonical.hessian, canonical.beta, penalty.l1_weights, top)
+        theta = _elastic_net(canonical, penalty.l1_weights, top)
     elif theta is None:
         inverse = np.where(keep, 1.0 / np.where(keep, eigenvalues, 1.0), 0.0)
         theta = vectors @ (inverse * (vectors.T @ canonical.beta))
@@ -365,6 +365,23 @@ def _rounding(method, kappa, top, data_top, scale, reference, residual, p, n_row
         return math.inf
     size = math.sqrt(top) * scale
     return (x * (2.0 + y_norm / size) + x * k * residual / size) / (1.0 - x)
+
+
+def _elastic_net(canonical: Quadratic, l1: np.ndarray, lipschitz: float) -> np.ndarray:
+    """The lasso or elastic-net minimiser of ``canonical``; for a factored objective with a
+    centre (see :func:`factored_objective`), as the step from it.
+
+    The factor's linear term ``M^T q`` holds the target's level (an intercept of 1e12) and
+    rounds the slopes' terms by eps times it; around the centre the linear term is the
+    gradient there, ``M^T (M c - q)``, formed from the residual at the centre, which is known
+    exactly. The centre's penalised coordinates are zero (its slopes), so the L1 term of the
+    step is that of the point.
+    """
+    centre = getattr(canonical, "centre", None)
+    if centre is None or np.any(centre[l1 > 0] != 0):
+        return _elastic_net_gram(canonical.hessian, canonical.beta, l1, lipschitz)
+    _, gradient = canonical.smooth_value_and_grad(centre)
+    return centre + _elastic_net_gram(canonical.hessian, -gradient, l1, lipschitz)
 
 
 def _elastic_net_gram(

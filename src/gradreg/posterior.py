@@ -169,7 +169,9 @@ def _gather(batches, canon, theta):
     slopes = np.ascontiguousarray(theta[:d], dtype=np.float64)
     centre = float(theta[d]) if fit_intercept else 0.0
     workers = min(os.cpu_count() or 1, _MAX_WORKERS)
-    parts = np.zeros((workers, 4, p))  # per worker: gradient high, low; sizes; loss in row 3
+    parts = np.zeros((workers, 3, p))  # per worker: gradient high, low; sizes
+    # The loss's high and low parts apart: with one parameter a row of ``parts`` holds one.
+    losses = np.zeros((workers, 2))
     n_rows, weight_sum, blocks = 0, 0.0, 0
 
     for X, y, w in batches:
@@ -185,14 +187,14 @@ def _gather(batches, canon, theta):
         def run(i, jobs=jobs):  # the kernel releases the GIL
             part, X, y, weights = jobs[i]
             return _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept,
-                                parts[part])
+                                parts[part], losses[part])
 
         blocks += sum(map_parts(run, len(jobs)))
         n_rows += len(y)
         weight_sum += float(len(y)) if w is None else float(np.sum(weights))
     if n_rows == 0 or not weight_sum > 0:
         return None
-    sums = _fold(parts)
+    sums, loss_sum = _fold(parts, losses)
     # Sum2's error (Ogita, Rump and Oishi 2005, Prop. 4.5), eps |g| + gamma_m^2 sum |terms|
     # with gamma_m = m eps / (1 - m eps), for the sums within blocks and that of the blocks;
     # twice, for the low parts of the products and of the residuals.
@@ -200,20 +202,21 @@ def _gather(batches, canon, theta):
     terms = max(_BLOCK, blocks) + d + 4 + workers
     gamma = terms * _EPS / max(1.0 - terms * _EPS, 0.5)
     slack = _EPS * np.abs(g) + 4.0 * gamma**2 * sums[2]
-    loss = (0.5 * float(sums[3, 0]), 0.5 * float(sums[3, 1]))
+    loss = (0.5 * float(loss_sum[0]), 0.5 * float(loss_sum[1]))
     return g / weight_sum, slack / weight_sum, n_rows, loss
 
 
-def _fold(parts: np.ndarray) -> np.ndarray:
-    """The workers' double-double sums added into one (TwoSum of the high parts)."""
-    total = parts[0].copy()
-    for part in parts[1:]:
+def _fold(parts: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The workers' double-double sums and losses added into one (TwoSum of the high
+    parts)."""
+    total, loss = parts[0].copy(), losses[0].copy()
+    for part, part_loss in zip(parts[1:], losses[1:], strict=True):
         total[0], error = _pair_sum(total[0], part[0])
         total[1] += part[1] + error
-        total[3, 0], error = _pair_sum(total[3, 0], part[3, 0])
-        total[3, 1] += part[3, 1] + error
+        loss[0], error = _pair_sum(loss[0], part_loss[0])
+        loss[1] += part_loss[1] + error
         total[2] += part[2]
-    return total
+    return total, loss
 
 
 def _pair_sum(a, b):
@@ -252,11 +255,11 @@ def _scaled(x, shift, scale, inverse):
 
 
 @compiled(nogil=True)
-def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums):
+def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sums, loss_sum):
     """Add a batch's ``-Z^T W r`` (``z = (x - shift) / scale``, ones for the intercept) with
     ``r = y - centre - z . slopes`` to ``sums[0] + sums[1]``, the differences, quotients,
     residuals and sums in double-double; ``sums[2]`` gathers the sizes the rounding is
-    relative to, ``sums[3, :2]`` the loss ``sum w r^2`` as a high and a low part.
+    relative to, ``loss_sum`` the loss ``sum w r^2`` as a high and a low part.
 
     Rows are summed in blocks of ``_BLOCK``, each block's sum then added to the total, so that
     the error of the sums grows with the square of the longer of a block and the number of
@@ -276,7 +279,10 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
         loss[:] = 0.0
         for i in range(start, min(start + _BLOCK, n)):
             s, e = _two_sum(y[i], -centre)
-            magnitude = abs(y[i]) + abs(centre)
+            # The rounding that follows is relative to the residual's terms: y - centre is
+            # exact as s + e (a target near 1e15 less an intercept near it is of the size of
+            # the residuals, not of 2e15).
+            magnitude = abs(s) + abs(e)
             for j in range(d):
                 z_high, z_low = _scaled(X[i, j], shift[j], scale[j], inverse[j])
                 z_highs[j] = z_high
@@ -306,8 +312,8 @@ def _dd_gradient(X, y, weights, shift, scale, slopes, centre, fit_intercept, sum
         for j in range(p):
             sums[0, j], t = _two_sum(sums[0, j], block[0, j])
             sums[1, j] += t + block[1, j]
-        sums[3, 0], t = _two_sum(sums[3, 0], loss[0])
-        sums[3, 1] += t + loss[1]
+        loss_sum[0], t = _two_sum(loss_sum[0], loss[0])
+        loss_sum[1] += t + loss[1]
         blocks += 1
     return blocks
 

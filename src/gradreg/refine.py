@@ -170,6 +170,10 @@ def refine_augmented(
     >>> bool(np.allclose(coef, [2.0, -3.0], rtol=1e-13)), round(intercept, 12)
     (True, 1.0)
     """
+    if len(y) < len(theta):
+        # Fewer rows than parameters: no square factor R, and no unique minimiser to refine
+        # towards (the design is rank deficient whatever its factor's rounding suggests).
+        return theta
     rows = _Rows(X)
     X = rows.X
     y = np.asarray(y, dtype=np.float64)

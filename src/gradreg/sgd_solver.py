@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,11 @@ from .optim import OPTIMIZERS, Schedule
 from .problem import Problem, batch_gradient
 
 __all__ = ["SgdStream", "sgd_epoch", "solve_sgd"]
+
+
+def _schedule_and_optimizer(config: FitConfig, base: float, steps_per_epoch: int):
+    schedule = make_schedule(config, base, steps_per_epoch)
+    return schedule, OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
 
 
 def sgd_epoch(problem: Problem, theta, optimizer, state, batches, schedule_offset, schedule):
@@ -61,19 +66,39 @@ class SgdStream:
     averager: Averager = field(default_factory=lambda: Averager.from_setting(False))
     factor: float = 1.0  # learning-rate multiplier (partial_fit shrinks it on a rising loss)
     chunk_factor: float = 1.0  # the part of ``factor`` that adapts the rate to a chunk's rows
+    # The settings the schedule and the optimizer were made from, and the steps per epoch.
+    recipe: tuple | None = None
 
     @classmethod
     def start(cls, problem: Problem, config: FitConfig, steps_per_epoch: int = 1) -> SgdStream:
         base = _base_rate(problem, config, problem.lipschitz())
-        schedule = make_schedule(config, base, steps_per_epoch)
-        optimizer = OPTIMIZERS[config.optimizer](schedule, **_optimizer_kwargs(config))
+        # Only what the schedule and the optimizer read (not the callbacks, the shuffling's
+        # generator or a checkpoint).
+        settings = replace(config, callbacks=(), rng=None, checkpoint=None, resume=None)
+        schedule, optimizer = _schedule_and_optimizer(settings, base, steps_per_epoch)
         constant = None
         if not callable(config.learning_rate) and _constant_schedule(config):
             constant = base
         eps = config.eps if config.optimizer == "adam" else _ADAGRAD_EPS
         return cls(base, schedule, optimizer, rule=config.optimizer,
                    hyper=(config.momentum, config.b1, config.b2, eps), constant=constant,
-                   averager=Averager.from_setting(config.average))
+                   averager=Averager.from_setting(config.average),
+                   recipe=(settings, steps_per_epoch))
+
+    def __getstate__(self) -> dict:
+        # The schedule and the optimizer are closures, which pickle cannot hold (a model that
+        # has seen partial_fit keeps its stream): they are made again from their settings.
+        state = dict(self.__dict__)
+        if self.recipe is not None:
+            del state["schedule"], state["optimizer"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "schedule" not in state:
+            settings, steps_per_epoch = self.recipe
+            self.schedule, self.optimizer = _schedule_and_optimizer(
+                settings, self.base, steps_per_epoch)
 
     def epoch(self, problem: Problem, theta: np.ndarray, batches) -> np.ndarray:
         """Steps over ``batches`` with the Python loop; returns the last iterate."""

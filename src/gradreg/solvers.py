@@ -175,6 +175,8 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
     basis = _ResidualBasis(problem.n_params, saved)
     residual = basis.orthogonalize(-grad) if saved is None else saved["residual"]
     direction = residual.copy() if saved is None else saved["direction"]
+    # Whether ``residual`` is the true one (-grad), not the recurrence's.
+    true_residual = saved is None
     reason = None
     epoch = first - 1
     # Curvatures below the optimum's rank cut (relative to the largest) are rounding noise: a
@@ -184,6 +186,17 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
         product = objective.hvp(direction)
         curvature = float(direction @ product)
         rr = float(residual @ residual)
+        if (curvature <= cut * float(direction @ direction) or rr == 0) and not true_residual:
+            # The recurrence's residual can round to nothing far from the optimum: after a
+            # first step of an intercept of 1e15, slopes of 1 coupled to it keep only eps
+            # times 1e15 of theirs. The true residual says whether a direction is left.
+            basis.clear()
+            residual = basis.orthogonalize(-grad)
+            direction = residual.copy()
+            true_residual = True
+            product = objective.hvp(direction)
+            curvature = float(direction @ product)
+            rr = float(residual @ residual)
         if curvature <= cut * float(direction @ direction) or rr == 0:
             reason = "converged" if tracker.error_bound <= tracker.tol else (
                 "stalled: no direction of descent left"
@@ -194,6 +207,7 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
         theta = theta + step * direction
         value, grad = objective.smooth_value_and_grad(theta)
         residual = basis.orthogonalize(residual - step * product)
+        true_residual = basis.full
         if basis.full:
             # The Krylov space is exhausted: start again from the true residual (a round of
             # iterative refinement against the rounding accumulated so far).
