@@ -113,7 +113,12 @@ def test_workers_measure_and_are_stopped_at_the_limit(ill_case):
         fitted = pool.measure("gradreg GDRegressor()", request, limit=120)
         # Not rounding: the request's own target gap (1e-10), which the worker must reach.
         assert fitted["status"] == "ok" and fitted["gap"] <= request["target"]
-        assert len(fitted["seconds"]) == 3  # a fast method: warm-up, then the median of three
+        # The protocol, whatever the machine's speed: a run under WARM_UP seconds is a warm-up
+        # followed by REPEATS timed runs; a longer one is the only run.
+        from benchmarks.run_one import REPEATS, WARM_UP
+
+        seconds = fitted["seconds"]
+        assert len(seconds) == REPEATS or (len(seconds) == 1 and seconds[0] >= WARM_UP)
         again = pool.measure("gradreg GDRegressor()", request, limit=120)  # the same process
         assert again["status"] == "ok" and again["gap"] == fitted["gap"]
         # numpy GD cannot reach 1e-10 here and runs until its 5 s budget: a limit stops it.

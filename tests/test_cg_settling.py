@@ -111,9 +111,9 @@ def test_a_fit_at_the_precision_floor_comes_as_close_as_the_optimum_rounds():
     x = rng.normal(size=4097)
     X = (x + 1e15).reshape(-1, 1)
     y = 0.7 * (X[:, 0] - X[:, 0].mean()) + 0.1 * rng.normal(size=4097) + 1e15
-    floor = build_problem(ArraySource(X, y), Penalty(), True, tol=1e-17).optimum.rounding
+    floor = build_problem(ArraySource(X, y), Penalty(), True, tol=1e-17).optimum.precision_floor
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tol=1e-17 cannot be certified, and it says so
         model = GDRegressor(tol=1e-17).fit(X, y)
-    # bound = (distance + rounding) / (1 - rounding), with distance <= rounding at the floor.
+    # bound = (distance + floor) / (1 - floor), with distance <= rounding <= floor at the floor.
     assert model.coef_error_bound_ <= 2 * floor / (1 - floor)
