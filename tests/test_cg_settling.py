@@ -117,3 +117,20 @@ def test_a_fit_at_the_precision_floor_comes_as_close_as_the_optimum_rounds():
         model = GDRegressor(tol=1e-17).fit(X, y)
     # bound = (distance + floor) / (1 - floor), with distance <= rounding <= floor at the floor.
     assert model.coef_error_bound_ <= 2 * floor / (1 - floor)
+
+
+def test_a_restart_that_lowers_nothing_is_not_repeated():
+    """Two rows, three features near 1e12 (rank 2 of 4): the loss reaches zero in two steps
+    and the true residual is rounding noise from there; restarting from it at every stall
+    ran the fit to max_iter where it had stopped 'stalled'."""
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(2, 3))
+    Z[:, 1:] = Z[:, :1] + 1e-3 * Z[:, 1:]
+    X = Z * [1e-2, 1.0, 1e2] + 1e12
+    y = Z @ rng.normal(size=3) + 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rank deficient, and not certified
+        model = GDRegressor().fit(X, y)
+    assert model.stop_reason_.startswith("stalled")
+    # One cycle of p + 1 steps and one restart's: at most two cycles.
+    assert model.n_iter_ <= 2 * (X.shape[1] + 2)

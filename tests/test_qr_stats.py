@@ -149,3 +149,50 @@ def test_a_gram_matrix_that_is_not_finite_is_refused_not_shifted_forever(value):
     gram = np.array([[value, 1.0], [1.0, 2.0]])
     with pytest.raises(np.linalg.LinAlgError, match="not finite"):
         qr_stats._cholesky(gram, shifted=True, rows=10)
+
+
+def two_rows_of_weight(seed, n=1023, offset=1e15):
+    """Rows near ``offset`` of which two have weight: the line through them fits the target
+    exactly, and ``[z, 1, y]`` is singular (its factor's last diagonal entry is zero)."""
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=n) + offset).reshape(-1, 1)
+    y = 0.7 * (X[:, 0] - offset) + offset + 0.1 * rng.normal(size=n)
+    w = rng.uniform(0.2, 2.0, size=n)
+    w[: n - 2] = 0.0
+    return X, y, w
+
+
+@pytest.mark.parametrize("seed", [4, 8, 9])
+def test_the_factor_of_an_exactly_fitted_target(seed):
+    """The pass's Gram matrix is singular when the features fit the target exactly; its
+    shifted Cholesky factor put up to 7e-4 of the diagonal into R^T R, which the measured
+    certificate took for rounding (it certified 5e-15 for an error of 2e-6)."""
+    X, y, w = two_rows_of_weight(seed)
+    qr, rows, _ = factor_and_rows(X, y, w)
+    gram = rows.T @ rows
+    # Householder QR's normwise backward error (Higham 2002, Thm 19.4): a few eps per row
+    # summed, relative to |G|; a factor 10 for the merges and the shifts (conftest's rule).
+    bound = rounding_bound(1.0, 10, len(y)) * np.linalg.norm(gram, 2)
+    assert np.linalg.norm(qr.R.T @ qr.R - gram, 2) <= bound
+
+
+@pytest.mark.parametrize("seed", [4, 8, 9])
+def test_an_exactly_fitted_target_is_certified_as_it_is(seed):
+    import warnings
+
+    import mpmath
+
+    from gradreg import GDRegressor
+
+    X, y, w = two_rows_of_weight(seed)
+    (a, b) = np.flatnonzero(w)
+    with mpmath.workdps(50):
+        slope = (mpmath.mpf(float(y[b])) - mpmath.mpf(float(y[a]))) / (
+            mpmath.mpf(float(X[b, 0])) - mpmath.mpf(float(X[a, 0])))
+    for tol in (1e-8, 1e-14):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tol=1e-14 may be beyond float64 here
+            model = GDRegressor(tol=tol).fit(X, y, sample_weight=w)
+        error = abs(model.coef_[0] - float(slope)) / abs(float(slope))
+        assert error <= model.coef_error_bound_
+        assert not model.converged_ or error <= tol

@@ -235,6 +235,12 @@ def exact_optimum(
         inverse = np.where(keep, 1.0 / np.where(keep, eigenvalues, 1.0), 0.0)
         theta = vectors @ (inverse * (vectors.T @ canonical.beta))
     solve_error = 0.0
+    l1_error = 0.0
+    if penalty.has_l1 and rank == p:
+        # Proximal gradient and coordinate descent stop where their steps do, which on an
+        # ill-conditioned curvature (uncentred columns, condition 1e14) is far from the
+        # minimiser; its optimality conditions say how far (see _l1_solve_error).
+        l1_error = _l1_solve_error(canonical, theta, eigenvalues)
     if not penalty.has_l1 and np.any(penalty.l2_weights > 0) and rank == p:
         # A penalty can spread H's diagonal far beyond the data's condition: the solve's own
         # error is measured and reduced (gradreg._solve_error), not bounded by eps kappa(H).
@@ -266,10 +272,60 @@ def exact_optimum(
     rounding = _rounding(
         method, kappa, top, data_top, scale, canonical.reference, residual, p, n_rows
     ) + solve_error / scale
+    if l1_error > 0:
+        # |theta - theta*| bounds the slopes' distance and the intercept's: each relative to
+        # its own size (Optimum.distance).
+        size = scale
+        if fit_intercept:
+            size = min(size, max(abs(float(theta[d])),
+                                 math.sqrt(max(2.0 * canonical.reference, 0.0))))
+        rounding += l1_error / size if size > 0 else math.inf
     return Optimum(
         mapping.inverse(theta), value, rank, eigenvalues, grad, canonical.reference, theta,
         mapping, canonical, rounding, scale, d, method, deficient, rank_cut, kappa,
     )
+
+
+def _l1_solve_error(canonical, theta: np.ndarray, eigenvalues) -> float:
+    """Bound on ``|theta - theta*|`` (2-norm) for the lasso or elastic-net minimiser
+    ``theta*`` of ``canonical`` (as formed in float64), from the optimality conditions at
+    ``theta``.
+
+    The smooth part is ``mu``-strongly convex with ``mu`` its smallest curvature, so for any
+    subgradient ``s`` of the objective at ``theta``, ``mu |theta - theta*| <= |s|``; the
+    smallest is ``g + l1 sign(theta)`` on the nonzero coordinates and the soft-threshold
+    ``max(|g| - l1, 0)`` on the zero ones (``g`` the smooth gradient). ``g`` carries the
+    rounding of its products, bounded entrywise and added; ``mu`` is the smallest computed
+    curvature less the rounding of its computation (Weyl's inequality), infinite bound when
+    that leaves none.
+    """
+    p = theta.shape[0]
+    l1 = canonical.penalty.l1_weights
+    l2 = canonical.penalty.l2_weights
+    _, grad = canonical.smooth_value_and_grad(theta)
+    stationarity = np.where(theta != 0, grad + l1 * np.sign(theta),
+                            np.maximum(np.abs(grad) - l1, 0.0))
+    terms = p + 2  # products of p terms, a difference and the penalty's term
+    if isinstance(canonical, FactoredQuadratic):
+        M = np.abs(canonical.M)
+        residual = canonical._residual(theta)
+        if canonical.centre is None:
+            residual_slack = terms * _EPS * (M @ np.abs(theta) + np.abs(canonical.q))
+        else:
+            residual_slack = terms * _EPS * (M @ np.abs(theta - canonical.centre)
+                                             + np.abs(canonical.residual_at_centre))
+        slack = M.T @ (residual_slack + terms * _EPS * np.abs(residual))
+        sigma = np.sqrt(np.maximum(eigenvalues, 0.0))
+        smallest = float(sigma[0] - 2 * p * _EPS * sigma[-1]) ** 2 \
+            if sigma[0] > 2 * p * _EPS * sigma[-1] else 0.0
+    else:
+        slack = terms * _EPS * (np.abs(canonical.hessian) @ np.abs(theta)
+                                + np.abs(canonical.beta))
+        smallest = float(eigenvalues[0] - 2 * p * _EPS * eigenvalues[-1])
+    slack = slack + 2 * _EPS * np.abs(l2 * theta)
+    if not smallest > 0:
+        return math.inf
+    return (float(np.linalg.norm(stationarity)) + float(np.linalg.norm(slack))) / smallest
 
 
 def _slope_condition(canonical, method: str, d: int, rank_cut: float,

@@ -262,7 +262,15 @@ def qr_by_cholesky(
             G, n_rows, weight_sum = pass_.over_batches(batches())
         if not sigma.size:  # nothing but zero columns: the pass only counted the rows
             break
-        step = _cholesky(G, shifted=False, rows=n_rows)
+        try:
+            step = scipy.linalg.cholesky(0.5 * (G + G.T), lower=False, check_finite=False)
+        except np.linalg.LinAlgError:
+            # A numerically singular design: the features fit the target exactly (two rows
+            # of weight, or a target computed from them), or fewer rows than columns. A
+            # shifted factor is off by its shift (7e-4 of the diagonal was seen), which the
+            # certificate would take for the factor's rounding; Householder QR of the rows is
+            # backward stable whatever the rank.
+            return _householder(arrays, batches, shift, scale, fit_intercept, keep)
         R = _triangle(step * sigma @ Vt)
         R *= np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
         diagonal = np.abs(np.diag(step))
@@ -270,6 +278,27 @@ def qr_by_cholesky(
             break
     full = np.zeros((keep.shape[0], keep.shape[0]))
     full[np.ix_(keep, keep)] = np.triu(R)
+    return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, full)
+
+
+def _householder(arrays, batches, shift, scale, fit_intercept: bool, keep) -> QRStats:
+    """The factor by tall-skinny Householder QR of the scaled rows, the columns outside
+    ``keep`` (exact zeros) left as zeros, as :func:`qr_by_cholesky` leaves them."""
+    rows = [arrays] if arrays is not None else batches()
+    m = keep.shape[0]
+    R = np.zeros((int(keep.sum()), int(keep.sum())))
+    n_rows, weight_sum = 0, 0.0
+    for X, y, w in rows:
+        for start in range(0, len(y), _CHUNK_ROWS):
+            part = slice(start, start + _CHUNK_ROWS)
+            wr = None if w is None else w[part]
+            block = scaled_rows(X[part], y[part], wr, shift, scale, fit_intercept)[:, keep]
+            R = _merge(R, _triangle(block)) if n_rows else _triangle(block)
+            n_rows += block.shape[0]
+            weight_sum += float(block.shape[0]) if wr is None else float(np.sum(wr))
+    R *= np.where(np.diag(R) < 0, -1.0, 1.0)[:, None]
+    full = np.zeros((m, m))
+    full[np.ix_(keep, keep)] = R
     return QRStats(n_rows, weight_sum, shift, scale, fit_intercept, full)
 
 

@@ -175,8 +175,10 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
     basis = _ResidualBasis(problem.n_params, saved)
     residual = basis.orthogonalize(-grad) if saved is None else saved["residual"]
     direction = residual.copy() if saved is None else saved["direction"]
-    # Whether ``residual`` is the true one (-grad), not the recurrence's.
+    # Whether ``residual`` is the true one (-grad), not the recurrence's; and the value at the
+    # last restart for want of a direction (a restart that lowered nothing is not repeated).
     true_residual = saved is None
+    restarted_at = math.inf
     reason = None
     epoch = first - 1
     # Curvatures below the optimum's rank cut (relative to the largest) are rounding noise: a
@@ -186,10 +188,14 @@ def solve_cg(problem: Problem, config: FitConfig, theta0: np.ndarray) -> FitResu
         product = objective.hvp(direction)
         curvature = float(direction @ product)
         rr = float(residual @ residual)
-        if (curvature <= cut * float(direction @ direction) or rr == 0) and not true_residual:
+        stalled = curvature <= cut * float(direction @ direction) or rr == 0
+        if stalled and not true_residual and value < restarted_at:
             # The recurrence's residual can round to nothing far from the optimum: after a
             # first step of an intercept of 1e15, slopes of 1 coupled to it keep only eps
-            # times 1e15 of theirs. The true residual says whether a direction is left.
+            # times 1e15 of theirs. The true residual says whether a direction is left
+            # (once more only where the steps since the last such restart lowered the value:
+            # at the optimum of a rank-deficient design it is rounding noise).
+            restarted_at = value
             basis.clear()
             residual = basis.orthogonalize(-grad)
             direction = residual.copy()
