@@ -9,52 +9,16 @@ a priori rounding of an exact solve.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
 
+from conftest import mp_elastic_net
 from gradreg import GDRegressor
 from gradreg.penalties import make_penalty
 from gradreg.problem import build_problem
 from gradreg.sources import ArraySource
-
-
-def mp_elastic_net(X, y, alpha, l1_ratio, fit_intercept):
-    """The unique minimiser of scikit-learn's elastic-net objective at 50 digits: the signs
-    (+, -, 0) of every coefficient are tried, and the one whose solution satisfies the
-    optimality conditions at 50 digits is kept (a strictly convex problem has one)."""
-    with mpmath.workdps(50):
-        n, d = X.shape
-        rows = [[mpmath.mpf(float(v)) for v in row] for row in X]
-        target = [mpmath.mpf(float(v)) for v in y]
-        mean_x = [mpmath.fsum(row[j] for row in rows) / n if fit_intercept else 0
-                  for j in range(d)]
-        mean_y = mpmath.fsum(target) / n if fit_intercept else 0
-        z = [[row[j] - mean_x[j] for j in range(d)] for row in rows]
-        gram = [[mpmath.fsum(r[a] * r[b] for r in z) / n for b in range(d)] for a in range(d)]
-        rhs = [mpmath.fsum(r[a] * (t - mean_y) for r, t in zip(z, target, strict=True)) / n
-               for a in range(d)]
-        l1 = mpmath.mpf(float(alpha)) * mpmath.mpf(float(l1_ratio))
-        l2 = mpmath.mpf(float(alpha)) * (1 - mpmath.mpf(float(l1_ratio)))
-        for signs in itertools.product((1, -1, 0), repeat=d):
-            active = [j for j in range(d) if signs[j]]
-            w = [mpmath.mpf(0)] * d
-            if active:
-                system = mpmath.matrix([[gram[a][b] + (l2 if a == b else 0) for b in active]
-                                        for a in active])
-                solved = mpmath.lu_solve(
-                    system, mpmath.matrix([rhs[a] - l1 * signs[a] for a in active]))
-                for k, j in enumerate(active):
-                    w[j] = solved[k]
-            if any(mpmath.sign(w[j]) != signs[j] for j in active):
-                continue
-            slack = [rhs[j] - mpmath.fsum(gram[j][k] * w[k] for k in range(d)) for j in range(d)]
-            if all(abs(slack[j]) <= l1 for j in range(d) if not signs[j]):
-                return np.array([float(v) for v in w])
-    raise AssertionError("no sign pattern satisfies the optimality conditions")
 
 
 def uncentred_columns(seed, corr, n=500):

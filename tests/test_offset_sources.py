@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from benchmarks.accuracy import equilibration, mp_reference, relative_error
 
-from conftest import rounding_bound, standardized_condition
+from conftest import mp_elastic_net, rounding_bound, standardized_condition
 from gradreg import ConvergenceWarning, GDRegressor, scan
 
 
@@ -177,40 +177,6 @@ def test_refits_of_a_target_far_from_zero_do_not_diverge(penalty):
                 assert relative_error(model.coef_, reference, D) <= model.coef_error_bound_
 
 
-def _mp_elastic_net(X, y, alpha, l1_ratio, coef):
-    """The elastic net's minimiser at 50 digits on the support and signs of ``coef``: the
-    centred normal equations of the active columns less the L1 term, with the optimality
-    conditions of the inactive ones checked at 50 digits (a support that fails them is not
-    the minimiser's, and the test fails there)."""
-    import mpmath
-
-    with mpmath.workdps(50):
-        n, d = X.shape
-        rows = [[mpmath.mpf(float(v)) for v in row] for row in X]
-        target = [mpmath.mpf(float(v)) for v in y]
-        mean_x = [mpmath.fsum(row[j] for row in rows) / n for j in range(d)]
-        mean_y = mpmath.fsum(target) / n
-        z = [[row[j] - mean_x[j] for j in range(d)] for row in rows]
-        gram = [[mpmath.fsum(r[a] * r[b] for r in z) / n for b in range(d)] for a in range(d)]
-        rhs = [mpmath.fsum(r[a] * (t - mean_y) for r, t in zip(z, target, strict=True)) / n
-               for a in range(d)]
-        l1 = mpmath.mpf(float(alpha)) * mpmath.mpf(float(l1_ratio))
-        l2 = mpmath.mpf(float(alpha)) * (1 - mpmath.mpf(float(l1_ratio)))
-        active = [j for j in range(d) if coef[j] != 0]
-        sign = {j: mpmath.sign(coef[j]) for j in active}
-        system = mpmath.matrix([[gram[a][b] + (l2 if a == b else 0) for b in active]
-                                for a in active])
-        solved = mpmath.lu_solve(system, mpmath.matrix([rhs[a] - l1 * sign[a] for a in active]))
-        w = [mpmath.mpf(0)] * d
-        for k, j in enumerate(active):
-            w[j] = solved[k]
-            assert mpmath.sign(w[j]) == sign[j], "the fit's signs are not the minimiser's"
-        for j in set(range(d)) - set(active):
-            slack = rhs[j] - mpmath.fsum(gram[j][k] * w[k] for k in range(d))
-            assert abs(slack) <= l1, "the fit's support is not the minimiser's"
-        return np.array([float(v) for v in w])
-
-
 @pytest.mark.parametrize("source", ["memory", "dask"])
 @pytest.mark.parametrize("seed", [0, 4])
 def test_an_elastic_net_of_a_target_far_from_zero_on_the_factor(client, source, seed):
@@ -234,7 +200,7 @@ def test_an_elastic_net_of_a_target_far_from_zero_on_the_factor(client, source, 
                     da.from_array(X, chunks=(128, 3)), da.from_array(y, chunks=128))
             else:
                 model = GDRegressor(tol=tol, **settings).fit(X, y)
-            reference = _mp_elastic_net(X, y, 0.01, 0.5, model.coef_)
+            reference = mp_elastic_net(X, y, 0.01, 0.5, True)
             error = relative_error(model.coef_, reference, equilibration(X, None, True))
             assert error <= model.coef_error_bound_
             assert not model.converged_ or error <= model.tol
